@@ -1,0 +1,466 @@
+"""``AsyncCincopa``: configuration, lifecycle, and ``_call``, the one request path.
+
+Every operation, generated or hand-written, ends in ``_call``::
+
+    validate (encode_arguments) -> limiter -> send -> decode -> map errors -> structure
+
+with the retry loop around the middle steps. The concurrency limiter is acquired in exactly one
+place, ``_send_once``, and is released while a retry waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, Final, TypeVar, cast
+
+import anyio
+import cattrs
+import httpx
+
+from ._converter import make_converter
+from ._encode import encode_arguments
+from ._errors import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    CincopaError,
+    CincopaValidationError,
+    NotFoundError,
+    RateLimitError,
+    ResponseDecodeError,
+    ResponseValidationError,
+    ServerError,
+)
+from ._generated import ClientOperations
+from ._paging import AsyncPager
+from ._redact import install_log_redaction, redact_url, scrub
+from ._retry import RetryPolicy, parse_retry_after
+from ._spec import ENDPOINTS_BY_NAME, Endpoint
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncCincopa"]
+
+ReplyT = TypeVar("ReplyT")
+
+DEFAULT_BASE_URL: Final = "https://api.cincopa.com/v2/"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_MAX_CONCURRENCY: Final = 32
+MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"
+
+_logger = logging.getLogger("cincopa_async")
+_FAST_CONVERTER = make_converter(detailed=False)
+_DETAILED_CONVERTER = make_converter(detailed=True)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+install_log_redaction()
+
+
+def _check_base_url(base_url: str) -> str:
+    url = httpx.URL(base_url)
+    host = url.host
+    if url.scheme == "https" and host:
+        return str(url) if str(url).endswith("/") else f"{url}/"
+    if url.scheme == "http" and _is_loopback(host):
+        return str(url) if str(url).endswith("/") else f"{url}/"
+    raise CincopaValidationError(
+        [
+            f"base_url: {base_url!r} must be https:// (plain http:// is allowed only for loopback"
+            " hosts: localhost, *.localhost, 127.0.0.0/8, ::1), since every URL carries the token"
+        ],
+        operation="AsyncCincopa",
+    )
+
+
+def _is_count(value: object, *, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _SharedState:
+    """What every view made by ``with_options`` shares: the pool, the limiter, the lifecycle."""
+
+    __slots__ = ("closed", "http", "limiter", "owns_http", "sleep")
+
+    def __init__(self, http: httpx.AsyncClient, owns_http: bool, max_concurrency: int) -> None:
+        self.http = http
+        self.owns_http = owns_http
+        self.limiter = anyio.CapacityLimiter(max_concurrency)
+        self.closed = False
+        self.sleep = anyio.sleep
+
+
+class AsyncCincopa(ClientOperations):
+    """An async client for the Cincopa REST API v2 (asyncio and trio).
+
+    Use it as an async context manager, or call ``await client.aclose()`` when done::
+
+        async with AsyncCincopa() as cp:          # token from CINCOPA_API_TOKEN
+            page = await cp.asset.list(items_per_page=50)
+
+    Args:
+        api_token: the API token; defaults to the ``CINCOPA_API_TOKEN`` environment variable.
+            It travels in the query string of every request, so the SDK redacts it from every
+            message, log record and repr.
+        base_url: the API root; ``https://`` only, except plain ``http://`` on loopback hosts.
+        timeout: seconds, or an ``httpx.Timeout`` (default 60 s, 5 s to connect).
+        max_retries: retries after a retryable failure (see ``_retry``); 0 disables them.
+        max_concurrency: requests in flight at once through this client, all views included.
+        http_client: an ``httpx.AsyncClient`` to use as given; the SDK does not close it.
+        transport: an ``httpx.AsyncBaseTransport`` for the client the SDK creates and owns.
+    """
+
+    def __init__(
+        self,
+        api_token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        problems = []
+        token = api_token if api_token is not None else os.environ.get(TOKEN_ENV_VAR)
+        if not token or not token.strip():
+            problems.append(f"api_token: is required (pass api_token= or set {TOKEN_ENV_VAR})")
+        if not _is_count(max_retries, minimum=0):
+            problems.append("max_retries: must be an int >= 0")
+        if not _is_count(max_concurrency, minimum=1):
+            problems.append("max_concurrency: must be an int >= 1")
+        if http_client is not None and transport is not None:
+            problems.append("transport: cannot be combined with http_client")
+        if problems:
+            raise CincopaValidationError(problems, operation="AsyncCincopa")
+        assert token is not None
+        self._base_url = _check_base_url(base_url)
+        self._api_token = token
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._retry = RetryPolicy(max_retries=max_retries)
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                transport=transport,
+                timeout=self._timeout,
+                limits=httpx.Limits(
+                    max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+                ),
+                follow_redirects=False,
+            )
+            owns_http = True
+        else:
+            owns_http = False
+        self._shared = _SharedState(http_client, owns_http, max_concurrency)
+        self._urls: dict[str, str] = {}
+        super().__init__()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def max_retries(self) -> int:
+        return self._retry.max_retries
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._timeout
+
+    @property
+    def max_concurrency(self) -> int:
+        return int(self._shared.limiter.total_tokens)
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncCincopa base_url={self._base_url!r} max_retries={self.max_retries}"
+            f" max_concurrency={self.max_concurrency}{' closed' if self._shared.closed else ''}>"
+        )
+
+    def with_options(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncCincopa:
+        """A view of this client with other retry or timeout settings.
+
+        The view shares the connection pool, the concurrency limiter and the lifecycle with this
+        client: closing either closes both, and their calls count against the same limit.
+        """
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        if max_retries is not None:
+            if not _is_count(max_retries, minimum=0):
+                raise CincopaValidationError(
+                    ["max_retries: must be an int >= 0"], operation="with_options"
+                )
+            view._retry = RetryPolicy(max_retries=max_retries)
+        if timeout is not None:
+            view._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        ClientOperations.__init__(view)
+        return view
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncCincopa:
+        self._check_open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client (and its connection pool, when the SDK created it). Idempotent."""
+        shared = self._shared
+        if shared.closed:
+            return
+        shared.closed = True
+        if shared.owns_http:
+            await shared.http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._shared.closed
+
+    def _check_open(self) -> None:
+        if self._shared.closed:
+            raise RuntimeError("this AsyncCincopa client is closed; create a new one")
+
+    # -- the request path ----------------------------------------------------------------------
+
+    def _url(self, endpoint: Endpoint) -> str:
+        url = self._urls.get(endpoint.name)
+        if url is None:
+            url = self._urls[endpoint.name] = self._base_url + endpoint.path
+        return url
+
+    async def _call(
+        self, name: str, arguments: Mapping[str, object], into: type[ReplyT]
+    ) -> ReplyT:
+        endpoint = ENDPOINTS_BY_NAME[name]
+        query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
+        self._check_open()
+        payload = await self._request(endpoint, query)
+        return self._structure(endpoint, payload, into)
+
+    def _paginate(
+        self, name: str, arguments: Mapping[str, object], into: type[ReplyT]
+    ) -> AsyncPager[ReplyT, Any]:
+        endpoint = ENDPOINTS_BY_NAME[name]
+        assert endpoint.pages is not None, f"{name} is not a paged operation"
+        encode_arguments(endpoint, arguments, url=self._url(endpoint))  # fail before iterating
+        start = arguments.get("page")
+
+        async def fetch(page: int | None) -> ReplyT:
+            return await self._call(name, {**arguments, "page": page}, into)
+
+        return AsyncPager(fetch, endpoint.pages, start if isinstance(start, int) else None)
+
+    def _build_url(
+        self, name: str, arguments: Mapping[str, object], api_token: str | None
+    ) -> str:
+        endpoint = ENDPOINTS_BY_NAME[name]
+        query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
+        url = httpx.URL(self._url(endpoint), params={"api_token": api_token or self._api_token})
+        return str(url.copy_merge_params(query))
+
+    async def _request(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
+        retries_done = 0
+        while True:
+            try:
+                return await self._send_once(endpoint, query)
+            except CincopaError as error:
+                delay = self._retry.delay_before_retry(endpoint, error, retries_done)
+                if delay is None:
+                    raise
+                retries_done += 1
+                _logger.info(
+                    "retrying %s in %.2fs (retry %d of %d) after %s",
+                    endpoint.name,
+                    delay,
+                    retries_done,
+                    self._retry.max_retries,
+                    type(error).__name__,
+                )
+                await self._shared.sleep(delay)
+
+    async def _send_once(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
+        shared = self._shared
+        params = {"api_token": self._api_token, **query}
+        async with shared.limiter:
+            request = shared.http.build_request(
+                endpoint.method, self._url(endpoint), params=params, timeout=self._timeout
+            )
+            try:
+                response = await shared.http.send(request, stream=True, follow_redirects=False)
+                try:
+                    body = await self._read_body(response)
+                finally:
+                    await response.aclose()
+            except _BodyTooLarge:
+                raise ResponseDecodeError(
+                    f"{endpoint.name}: the reply is larger than {MAX_RESPONSE_BYTES} bytes;"
+                    f" reading stopped there ({redact_url(request.url)})",
+                    operation=endpoint.name,
+                    url=redact_url(request.url),
+                    body_excerpt="",
+                ) from None
+            except httpx.TimeoutException as exc:
+                raise self._transport_error(APITimeoutError, endpoint, request, exc) from exc
+            except httpx.TransportError as exc:
+                raise self._transport_error(APIConnectionError, endpoint, request, exc) from exc
+        return self._decode(endpoint, request, response, body)
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            raise _BodyTooLarge
+        chunks = []
+        size = 0
+        stream = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+        async with contextlib.aclosing(stream) as body:
+            async for chunk in body:
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise _BodyTooLarge
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _transport_error(
+        self,
+        cls: type[APIConnectionError],
+        endpoint: Endpoint,
+        request: httpx.Request,
+        exc: httpx.TransportError,
+    ) -> APIConnectionError:
+        detail = scrub(str(exc) or type(exc).__name__, (self._api_token,))
+        exc.args = (detail,)  # httpx may quote the URL; the cause is shown in tracebacks
+        return cls(
+            f"{endpoint.name}: {type(exc).__name__}: {detail} ({endpoint.method} "
+            f"{redact_url(request.url)})",
+            operation=endpoint.name,
+            url=redact_url(request.url),
+            request_sent=not isinstance(exc, _NOT_SENT),
+        )
+
+    def _decode(
+        self,
+        endpoint: Endpoint,
+        request: httpx.Request,
+        response: httpx.Response,
+        body: bytes,
+    ) -> Mapping[str, Any]:
+        url = redact_url(request.url)
+        status = response.status_code
+        try:
+            payload: Any = json.loads(body)
+        except ValueError:
+            payload = None
+        if status >= 300:
+            raise self._status_error(endpoint, url, response, payload, body)
+        if not isinstance(payload, dict):
+            if payload is None and body.strip() != b"null":
+                excerpt = scrub(body[:200].decode("utf-8", "replace"), (self._api_token,))
+                raise ResponseDecodeError(
+                    f"{endpoint.name}: the reply is not JSON (HTTP {status},"
+                    f" {len(body)} bytes, starting {excerpt[:80]!r}) from {url}",
+                    operation=endpoint.name,
+                    url=url,
+                    body_excerpt=excerpt,
+                )
+            raise ResponseValidationError(
+                f"{endpoint.name}: expected a JSON object, got {type(payload).__name__} from {url}",
+                operation=endpoint.name,
+                url=url,
+                errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
+            )
+        success = payload.get("success", True)
+        if success is False or success in ("false", "0", 0, "no"):
+            message = payload.get("message") or payload.get("error") or "no message"
+            raise APIResponseError(
+                scrub(str(message), (self._api_token,)),
+                operation=endpoint.name,
+                url=url,
+                payload=payload,
+            )
+        return payload
+
+    def _status_error(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        response: httpx.Response,
+        payload: Any,
+        body: bytes,
+    ) -> APIStatusError:
+        status = response.status_code
+        server_message = ""
+        if isinstance(payload, dict):
+            server_message = str(payload.get("message") or payload.get("error") or "")
+        cls: type[APIStatusError]
+        if status in (401, 403):
+            cls = AuthenticationError
+        elif status == 404:
+            cls = NotFoundError
+        elif status == 429:
+            cls = RateLimitError
+        elif status >= 500:
+            cls = ServerError
+        else:
+            cls = APIStatusError
+        reason = response.reason_phrase or ""
+        detail = f": {server_message}" if server_message else ""
+        message = scrub(
+            f"{endpoint.name}: HTTP {status} {reason}{detail} ({endpoint.method} {url})",
+            (self._api_token,),
+        )
+        return cls(
+            message,
+            operation=endpoint.name,
+            url=url,
+            status_code=status,
+            body=payload if payload is not None else body[:1000].decode("utf-8", "replace"),
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    def _structure(
+        self, endpoint: Endpoint, payload: Mapping[str, Any], into: type[ReplyT]
+    ) -> ReplyT:
+        try:
+            return _FAST_CONVERTER.structure(payload, into)
+        except Exception:  # noqa: BLE001 - re-run with paths to report exactly what was wrong
+            pass
+        try:
+            _DETAILED_CONVERTER.structure(payload, into)
+        except Exception as exc:
+            errors = cattrs.transform_error(exc, path=f"{endpoint.name}")
+        else:  # pragma: no cover - both converters agree on every input
+            errors = ["the reply could not be structured"]
+        url = redact_url(self._url(endpoint))
+        raise ResponseValidationError(
+            f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(errors),
+            operation=endpoint.name,
+            url=url,
+            errors=errors,
+        ) from None
+
+
+class _BodyTooLarge(Exception):
+    """The reply is larger than ``MAX_RESPONSE_BYTES``; reading stops there."""

@@ -1,0 +1,163 @@
+"""The exception tree of cincopa-async.
+
+::
+
+    CincopaError                      every error the SDK raises on purpose
+    ├── CincopaValidationError        bad arguments, raised before anything is sent (also a ValueError)
+    ├── APIConnectionError            no HTTP reply (.request_sent: may it have reached the server?)
+    │   └── APITimeoutError           ... because a timeout expired
+    ├── APIStatusError                an HTTP error status (.status_code, .retry_after)
+    │   ├── AuthenticationError       401 / 403: unknown, expired or under-privileged token
+    │   ├── NotFoundError             404
+    │   ├── RateLimitError            429 (.retry_after, in seconds, when the server said)
+    │   └── ServerError               5xx
+    ├── APIResponseError              HTTP 200 with "success": false (.message from the server)
+    ├── ResponseDecodeError           the body is not JSON
+    └── ResponseValidationError       JSON of the wrong shape (.errors lists each field path)
+
+Every error carries ``.operation`` (``"asset.list"``) and ``.url``, the request URL with its
+secrets redacted (``None`` only where no URL applies). Messages never contain the api_token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "CincopaError",
+    "CincopaValidationError",
+    "NotFoundError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ResponseValidationError",
+    "ServerError",
+]
+
+
+class CincopaError(Exception):
+    """Base class of every error the SDK raises on purpose."""
+
+    operation: str
+    url: str | None
+
+    def __init__(self, message: str, *, operation: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.url = url
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.args[0]!r}, operation={self.operation!r})"
+
+
+class CincopaValidationError(CincopaError, ValueError):
+    """Arguments that cannot be sent; ``.problems`` lists every one, nothing was sent."""
+
+    def __init__(self, problems: Sequence[str], *, operation: str, url: str | None = None) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        summary = f"{operation}: {count} invalid argument{'s' if count != 1 else ''}"
+        super().__init__(
+            "\n  ".join([summary, *self.problems]),
+            operation=operation,
+            url=url,
+        )
+
+
+class APIConnectionError(CincopaError):
+    """The request got no HTTP reply (connection refused or dropped, DNS, TLS ...).
+
+    ``request_sent`` is False when the request certainly never reached the server (connection
+    refused, connect or pool timeout): such a call can be repeated without risk. When it is True
+    the outcome is unknown: the server may have applied a change before the connection failed.
+    """
+
+    def __init__(
+        self, message: str, *, operation: str, url: str | None = None, request_sent: bool = True
+    ) -> None:
+        super().__init__(message, operation=operation, url=url)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, write, read or pool timeout expired."""
+
+
+class APIStatusError(CincopaError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        url: str | None,
+        status_code: int,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, url=url)
+        self.status_code = status_code
+        self.body = body
+        self.retry_after = retry_after
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: the token is unknown, expired, or lacks the permission."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the path does not exist on the server."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the server's wait hint in seconds, if any."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class APIResponseError(CincopaError):
+    """HTTP 200 whose body says ``"success": false``; ``.message`` is the server's reason."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        url: str | None,
+        payload: Mapping[str, Any],
+    ) -> None:
+        super().__init__(f"{operation}: {message}", operation=operation, url=url)
+        self.message = message
+        self.payload = payload
+
+
+class ResponseDecodeError(CincopaError):
+    """The reply body is not JSON (or not UTF-8); ``.body_excerpt`` holds its start."""
+
+    def __init__(
+        self, message: str, *, operation: str, url: str | None, body_excerpt: str
+    ) -> None:
+        super().__init__(message, operation=operation, url=url)
+        self.body_excerpt = body_excerpt
+
+
+class ResponseValidationError(CincopaError):
+    """The reply is JSON of the wrong shape; ``.errors`` names each bad field by its path."""
+
+    def __init__(
+        self, message: str, *, operation: str, url: str | None, errors: Sequence[str]
+    ) -> None:
+        super().__init__(message, operation=operation, url=url)
+        self.errors = tuple(errors)

@@ -1,0 +1,70 @@
+"""Paged list operations: one awaitable that is also an async iterator over every item.
+
+``await cp.asset.list(page=2)`` fetches that one page (an ``AssetList``);
+``async for asset in cp.asset.list()`` walks every item of every page from the first (or from
+``page=``), and ``async for reply in cp.asset.list().pages()`` walks the pages themselves.
+Walking stops after the page whose number reaches the reply's ``pages_count``; when a reply has no
+page total (absent or 0) it stops at the first empty page, or the first page shorter than its
+``items_per_page``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from typing import Any, Generic, TypeVar
+
+from ._spec import PageLayout
+
+__all__ = ["AsyncPager"]
+
+ReplyT = TypeVar("ReplyT")
+ItemT = TypeVar("ItemT")
+
+
+class AsyncPager(Generic[ReplyT, ItemT]):
+    """The result of a paged list method: await it for one page, iterate it for every item."""
+
+    __slots__ = ("_fetch", "_get_info", "_get_items", "_start_page")
+
+    def __init__(
+        self,
+        fetch: Callable[[int | None], Awaitable[ReplyT]],
+        layout: PageLayout,
+        start_page: int | None,
+    ) -> None:
+        self._fetch = fetch
+        self._get_items: Callable[[ReplyT], Sequence[ItemT]] = operator.attrgetter(layout.items)
+        self._get_info: Callable[[ReplyT], Any] = operator.attrgetter(layout.info)
+        self._start_page = start_page
+
+    def __await__(self) -> Generator[Any, None, ReplyT]:
+        return self._fetch(self._start_page).__await__()
+
+    def __aiter__(self) -> AsyncIterator[ItemT]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[ItemT]:
+        async for reply in self.pages():
+            for item in self._get_items(reply):
+                yield item
+
+    async def pages(self) -> AsyncIterator[ReplyT]:
+        """Every page from the start page on, one reply at a time."""
+        page = self._start_page or 1
+        while True:
+            reply = await self._fetch(page)
+            yield reply
+            items = self._get_items(reply)
+            info = self._get_info(reply)
+            if not items:
+                return
+            pages_count = getattr(info, "pages_count", 0)
+            if pages_count:
+                if page >= pages_count:
+                    return
+            else:
+                per_page = getattr(info, "items_per_page", 0)
+                if per_page and len(items) < per_page:
+                    return
+            page += 1

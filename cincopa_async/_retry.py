@@ -1,0 +1,80 @@
+"""The retry policy: what is retried, how often, and how long to wait in between.
+
+* ``retry_safe`` operations (reads, and absolute sets whose repetition changes nothing) are retried
+  after connection failures, timeouts, HTTP 408, 429 and 5xx.
+* Every other operation is retried only when the failure cannot have reached the server (the
+  connection was never made: ``APIConnectionError.request_sent`` is False) and on 429, which the
+  server sends instead of acting.
+* The wait grows exponentially (``initial_delay * 2**attempt``, capped at ``max_delay``) with
+  "equal jitter" (a random factor between 0.5 and 1). A ``Retry-After`` hint replaces it, up to
+  ``max_retry_after`` seconds; a longer hint is not waited for and the error is raised.
+
+Hand-written rather than built on a retry library: the decision needs the operation, the error
+class and the server's hint together, the limiter must be released while waiting, and importing
+stamina (with tenacity) costs more than this module does at run time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+
+from attrs import frozen
+
+from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
+from ._spec import Endpoint
+
+__all__ = ["RetryPolicy", "parse_retry_after"]
+
+
+@frozen(kw_only=True)
+class RetryPolicy:
+    """How many times, and with what waits, a failed call is retried."""
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def delay_before_retry(
+        self, endpoint: Endpoint, error: CincopaError, retries_done: int
+    ) -> float | None:
+        """Seconds to wait before retrying ``error``, or None when it must be raised."""
+        if retries_done >= self.max_retries or not self._is_retryable(endpoint, error):
+            return None
+        hint: float | None = error.retry_after if isinstance(error, APIStatusError) else None
+        if hint is not None:
+            return hint if hint <= self.max_retry_after else None
+        backoff = min(self.max_delay, self.initial_delay * 2.0**retries_done)
+        return backoff * (0.5 + random.random() / 2)
+
+    @staticmethod
+    def _is_retryable(endpoint: Endpoint, error: CincopaError) -> bool:
+        if isinstance(error, RateLimitError):
+            return True
+        if isinstance(error, APIConnectionError):
+            return endpoint.retry_safe or not error.request_sent
+        if isinstance(error, APIStatusError):
+            return endpoint.retry_safe and (error.status_code == 408 or error.status_code >= 500)
+        return False
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)

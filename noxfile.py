@@ -1,0 +1,60 @@
+"""Developer and CI sessions: ``nox -s lint typing tests`` is what CI runs.
+
+* ``tests``   the test suite (asyncio and trio) under coverage, on the running interpreter
+* ``lint``    ruff check + ruff format --check
+* ``typing``  mypy --strict over the package and tests/typing
+* ``codegen`` regenerate ``_generated.py`` (``nox -s codegen -- --check`` only checks)
+* ``bench``   the benchmarks in benchmarks/, each printing ratios against its baselines
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typing", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def install_groups(session: nox.Session, *groups: str) -> None:
+    requirements = [
+        req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
+    ]
+    session.install("-e", ".", *requirements)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    install_groups(session, "tests")
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "report")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    install_groups(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    install_groups(session, "typing")
+    session.run("mypy")
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    session.install("-e", ".")
+    session.run("python", "-m", "cincopa_async._codegen", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    install_groups(session, "bench")
+    scripts = session.posargs or ["overhead"]
+    for name in scripts:
+        session.run("python", f"benchmarks/bench_{name}.py")

@@ -1,0 +1,118 @@
+"""Paged list operations: await for one page, async-iterate for every item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import MakeClient
+
+pytestmark = pytest.mark.anyio
+
+
+def asset_pages(total: int, per_page: int, *, with_total: bool = True):  # type: ignore[no-untyped-def]  # test helper
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        start = (page - 1) * per_page
+        rids = [f"R{index}" for index in range(start, min(start + per_page, total))]
+        info: dict[str, Any] = {"page": page, "items_per_page": per_page, "items_count": total}
+        if with_total:
+            info["pages_count"] = max(1, -(-total // per_page))
+        return httpx.Response(
+            200, json={"success": True, "items": [{"rid": r} for r in rids], "items_data": info}
+        )
+
+    return handler
+
+
+async def test_await_gives_one_page(make_client: MakeClient) -> None:
+    """``await cp.asset.list(page=2)`` is that one page."""
+    client, recorder = make_client(asset_pages(25, 10))
+    async with client:
+        page = await client.asset.list(page=2, items_per_page=10)
+    assert [a.rid for a in page.items] == [f"R{i}" for i in range(10, 20)]
+    assert page.items_data.pages_count == 3
+    assert len(recorder.requests) == 1
+
+
+async def test_async_for_walks_every_page_and_stops(make_client: MakeClient) -> None:
+    """Iteration yields every item once and stops on the last page (no extra request)."""
+    client, recorder = make_client(asset_pages(25, 10))
+    async with client:
+        rids = [asset.rid async for asset in client.asset.list(items_per_page=10, type=["video"])]
+    assert rids == [f"R{i}" for i in range(25)]
+    assert [r.url.params["page"] for r in recorder.requests] == ["1", "2", "3"]
+    assert all(r.url.params["type"] == "video" for r in recorder.requests)
+
+
+async def test_iteration_starts_at_the_given_page(make_client: MakeClient) -> None:
+    client, recorder = make_client(asset_pages(25, 10))
+    async with client:
+        rids = [asset.rid async for asset in client.asset.list(page=3, items_per_page=10)]
+    assert rids == ["R20", "R21", "R22", "R23", "R24"]
+    assert len(recorder.requests) == 1
+
+
+async def test_without_a_page_total_it_stops_at_a_short_page(make_client: MakeClient) -> None:
+    """No pages_count in the reply: stop after the first page shorter than items_per_page."""
+    client, recorder = make_client(asset_pages(20, 10, with_total=False))
+    async with client:
+        rids = [asset.rid async for asset in client.asset.list(items_per_page=10)]
+    assert len(rids) == 20
+    assert len(recorder.requests) == 3  # the third page is empty
+
+
+async def test_empty_library(make_client: MakeClient) -> None:
+    client, recorder = make_client(asset_pages(0, 10))
+    async with client:
+        assert [a async for a in client.asset.list()] == []
+    assert len(recorder.requests) == 1
+
+
+async def test_gallery_list_reads_page_count(make_client: MakeClient) -> None:
+    """gallery.list says ``page_count``; walking still stops on the last page."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        return httpx.Response(
+            200,
+            json={
+                "success": True,
+                "galleries": [{"fid": f"G{page}a"}, {"fid": f"G{page}b"}],
+                "items_data": {"page": page, "items_per_page": 2, "page_count": 2},
+            },
+        )
+
+    client, recorder = make_client(handler)
+    async with client:
+        fids = [g.fid async for g in client.gallery.list()]
+    assert fids == ["G1a", "G1b", "G2a", "G2b"]
+    assert len(recorder.requests) == 2
+
+
+async def test_gallery_items_live_inside_folder(make_client: MakeClient) -> None:
+    """gallery.get_items keeps items and paging info inside ``folder``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        return httpx.Response(
+            200,
+            json={
+                "success": True,
+                "fid": "G1",
+                "folder": {
+                    "items": [{"rid": f"P{page}"}],
+                    "items_data": {"page": page, "items_per_page": 1, "pages_count": 3},
+                },
+            },
+        )
+
+    client, recorder = make_client(handler)
+    async with client:
+        rids = [a.rid async for a in client.gallery.get_items(fid="G1")]
+        pages = [p.folder.items_data.page async for p in client.gallery.get_items(fid="G1").pages()]
+    assert rids == ["P1", "P2", "P3"]
+    assert pages == [1, 2, 3]
+    assert all(r.url.params["fid"] == "G1" for r in recorder.requests)

@@ -1,0 +1,155 @@
+"""The api_token never shows in a repr, an error, a log record or a URL the SDK prints."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import anyio
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cincopa_async import AsyncCincopa, CincopaError, TempToken, TokenCreated
+from cincopa_async._redact import redact
+
+from .conftest import golden
+
+TOKENS = st.from_regex(r"[1-9][0-9]{4,8}i[a-z0-9]{12,30}", fullmatch=True)
+
+
+def _raise(exc: Exception) -> httpx.Response:
+    raise exc
+
+
+# Each builds a reply (or a failure) for a request; several quote the request URL or the token.
+ERROR_PATHS: dict[str, Callable[[httpx.Request, str], httpx.Response]] = {
+    "403 quoting the token": lambda r, t: httpx.Response(
+        403, json={"success": False, "message": f"invalid api_token {t}"}
+    ),
+    "200 success false quoting the url": lambda r, t: httpx.Response(
+        200, json={"success": False, "message": f"bad request {r.url}"}
+    ),
+    "429": lambda r, t: httpx.Response(429, headers={"Retry-After": "999"}),
+    "500 html quoting the url": lambda r, t: httpx.Response(500, text=f"<h1>{r.url}</h1>"),
+    "200 not json quoting the token": lambda r, t: httpx.Response(200, text=f"oops {t}"),
+    "200 wrong shape": lambda r, t: httpx.Response(200, json={"success": True, "ping": {"x": t}}),
+    "read error quoting the url": lambda r, t: _raise(httpx.ReadError(f"reset on {r.url}")),
+    "timeout quoting the url": lambda r, t: _raise(httpx.ReadTimeout(f"timed out: {r.url}")),
+    "connect error quoting the token": lambda r, t: _raise(httpx.ConnectError(f"no {t}")),
+}
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def all_logs() -> Iterator[_Records]:
+    """Every record of the httpx, httpcore and cincopa_async loggers, at DEBUG."""
+    handler = _Records()
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore", "cincopa_async")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def texts_of(error: BaseException) -> list[str]:
+    """str and repr of an error and of every error chained to it."""
+    out: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None:
+        out += [str(seen), repr(seen), *(str(arg) for arg in seen.args)]
+        seen = seen.__cause__ or seen.__context__
+    return out
+
+
+async def run_error_path(token: str, path: str) -> tuple[CincopaError, list[str]]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ERROR_PATHS[path](request, token)
+
+    client = AsyncCincopa(token, transport=httpx.MockTransport(handler), max_retries=1)
+
+    async def no_sleep(delay: float) -> None:
+        return None
+
+    client._shared.sleep = no_sleep
+    with all_logs() as logs:
+        async with client:
+            with pytest.raises(CincopaError) as caught:
+                await client.ping()
+    return caught.value, logs.lines
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(token=TOKENS, path=st.sampled_from(sorted(ERROR_PATHS)))
+def test_token_never_leaks_on_error_paths(backend: str, token: str, path: str) -> None:
+    """Property: for any token and error path, no message, repr or log record contains it."""
+    error, lines = anyio.run(run_error_path, token, path, backend=backend)
+    for text in [*texts_of(error), str(error.url), *lines]:
+        assert token not in text, (path, text)
+    assert error.operation == "ping"
+
+
+@given(token=TOKENS)
+@settings(max_examples=25)
+def test_client_repr_never_shows_the_token(token: str) -> None:
+    client = AsyncCincopa(token)
+    assert token not in repr(client)
+    assert token not in str(client)
+    assert token not in repr(client.with_options(max_retries=0))
+
+
+def test_httpx_request_log_is_redacted() -> None:
+    """httpx logs every request URL at INFO; the SDK's filter redacts the token in it."""
+    token = "1234567iloggedtokenabcdefgh"
+
+    async def main() -> None:
+        transport = httpx.MockTransport(lambda r: httpx.Response(200, json=golden("ping")))
+        async with AsyncCincopa(token, transport=transport) as client:
+            await client.ping()
+
+    with all_logs() as logs:
+        anyio.run(main)
+    assert any("HTTP Request: GET" in line for line in logs.lines)
+    assert any("api_token=REDACTED" in line for line in logs.lines)
+    assert not any(token in line for line in logs.lines)
+
+
+def test_secret_reply_fields_are_hidden_from_repr() -> None:
+    """Tokens that come back in replies (temp tokens, created tokens) are not in repr."""
+    temp = TempToken(token="1234567i2secrettemp")
+    created = TokenCreated(api_token="7654321inewsecrettoken")
+    assert "secrettemp" not in repr(temp)
+    assert "newsecrettoken" not in repr(created)
+    assert temp.token == "1234567i2secrettemp"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://x/v2/ping.json?api_token=abc&x=1", "https://x/v2/ping.json?api_token=REDACTED&x=1"),
+        ("GET /?a=1&API_TOKEN=abc#f", "GET /?a=1&API_TOKEN=REDACTED#f"),
+        ("simple_user_add=bob%3Apw&subdomain=x", "simple_user_add=REDACTED&subdomain=x"),
+        ("url=https%3A%2F%2Fx%3Fapi_token%3Dabc", "url=https%3A%2F%2Fx%3Fapi_token%3DREDACTED"),
+        ("security_key=s3cr3t", "security_key=REDACTED"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
+def test_redact_patterns(text: str, expected: str) -> None:
+    assert redact(text) == expected
