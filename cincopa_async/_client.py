@@ -10,6 +10,7 @@ place, ``_send_once``, and is released while a retry waits.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -53,7 +54,7 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_CONCURRENCY: Final = 32
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
-TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"
+TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 _logger = logging.getLogger("cincopa_async")
 _FAST_CONVERTER = make_converter(detailed=False)
@@ -93,16 +94,65 @@ def _is_loopback(host: str) -> bool:
 
 
 class _SharedState:
-    """What every view made by ``with_options`` shares: the pool, the limiter, the lifecycle."""
+    """What every view made by ``with_options`` shares: the pool, the limiter, the lifecycle.
 
-    __slots__ = ("closed", "http", "limiter", "owns_http", "sleep")
+    The ``httpx.AsyncClient`` the SDK owns is created on first use, when the running event loop is
+    known: on asyncio it runs on the aiohttp transport (fast under concurrency), on trio on
+    httpx's own (httpcore) transport, unless a transport was given.
+    """
 
-    def __init__(self, http: httpx.AsyncClient, owns_http: bool, max_concurrency: int) -> None:
-        self.http = http
-        self.owns_http = owns_http
+    __slots__ = ("_http", "closed", "limiter", "limits", "owns_http", "sleep", "transport")
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None,
+        transport: httpx.AsyncBaseTransport | None,
+        max_concurrency: int,
+    ) -> None:
+        self._http = http
+        self.owns_http = http is None
+        self.transport = transport
+        self.limits = httpx.Limits(
+            max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+        )
         self.limiter = anyio.CapacityLimiter(max_concurrency)
         self.closed = False
         self.sleep = anyio.sleep
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            transport = self.transport
+            if transport is None and _running_on_asyncio():
+                transport = _default_asyncio_transport(self.limits)
+            self._http = httpx.AsyncClient(
+                transport=transport, limits=self.limits, follow_redirects=False
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self.owns_http:
+            if self._http is not None:
+                await self._http.aclose()
+            elif self.transport is not None:
+                await self.transport.aclose()
+
+
+def _running_on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _default_asyncio_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    try:
+        from ._aiohttp import AiohttpTransport
+    except ImportError:  # aiohttp is not installed: httpx's own transport
+        return None
+    return AiohttpTransport(limits=limits)
 
 
 class AsyncCincopa(ClientOperations):
@@ -122,7 +172,9 @@ class AsyncCincopa(ClientOperations):
         max_retries: retries after a retryable failure (see ``_retry``); 0 disables them.
         max_concurrency: requests in flight at once through this client, all views included.
         http_client: an ``httpx.AsyncClient`` to use as given; the SDK does not close it.
-        transport: an ``httpx.AsyncBaseTransport`` for the client the SDK creates and owns.
+        transport: an ``httpx.AsyncBaseTransport`` for the client the SDK creates and owns
+            (and closes). By default that client runs on aiohttp under asyncio and on httpx's
+            own transport under trio; pass ``httpx.AsyncHTTPTransport()`` to force the latter.
     """
 
     def __init__(
@@ -153,19 +205,7 @@ class AsyncCincopa(ClientOperations):
         self._api_token = token
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
-        if http_client is None:
-            http_client = httpx.AsyncClient(
-                transport=transport,
-                timeout=self._timeout,
-                limits=httpx.Limits(
-                    max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-                ),
-                follow_redirects=False,
-            )
-            owns_http = True
-        else:
-            owns_http = False
-        self._shared = _SharedState(http_client, owns_http, max_concurrency)
+        self._shared = _SharedState(http_client, transport, max_concurrency)
         self._urls: dict[str, str] = {}
         super().__init__()
 
@@ -213,7 +253,9 @@ class AsyncCincopa(ClientOperations):
                 )
             view._retry = RetryPolicy(max_retries=max_retries)
         if timeout is not None:
-            view._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            view._timeout = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
         ClientOperations.__init__(view)
         return view
 
@@ -228,12 +270,8 @@ class AsyncCincopa(ClientOperations):
 
     async def aclose(self) -> None:
         """Close the client (and its connection pool, when the SDK created it). Idempotent."""
-        shared = self._shared
-        if shared.closed:
-            return
-        shared.closed = True
-        if shared.owns_http:
-            await shared.http.aclose()
+        if not self._shared.closed:
+            await self._shared.aclose()
 
     @property
     def is_closed(self) -> bool:
@@ -251,9 +289,7 @@ class AsyncCincopa(ClientOperations):
             url = self._urls[endpoint.name] = self._base_url + endpoint.path
         return url
 
-    async def _call(
-        self, name: str, arguments: Mapping[str, object], into: type[ReplyT]
-    ) -> ReplyT:
+    async def _call(self, name: str, arguments: Mapping[str, object], into: type[ReplyT]) -> ReplyT:
         endpoint = ENDPOINTS_BY_NAME[name]
         query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
         self._check_open()
@@ -273,9 +309,7 @@ class AsyncCincopa(ClientOperations):
 
         return AsyncPager(fetch, endpoint.pages, start if isinstance(start, int) else None)
 
-    def _build_url(
-        self, name: str, arguments: Mapping[str, object], api_token: str | None
-    ) -> str:
+    def _build_url(self, name: str, arguments: Mapping[str, object], api_token: str | None) -> str:
         endpoint = ENDPOINTS_BY_NAME[name]
         query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
         url = httpx.URL(self._url(endpoint), params={"api_token": api_token or self._api_token})
@@ -305,11 +339,12 @@ class AsyncCincopa(ClientOperations):
         shared = self._shared
         params = {"api_token": self._api_token, **query}
         async with shared.limiter:
-            request = shared.http.build_request(
+            http = shared.http
+            request = http.build_request(
                 endpoint.method, self._url(endpoint), params=params, timeout=self._timeout
             )
             try:
-                response = await shared.http.send(request, stream=True, follow_redirects=False)
+                response = await http.send(request, stream=True, follow_redirects=False)
                 try:
                     body = await self._read_body(response)
                 finally:
@@ -443,10 +478,8 @@ class AsyncCincopa(ClientOperations):
     def _structure(
         self, endpoint: Endpoint, payload: Mapping[str, Any], into: type[ReplyT]
     ) -> ReplyT:
-        try:
+        with contextlib.suppress(Exception):  # re-run below, with paths, to say what was wrong
             return _FAST_CONVERTER.structure(payload, into)
-        except Exception:  # noqa: BLE001 - re-run with paths to report exactly what was wrong
-            pass
         try:
             _DETAILED_CONVERTER.structure(payload, into)
         except Exception as exc:

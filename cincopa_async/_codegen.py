@@ -128,7 +128,9 @@ def _method(endpoint: Endpoint, owner: str) -> list[str]:
     params = list(endpoint.params)
     params.sort(key=lambda p: not p.required)
     extra_args: list[tuple[str, str]] = []
-    signature = [f"{p.python_name}: {annotation(p)}" + ("" if p.required else " = None") for p in params]
+    signature = [
+        f"{p.python_name}: {annotation(p)}" + ("" if p.required else " = None") for p in params
+    ]
     if endpoint.url_only:
         signature.append("api_token: str | None = None")
         extra_args.append(

@@ -3,7 +3,7 @@
 ::
 
     CincopaError                      every error the SDK raises on purpose
-    ├── CincopaValidationError        bad arguments, raised before anything is sent (also a ValueError)
+    ├── CincopaValidationError        bad arguments, raised before anything is sent (a ValueError)
     ├── APIConnectionError            no HTTP reply (.request_sent: may it have reached the server?)
     │   └── APITimeoutError           ... because a timeout expired
     ├── APIStatusError                an HTTP error status (.status_code, .retry_after)
@@ -146,9 +146,7 @@ class APIResponseError(CincopaError):
 class ResponseDecodeError(CincopaError):
     """The reply body is not JSON (or not UTF-8); ``.body_excerpt`` holds its start."""
 
-    def __init__(
-        self, message: str, *, operation: str, url: str | None, body_excerpt: str
-    ) -> None:
+    def __init__(self, message: str, *, operation: str, url: str | None, body_excerpt: str) -> None:
         super().__init__(message, operation=operation, url=url)
         self.body_excerpt = body_excerpt
 

@@ -1,9 +1,9 @@
-"""Shared fixtures: both anyio backends, golden replies, and clients on a recording MockTransport."""
+"""Shared fixtures: both anyio backends, golden replies, clients on a recording MockTransport."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def make_client(sleeps: Sleeps) -> Iterator[MakeClient]:
+def make_client(sleeps: Sleeps) -> MakeClient:
     """``make_client(handler, **options)`` -> (client, recorder), with no real retry sleeps."""
 
     def make(handler: Handler = serve_golden, **options: Any) -> tuple[AsyncCincopa, Recorder]:
@@ -82,4 +82,4 @@ def make_client(sleeps: Sleeps) -> Iterator[MakeClient]:
         client._shared.sleep = sleeps
         return client, recorder
 
-    yield make
+    return make

@@ -42,9 +42,7 @@ def test_signature_matches_the_table(endpoint: Endpoint) -> None:
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
         required = expected[name].required
         assert (parameter.default is inspect.Parameter.empty) is required, name
-    assert inspect.iscoroutinefunction(method) is (
-        endpoint.pages is None and not endpoint.url_only
-    )
+    assert inspect.iscoroutinefunction(method) is (endpoint.pages is None and not endpoint.url_only)
     assert endpoint.summary.split()[0] in (method.__doc__ or "")
     assert f"{endpoint.method} /v2/{endpoint.path}" in (method.__doc__ or "")
 

@@ -37,7 +37,9 @@ def failing_then_ok(failures: list[httpx.Response | Exception], name: str = "pin
     return handler
 
 
-async def test_read_is_retried_on_5xx_then_succeeds(make_client: MakeClient, sleeps: Sleeps) -> None:
+async def test_read_is_retried_on_5xx_then_succeeds(
+    make_client: MakeClient, sleeps: Sleeps
+) -> None:
     """A retry-safe read recovers from two 503s with the default max_retries=2."""
     client, recorder = make_client(failing_then_ok([httpx.Response(503), httpx.Response(502)]))
     async with client:
@@ -94,9 +96,7 @@ async def test_retry_after_seconds_is_honoured_for_a_mutation(
 ) -> None:
     """429 is retried for any operation, after the server's Retry-After."""
     client, recorder = make_client(
-        failing_then_ok(
-            [httpx.Response(429, headers={"Retry-After": "7"})], "gallery.create"
-        )
+        failing_then_ok([httpx.Response(429, headers={"Retry-After": "7"})], "gallery.create")
     )
     async with client:
         await client.gallery.create(name="x")
@@ -107,9 +107,7 @@ async def test_retry_after_seconds_is_honoured_for_a_mutation(
 async def test_retry_after_http_date(make_client: MakeClient, sleeps: Sleeps) -> None:
     """An HTTP-date Retry-After is turned into seconds from now."""
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    client, _ = make_client(
-        failing_then_ok([httpx.Response(503, headers={"Retry-After": when})])
-    )
+    client, _ = make_client(failing_then_ok([httpx.Response(503, headers={"Retry-After": when})]))
     async with client:
         await client.ping()
     assert len(sleeps.delays) == 1

@@ -143,7 +143,10 @@ def test_secret_reply_fields_are_hidden_from_repr() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("https://x/v2/ping.json?api_token=abc&x=1", "https://x/v2/ping.json?api_token=REDACTED&x=1"),
+        (
+            "https://x/v2/ping.json?api_token=abc&x=1",
+            "https://x/v2/ping.json?api_token=REDACTED&x=1",
+        ),
         ("GET /?a=1&API_TOKEN=abc#f", "GET /?a=1&API_TOKEN=REDACTED#f"),
         ("simple_user_add=bob%3Apw&subdomain=x", "simple_user_add=REDACTED&subdomain=x"),
         ("url=https%3A%2F%2Fx%3Fapi_token%3Dabc", "url=https%3A%2F%2Fx%3Fapi_token%3DREDACTED"),

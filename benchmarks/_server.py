@@ -1,0 +1,37 @@
+"""Start the emulator in a separate process on a loopback port, for client benchmarks.
+
+A separate process keeps the server's CPU out of the client's measurements (``process_time``)
+and off the client's GIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def emulator_process(*extra: str) -> Iterator[tuple[str, str]]:
+    """Yield (base_url, token) of ``python -m cincopa_async.testing --port 0`` while it runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cincopa_async.testing", "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        values: dict[str, str] = {}
+        for line in process.stdout:
+            key, _, value = line.strip().partition("=")
+            if key in ("CINCOPA_BASE_URL", "CINCOPA_API_TOKEN"):
+                values[key] = value
+            if len(values) == 2:
+                break
+        else:
+            raise RuntimeError("the emulator did not start")
+        yield values["CINCOPA_BASE_URL"], values["CINCOPA_API_TOKEN"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

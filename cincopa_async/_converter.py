@@ -1,0 +1,471 @@
+"""The one cattrs converter that turns Cincopa's JSON replies into `cincopa_async._models`.
+
+Every wire quirk lives here, as a hook on one converter; the models stay plain data.
+
+=================================  ==========================================================
+on the wire                        becomes
+=================================  ==========================================================
+``"50"``, ``"2.5"``, ``77``        ``50`` / ``2.5`` / ``77.0`` for ``int`` / ``float`` fields
+``""`` or ``null``                 ``None`` for optional fields (numbers, flags, dates,
+                                   ``message``)
+``"a, b,"`` or ``["a", "b"]``      ``("a", "b")`` for ``tuple[str, ...]`` (tags, events)
+``page_count``                     ``PagingInfo.pages_count`` (``gallery.list`` spells it so;
+                                   ``pages_count`` wins if both arrive)
+``"2025-04-23T10:15:00Z"``         an aware ``datetime``; naive values are taken as UTC;
+                                   ``"2025-04-23 10:15:00"`` works too
+``"yes"/"no"/"true"/"false"/       ``True`` / ``False`` (words in any case)
+"1"/"0"/1/0``
+``[]`` where an object is          PHP's empty object: ``{}`` for a mapping, ``None`` for an
+expected                           optional nested object, the all-defaults object otherwise
+``live_streams``                   ``LiveStreamList.streams`` (wire key inferred)
+the whole reply object             ``Reply.raw`` of the top-level model
+=================================  ==========================================================
+
+Two modes:
+
+* lenient (``strict=False``, the SDK's default): unknown keys are ignored (they stay
+  reachable through ``raw``); numbers sent for text (ids) become text; integral floats such
+  as ``1024.0`` become ints; ``null`` for a text, list or mapping field reads as ``""``,
+  ``()`` or ``{}``.
+* strict (``strict=True``, used on the golden replies in CI): an unknown key at any level
+  is an error, and so is every value of the wrong JSON type beyond the quirks in the table.
+
+In both modes a JSON object or array never turns into text, and a non-numeric string never
+turns into a number. With ``detailed=True`` errors carry notes, so
+``cattrs.transform_error(exc)`` names the path, e.g. ``... @ $.items[3].filesize``.
+"""
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeAlias, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
+from cattrs.errors import IterableValidationError, IterableValidationNote
+from cattrs.gen import make_dict_structure_fn, mapping_structure_factory, override
+
+from ._models import LiveStreamList, PagingInfo, Reply
+
+__all__ = ["CONVERTER", "make_converter"]
+
+Hook: TypeAlias = Callable[[Any, Any], Any]
+
+#: Wire keys that differ from the model's field name, per class.
+_RENAMES: Mapping[type, Mapping[str, str]] = {
+    LiveStreamList: {"streams": "live_streams"},
+}
+
+_FLAGS: Mapping[str, bool] = {
+    "yes": True,
+    "no": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+}
+
+_JSON_KINDS: Mapping[type, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _kind(value: Any) -> str:
+    """Name the JSON type of `value` for an error message."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def _wrong(expected: str, value: Any) -> TypeError:
+    return TypeError(f"expected {expected}, got {_kind(value)}")
+
+
+# Scalars ------------------------------------------------------------------------------------
+# Each hook is one plain function (no wrappers): these run for every field of every asset.
+
+
+def _int(value: Any, _: Any) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        return int(value)  # ValueError for "abc" and ""
+    raise _wrong("an integer", value)
+
+
+def _opt_int(value: Any, _: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        return int(value) if value else None
+    if value is None:
+        return None
+    raise _wrong("an integer", value)
+
+
+def _integral(value: Any) -> int:
+    """Lenient fallback: ``1024.0`` or ``"1024.0"`` is 1024; ``1024.5`` is an error."""
+    number = float(value) if type(value) is str else value
+    if type(number) is float and number.is_integer():
+        return int(number)
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+def _int_lenient(value: Any, _: Any) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        try:
+            return int(value)
+        except ValueError:
+            return _integral(value)
+    if type(value) is float:
+        return _integral(value)
+    raise _wrong("an integer", value)
+
+
+def _opt_int_lenient(value: Any, _: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        if not value:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            return _integral(value)
+    if value is None:
+        return None
+    if type(value) is float:
+        return _integral(value)
+    raise _wrong("an integer", value)
+
+
+def _float(value: Any, _: Any) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int or type(value) is str:
+        return float(value)  # ValueError for "abc" and ""
+    raise _wrong("a number", value)
+
+
+def _opt_float(value: Any, _: Any) -> float | None:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    if type(value) is str:
+        return float(value) if value else None
+    if value is None:
+        return None
+    raise _wrong("a number", value)
+
+
+def _bool(value: Any, _: Any) -> bool:
+    if type(value) is bool:
+        return value
+    if type(value) is str:
+        flag = _FLAGS.get(value.strip().lower())
+        if flag is not None:
+            return flag
+        raise ValueError(f"expected a yes/no flag, got {value!r}")
+    if type(value) is int and (value == 0 or value == 1):
+        return value == 1
+    raise _wrong("a boolean", value)
+
+
+def _opt_bool(value: Any, _: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    return _bool(value, bool)
+
+
+def _datetime(value: Any, _: Any) -> datetime:
+    if type(value) is str:
+        parsed = datetime.fromisoformat(value)  # ValueError on garbage and ""
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    raise _wrong("an ISO 8601 date string", value)
+
+
+def _opt_datetime(value: Any, _: Any) -> datetime | None:
+    if type(value) is str:
+        if not value:
+            return None
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if value is None:
+        return None
+    raise _wrong("an ISO 8601 date string", value)
+
+
+def _str(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    raise _wrong("a string", value)
+
+
+def _str_lenient(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) is int or type(value) is float:
+        return str(value)  # ids sometimes arrive as numbers
+    if value is None:
+        return ""
+    raise _wrong("a string", value)
+
+
+def _opt_str(value: Any, _: Any) -> str | None:
+    if type(value) is str:
+        return value or None
+    if value is None:
+        return None
+    raise _wrong("a string", value)
+
+
+def _opt_str_lenient(value: Any, _: Any) -> str | None:
+    if type(value) is str:
+        return value or None
+    if value is None:
+        return None
+    if type(value) is int or type(value) is float:
+        return str(value)
+    raise _wrong("a string", value)
+
+
+def _csv(value: Any, _: Any) -> tuple[str, ...]:
+    if type(value) is str:
+        return tuple(filter(None, map(str.strip, value.split(","))))
+    if type(value) is list:
+        if all(type(item) is str for item in value):
+            return tuple(value)
+        raise _wrong("an array of strings", value)
+    raise _wrong("a comma-separated string or an array", value)
+
+
+def _csv_lenient(value: Any, _: Any) -> tuple[str, ...]:
+    if type(value) is str:
+        return tuple(filter(None, map(str.strip, value.split(","))))
+    if type(value) is list:
+        return tuple(_str_lenient(item, str) for item in value)
+    if value is None:
+        return ()
+    raise _wrong("a comma-separated string or an array", value)
+
+
+# Factories -----------------------------------------------------------------------------
+
+
+def _reject(value: Any) -> NoReturn:
+    """Fail for a container item that should have been a JSON object."""
+    raise _wrong("an object", value)
+
+
+def _is_homogeneous_tuple(type_: Any) -> bool:
+    args = get_args(type_)
+    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _is_mapping(type_: Any) -> bool:
+    return get_origin(type_) in (Mapping, dict)
+
+
+def _is_optional_attrs(type_: Any) -> bool:
+    args = get_args(type_)
+    return len(args) == 2 and args[1] is type(None) and attrs.has(args[0])
+
+
+def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Converter:
+    """Build a converter for Cincopa replies.
+
+    Args:
+        strict: Reject unknown keys at every level and values of the wrong JSON type
+            (for the golden replies in CI). The default is lenient, for production.
+        detailed: Use cattrs' detailed validation, so that ``cattrs.transform_error``
+            can name the path of every problem.
+    """
+    lenient = not strict
+    conv = cattrs.Converter(forbid_extra_keys=strict, detailed_validation=detailed)
+
+    # Scalars first: the generated hooks below capture whatever is registered now.
+    conv.register_structure_hook(str, _str_lenient if lenient else _str)
+    conv.register_structure_hook(int, _int_lenient if lenient else _int)
+    conv.register_structure_hook(float, _float)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook(datetime, _datetime)
+    conv.register_structure_hook(str | None, _opt_str_lenient if lenient else _opt_str)
+    conv.register_structure_hook(int | None, _opt_int_lenient if lenient else _opt_int)
+    conv.register_structure_hook(float | None, _opt_float)
+    conv.register_structure_hook(bool | None, _opt_bool)
+    conv.register_structure_hook(datetime | None, _opt_datetime)
+
+    # Generated hooks of plain attrs classes, which expect a dict. Containers of such classes
+    # call them directly after an inline ``type(...) is dict`` check: one call less per item.
+    plain: dict[type, Hook] = {}
+
+    def plain_hook(cls: Any) -> Hook | None:
+        if not attrs.has(cls):
+            return None
+        conv.get_structure_hook(cls)  # runs attrs_factory, which fills `plain`
+        return plain.get(cls)
+
+    def attrs_factory(cls: type) -> Hook:
+        """attrs classes: generated hooks, plus renames, ``raw`` and ``page_count``."""
+        # `Any`: mypy cannot tell these keyword overrides from the `_cattrs_*` flags.
+        overrides: dict[str, Any] = {
+            name: override(rename=key) for name, key in _RENAMES.get(cls, {}).items()
+        }
+        is_reply = issubclass(cls, Reply)
+        if is_reply:
+            overrides["raw"] = override(omit=True)  # filled from the whole input below
+        generated: Hook = make_dict_structure_fn(
+            cls,
+            conv,
+            _cattrs_forbid_extra_keys=strict,
+            _cattrs_detailed_validation=detailed,
+            **overrides,
+        )
+
+        if is_reply:
+
+            def structure_reply(value: Any, type_: Any) -> Any:
+                if type(value) is not dict:
+                    raise _wrong("an object", value)
+                return attrs.evolve(generated(value, type_), raw=value)
+
+            return structure_reply
+
+        if cls is PagingInfo:
+
+            def structure_paging(value: Any, type_: Any) -> Any:
+                if type(value) is dict:
+                    if "page_count" in value:
+                        value = dict(value)
+                        pages = value.pop("page_count")
+                        value.setdefault("pages_count", pages)
+                    return generated(value, type_)
+                if type(value) is list and not value:
+                    return generated({}, type_)
+                raise _wrong("an object", value)
+
+            return structure_paging
+
+        plain[cls] = generated
+
+        def structure_object(value: Any, type_: Any) -> Any:
+            if type(value) is dict:
+                return generated(value, type_)
+            if type(value) is list and not value:
+                return generated({}, type_)
+            raise _wrong("an object", value)
+
+        return structure_object
+
+    def optional_attrs_factory(type_: Any) -> Hook:
+        """``Model | None``: ``null`` and PHP's empty ``[]`` read as ``None``."""
+        cls = get_args(type_)[0]
+        inner = conv.get_structure_hook(cls)
+        fast = plain.get(cls)
+
+        def structure_optional(value: Any, _: Any) -> Any:
+            if type(value) is dict and fast is not None:
+                return fast(value, cls)
+            if value is None or (type(value) is list and not value):
+                return None
+            return inner(value, cls)
+
+        return structure_optional
+
+    def tuple_factory(type_: Any) -> Hook:
+        """Homogeneous tuples: a JSON array only (a string is not a list of characters)."""
+        elem = get_args(type_)[0]
+        fast = plain_hook(elem)
+        inner = homogenous_tuple_structure_factory(type_, conv)
+
+        def structure_tuple(value: Any, _: Any) -> Any:
+            if type(value) is not list:
+                if lenient and value is None:
+                    return ()
+                raise _wrong("an array", value)
+            if fast is None:
+                return inner(value, type_)
+            try:
+                return tuple([fast(i, elem) if type(i) is dict else _reject(i) for i in value])
+            except Exception:
+                if not detailed:
+                    raise
+            # Detailed: go again item by item to report every problem with its index.
+            items = []
+            errors = []
+            for index, item in enumerate(value):
+                try:
+                    items.append(fast(item, elem) if type(item) is dict else _reject(item))
+                except Exception as exc:
+                    note = IterableValidationNote(
+                        f"Structuring {type_} @ index {index}", index, elem
+                    )
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
+            return tuple(items)
+
+        return structure_tuple
+
+    def mapping_factory(type_: Any) -> Hook:
+        """``Mapping[str, V]``: a JSON object, or PHP's ``[]`` for an empty one."""
+        value_type = get_args(type_)[1]
+        fast = plain_hook(value_type)
+        inner = mapping_structure_factory(type_, conv, dict, detailed_validation=detailed)
+
+        def structure_mapping(value: Any, _: Any) -> Any:
+            if type(value) is not dict:
+                if (type(value) is list and not value) or (lenient and value is None):
+                    return {}
+                raise _wrong("an object", value)
+            if value_type is Any:
+                return dict(value)  # JSON keys are always strings
+            if fast is None:
+                return inner(value, type_)
+            try:
+                return {
+                    k: fast(v, value_type) if type(v) is dict else _reject(v)
+                    for k, v in value.items()
+                }
+            except Exception:
+                if not detailed:
+                    raise
+            # Detailed: go again item by item to report every problem with its key.
+            items = {}
+            errors = []
+            for key, item in value.items():
+                try:
+                    items[key] = fast(item, value_type) if type(item) is dict else _reject(item)
+                except Exception as exc:
+                    note = IterableValidationNote(
+                        f"Structuring mapping value @ key {key!r}", key, value_type
+                    )
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError(f"While structuring {type_!r}", errors, dict)
+            return items
+
+        return structure_mapping
+
+    conv.register_structure_hook_factory(_is_mapping, mapping_factory)
+    conv.register_structure_hook_factory(_is_homogeneous_tuple, tuple_factory)
+    conv.register_structure_hook_factory(attrs.has, attrs_factory)
+    conv.register_structure_hook_factory(_is_optional_attrs, optional_attrs_factory)
+    # Registered last so it wins over the generic tuple factory (last registration wins).
+    conv.register_structure_hook_func(
+        lambda t: t == tuple[str, ...], _csv_lenient if lenient else _csv
+    )
+    return conv
+
+
+#: The SDK's converter: lenient, with detailed validation.
+CONVERTER = make_converter()
