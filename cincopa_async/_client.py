@@ -5,7 +5,7 @@ Every operation, generated or hand-written, ends in ``_call``::
     validate (encode_arguments) -> limiter -> send -> decode -> map errors -> structure
 
 with the retry loop around the middle steps. The concurrency limiter is acquired in exactly one
-place, ``_send_once``, and is released while a retry waits.
+place, ``_exchange``, and is released while a retry waits.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ipaddress
 import json
 import logging
 import os
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar, cast
 
 import anyio
@@ -316,18 +316,33 @@ class AsyncCincopa(ClientOperations):
         return str(url.copy_merge_params(query))
 
     async def _request(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
+        params = {"api_token": self._api_token, **query}
+
+        async def attempt() -> Mapping[str, Any]:
+            request = self._shared.http.build_request(
+                endpoint.method, self._url(endpoint), params=params, timeout=self._timeout
+            )
+            response, body = await self._exchange(endpoint.name, request)
+            return self._decode(endpoint.name, request, response, body)
+
+        return await self._with_retries(endpoint.name, endpoint.retry_safe, attempt)
+
+    async def _with_retries(
+        self, operation: str, retry_safe: bool, attempt: Callable[[], Awaitable[ReplyT]]
+    ) -> ReplyT:
+        """Run ``attempt`` until it succeeds or the retry policy says to raise."""
         retries_done = 0
         while True:
             try:
-                return await self._send_once(endpoint, query)
+                return await attempt()
             except CincopaError as error:
-                delay = self._retry.delay_before_retry(endpoint, error, retries_done)
+                delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
                 if delay is None:
                     raise
                 retries_done += 1
                 _logger.info(
                     "retrying %s in %.2fs (retry %d of %d) after %s",
-                    endpoint.name,
+                    operation,
                     delay,
                     retries_done,
                     self._retry.max_retries,
@@ -335,14 +350,17 @@ class AsyncCincopa(ClientOperations):
                 )
                 await self._shared.sleep(delay)
 
-    async def _send_once(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
+    async def _exchange(
+        self, operation: str, request: httpx.Request
+    ) -> tuple[httpx.Response, bytes]:
+        """Send one request and read its whole (bounded) reply, under the concurrency limiter.
+
+        This is the only place the limiter is taken. Transport failures become
+        ``APIConnectionError``/``APITimeoutError``; HTTP statuses are left to the caller.
+        """
         shared = self._shared
-        params = {"api_token": self._api_token, **query}
         async with shared.limiter:
             http = shared.http
-            request = http.build_request(
-                endpoint.method, self._url(endpoint), params=params, timeout=self._timeout
-            )
             try:
                 response = await http.send(request, stream=True, follow_redirects=False)
                 try:
@@ -351,17 +369,17 @@ class AsyncCincopa(ClientOperations):
                     await response.aclose()
             except _BodyTooLarge:
                 raise ResponseDecodeError(
-                    f"{endpoint.name}: the reply is larger than {MAX_RESPONSE_BYTES} bytes;"
+                    f"{operation}: the reply is larger than {MAX_RESPONSE_BYTES} bytes;"
                     f" reading stopped there ({redact_url(request.url)})",
-                    operation=endpoint.name,
+                    operation=operation,
                     url=redact_url(request.url),
                     body_excerpt="",
                 ) from None
             except httpx.TimeoutException as exc:
-                raise self._transport_error(APITimeoutError, endpoint, request, exc) from exc
+                raise self._transport_error(APITimeoutError, operation, request, exc) from exc
             except httpx.TransportError as exc:
-                raise self._transport_error(APIConnectionError, endpoint, request, exc) from exc
-        return self._decode(endpoint, request, response, body)
+                raise self._transport_error(APIConnectionError, operation, request, exc) from exc
+        return response, body
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")
@@ -381,23 +399,23 @@ class AsyncCincopa(ClientOperations):
     def _transport_error(
         self,
         cls: type[APIConnectionError],
-        endpoint: Endpoint,
+        operation: str,
         request: httpx.Request,
         exc: httpx.TransportError,
     ) -> APIConnectionError:
         detail = scrub(str(exc) or type(exc).__name__, (self._api_token,))
         exc.args = (detail,)  # httpx may quote the URL; the cause is shown in tracebacks
         return cls(
-            f"{endpoint.name}: {type(exc).__name__}: {detail} ({endpoint.method} "
+            f"{operation}: {type(exc).__name__}: {detail} ({request.method} "
             f"{redact_url(request.url)})",
-            operation=endpoint.name,
+            operation=operation,
             url=redact_url(request.url),
             request_sent=not isinstance(exc, _NOT_SENT),
         )
 
     def _decode(
         self,
-        endpoint: Endpoint,
+        operation: str,
         request: httpx.Request,
         response: httpx.Response,
         body: bytes,
@@ -409,20 +427,20 @@ class AsyncCincopa(ClientOperations):
         except ValueError:
             payload = None
         if status >= 300:
-            raise self._status_error(endpoint, url, response, payload, body)
+            raise self._status_error(operation, request, response, payload, body)
         if not isinstance(payload, dict):
             if payload is None and body.strip() != b"null":
                 excerpt = scrub(body[:200].decode("utf-8", "replace"), (self._api_token,))
                 raise ResponseDecodeError(
-                    f"{endpoint.name}: the reply is not JSON (HTTP {status},"
+                    f"{operation}: the reply is not JSON (HTTP {status},"
                     f" {len(body)} bytes, starting {excerpt[:80]!r}) from {url}",
-                    operation=endpoint.name,
+                    operation=operation,
                     url=url,
                     body_excerpt=excerpt,
                 )
             raise ResponseValidationError(
-                f"{endpoint.name}: expected a JSON object, got {type(payload).__name__} from {url}",
-                operation=endpoint.name,
+                f"{operation}: expected a JSON object, got {type(payload).__name__} from {url}",
+                operation=operation,
                 url=url,
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
@@ -431,7 +449,7 @@ class AsyncCincopa(ClientOperations):
             message = payload.get("message") or payload.get("error") or "no message"
             raise APIResponseError(
                 scrub(str(message), (self._api_token,)),
-                operation=endpoint.name,
+                operation=operation,
                 url=url,
                 payload=payload,
             )
@@ -439,12 +457,14 @@ class AsyncCincopa(ClientOperations):
 
     def _status_error(
         self,
-        endpoint: Endpoint,
-        url: str,
+        operation: str,
+        request: httpx.Request,
         response: httpx.Response,
         payload: Any,
         body: bytes,
     ) -> APIStatusError:
+        """The ``APIStatusError`` subclass for an HTTP error reply (for the SDK's own helpers)."""
+        url = redact_url(request.url)
         status = response.status_code
         server_message = ""
         if isinstance(payload, dict):
@@ -463,12 +483,12 @@ class AsyncCincopa(ClientOperations):
         reason = response.reason_phrase or ""
         detail = f": {server_message}" if server_message else ""
         message = scrub(
-            f"{endpoint.name}: HTTP {status} {reason}{detail} ({endpoint.method} {url})",
+            f"{operation}: HTTP {status} {reason}{detail} ({request.method} {url})",
             (self._api_token,),
         )
         return cls(
             message,
-            operation=endpoint.name,
+            operation=operation,
             url=url,
             status_code=status,
             body=payload if payload is not None else body[:1000].decode("utf-8", "replace"),

@@ -3,7 +3,8 @@
 The Cincopa API takes its token in the query string (``api_token=...``), so every request URL is a
 secret. Two defences work together:
 
-* pattern redaction: the value of every secret query parameter (``api_token``,
+* pattern redaction: the value of every secret query parameter (``api_token``, the upload
+  URL's ``hash``,
   ``simple_user_add``, ``security_key``) is replaced by ``REDACTED`` in any text, whatever the
   token is; this also covers URLs that httpx and httpcore put in their log records;
 * value scrubbing: the client also knows its own token and scrubs it from error messages that
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 REDACTED = "REDACTED"
-SECRET_QUERY_PARAMS: tuple[str, ...] = ("api_token", "simple_user_add", "security_key")
+SECRET_QUERY_PARAMS: tuple[str, ...] = ("api_token", "simple_user_add", "security_key", "hash")
 
 # The name may follow a separator or its percent-encoded form (a URL quoted inside a URL); the
 # value runs to the next separator, again plain or percent-encoded.

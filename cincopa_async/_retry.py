@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
-from ._spec import Endpoint
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
@@ -39,10 +38,13 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def delay_before_retry(
-        self, endpoint: Endpoint, error: CincopaError, retries_done: int
+        self, retry_safe: bool, error: CincopaError, retries_done: int
     ) -> float | None:
-        """Seconds to wait before retrying ``error``, or None when it must be raised."""
-        if retries_done >= self.max_retries or not self._is_retryable(endpoint, error):
+        """Seconds to wait before retrying ``error``, or None when it must be raised.
+
+        ``retry_safe``: may the operation be repeated after it possibly reached the server?
+        """
+        if retries_done >= self.max_retries or not self._is_retryable(retry_safe, error):
             return None
         hint: float | None = error.retry_after if isinstance(error, APIStatusError) else None
         if hint is not None:
@@ -51,13 +53,13 @@ class RetryPolicy:
         return backoff * (0.5 + random.random() / 2)
 
     @staticmethod
-    def _is_retryable(endpoint: Endpoint, error: CincopaError) -> bool:
+    def _is_retryable(retry_safe: bool, error: CincopaError) -> bool:
         if isinstance(error, RateLimitError):
             return True
         if isinstance(error, APIConnectionError):
-            return endpoint.retry_safe or not error.request_sent
+            return retry_safe or not error.request_sent
         if isinstance(error, APIStatusError):
-            return endpoint.retry_safe and (error.status_code == 408 or error.status_code >= 500)
+            return retry_safe and (error.status_code == 408 or error.status_code >= 500)
         return False
 
 

@@ -613,7 +613,7 @@ def test_models_are_frozen_keyword_only_and_exported() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         asset.caption = "changed"  # type: ignore[misc]
     with pytest.raises(TypeError):
-        m.Asset("A1")  # type: ignore[misc]
+        m.Asset("A1")  # type: ignore[call-arg]
     assert set(REPLY_MODELS.values()) <= {c for c in classes.values() if issubclass(c, m.Reply)}
 
 

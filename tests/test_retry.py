@@ -161,10 +161,10 @@ async def test_failure_after_the_last_retry_is_a_connection_error(make_client: M
 def test_backoff_grows_and_is_capped() -> None:
     """Exponential, jittered between 50% and 100%, capped at max_delay."""
     policy = RetryPolicy(max_retries=10, initial_delay=1.0, max_delay=4.0)
-    endpoint = ENDPOINTS_BY_NAME["ping"]
+    retry_safe = ENDPOINTS_BY_NAME["ping"].retry_safe
     error = ServerError("x", operation="ping", url=None, status_code=500)
     for attempt, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 4.0), (9, 4.0)]:
-        delays = [policy.delay_before_retry(endpoint, error, attempt) for _ in range(50)]
+        delays = [policy.delay_before_retry(retry_safe, error, attempt) for _ in range(50)]
         assert all(d is not None and ceiling / 2 <= d <= ceiling for d in delays)
 
 
