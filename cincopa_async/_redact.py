@@ -3,10 +3,10 @@
 The Cincopa API takes its token in the query string (``api_token=...``), so every request URL is a
 secret. Two defences work together:
 
-* pattern redaction: the value of every secret query parameter (``api_token``, the upload
-  URL's ``hash``,
-  ``simple_user_add``, ``security_key``) is replaced by ``REDACTED`` in any text, whatever the
-  token is; this also covers URLs that httpx and httpcore put in their log records;
+* pattern redaction: the value of every secret query parameter (``api_token``,
+  ``simple_user_add``, ``security_key``, and the ``hash`` that makes an upload URL
+  self-authorising) is replaced by ``REDACTED`` in any text, whatever the token is; this also
+  covers URLs that httpx and httpcore put in their log records;
 * value scrubbing: the client also knows its own token and scrubs it from error messages that
   quote it in other forms (a server message echoing it, say).
 
