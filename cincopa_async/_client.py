@@ -23,6 +23,8 @@ import anyio
 import cattrs
 import httpx
 
+from . import _uploads
+from ._bulk import BulkOperations
 from ._converter import make_converter
 from ._encode import encode_arguments
 from ._errors import (
@@ -101,7 +103,16 @@ class _SharedState:
     httpx's own (httpcore) transport, unless a transport was given.
     """
 
-    __slots__ = ("_http", "closed", "limiter", "limits", "owns_http", "sleep", "transport")
+    __slots__ = (
+        "_http",
+        "closed",
+        "limiter",
+        "limits",
+        "overload_listeners",
+        "owns_http",
+        "sleep",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -118,6 +129,7 @@ class _SharedState:
         self.limiter = anyio.CapacityLimiter(max_concurrency)
         self.closed = False
         self.sleep = anyio.sleep
+        self.overload_listeners: list[Callable[[CincopaError], object]] = []
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -259,6 +271,16 @@ class AsyncCincopa(ClientOperations):
         ClientOperations.__init__(view)
         return view
 
+    # -- uploads and bulk work ------------------------------------------------------------------
+
+    upload_file = _uploads.upload_file
+    import_url = _uploads.import_url
+
+    @property
+    def bulk(self) -> BulkOperations:
+        """Concurrent bulk work (uploads, imports, metadata, deletes) on this client."""
+        return BulkOperations(self)
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncCincopa:
@@ -336,6 +358,8 @@ class AsyncCincopa(ClientOperations):
             try:
                 return await attempt()
             except CincopaError as error:
+                for listener in self._shared.overload_listeners:
+                    listener(error)
                 delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
                 if delay is None:
                     raise

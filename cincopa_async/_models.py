@@ -10,12 +10,13 @@ Contract:
 * Each top-level reply derives from `Reply`. Its ``raw`` field holds the whole JSON object
   exactly as received, so fields these models do not know about are never lost.
 * Fields the server may omit have defaults: ``""`` for text, ``None`` for numbers, flags,
-  dates and nested objects, ``()`` for lists and ``{}`` for mappings. ``message`` fields are
-  ``None`` unless the server sent one. The paging counters of `PagingInfo` are plain ints
-  (``page`` 1, the rest 0), so "iterate while ``page < pages_count``" needs no ``None``
-  check and stops when paging is missing. Only ``Asset.rid`` and ``Gallery.fid`` are
-  required.
-* Secrets (issued tokens) are left out of ``repr()``; so is ``raw``.
+  dates and ``Asset.thumbnail``, ``()`` for lists, ``{}`` for mappings, and the empty block
+  for ``items_data`` and ``folder``. ``message`` is ``None`` unless the server sent one. The
+  paging counters of `PagingInfo` are plain ints (``page`` 1, the rest 0), so "iterate while
+  ``page < pages_count``" needs no ``None`` check and stops when paging is missing. Only
+  ``Asset.rid`` and ``Gallery.fid`` are required.
+* Secrets (issued tokens, self-authorising upload URLs) are left out of ``repr()``; so is
+  ``raw``.
 * A docstring saying "inferred" marks a reply whose shape ``endpoints.json`` only guesses.
 """
 
@@ -124,7 +125,7 @@ class Gallery:
     fid: str
     name: str = ""
     description: str = ""
-    upload_url: str = ""
+    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
     tags: tuple[str, ...] = ()
     modified: datetime | None = None
     syncstatus: str = ""
@@ -140,7 +141,7 @@ class GalleryFolder:
 
 @frozen(kw_only=True)
 class Portal:
-    """A hosted video portal; fields inferred from ``portal.set``'s parameters."""
+    """A hosted video portal (fields inferred from ``portal.set``'s parameters)."""
 
     subdomain: str = ""
     template: str = ""
@@ -152,7 +153,7 @@ class Portal:
 
 @frozen(kw_only=True)
 class Webhook:
-    """A registered webhook (shape inferred); ``events`` come from a comma-separated string."""
+    """A registered webhook (shape inferred); ``events`` arrive as a comma-separated string."""
 
     hook_url: str = ""
     events: tuple[str, ...] = ()
@@ -198,7 +199,7 @@ class Reply:
 
 @frozen(kw_only=True)
 class Ack(Reply):
-    """Reply of a call that returns nothing but the envelope."""
+    """Reply of a call that returns only the envelope (and ``message`` on some)."""
 
     message: str | None = None
 
@@ -249,7 +250,7 @@ class GalleryItems(Reply):
     """``gallery.get_items``: a gallery's upload URL and one page of its assets."""
 
     fid: str = ""
-    upload_url: str = ""
+    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
     claimed: bool | None = None
     spfid: str = ""
     folder: GalleryFolder = field(factory=GalleryFolder)
@@ -274,7 +275,7 @@ class TagCloud(Reply):
 class UploadUrl(Reply):
     """``asset.get_upload_url``: a self-authorising URL to POST a file to."""
 
-    upload_url: str = ""
+    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
 
 
 @frozen(kw_only=True)
@@ -302,7 +303,7 @@ class UploadToken(Reply):
     """``upload.get_upload_token`` (inferred): an invite-upload token (hidden from ``repr``)."""
 
     token: str = field(default="", repr=False)
-    upload_url: str = ""
+    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
 
 
 @frozen(kw_only=True)
@@ -335,7 +336,7 @@ class LiveStreamCreated(Reply):
 
 @frozen(kw_only=True)
 class LiveStreamList(Reply):
-    """``live.list`` (inferred, wire key ``live_streams`` too): the account's live streams."""
+    """``live.list`` (inferred, as is the wire key ``live_streams``): the account's live streams."""
 
     streams: tuple[LiveStream, ...] = ()
 

@@ -156,3 +156,16 @@ def test_secret_reply_fields_are_hidden_from_repr() -> None:
 )
 def test_redact_patterns(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_upload_urls_are_hidden_from_repr() -> None:
+    """Upload URLs authorise uploads on their own: no repr shows them."""
+    from cincopa_async import Gallery, GalleryItems, UploadUrl
+
+    url = "https://mediaupload.cincopa.com/post.jpg?uid=1&d=x&hash=SECRETHASH"
+    for model in (
+        UploadUrl(upload_url=url),
+        Gallery(fid="F", upload_url=url),
+        GalleryItems(upload_url=url),
+    ):
+        assert "SECRETHASH" not in repr(model)

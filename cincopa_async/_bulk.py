@@ -1,0 +1,538 @@
+"""The bulk engine (``cp.bulk``): many items, run concurrently, every one accounted for.
+
+Every bulk method returns a ``BulkResult``: one ``BulkItem`` per input, in input order, each with
+``.input``, ``.value`` (None on failure) and ``.error`` (the typed error, or None). One item's
+failure never stops the others, unless ``fail_fast=True``: then the run stops at the first
+failure and every item it did not finish carries a ``BulkCancelledError``. Cancelling the caller
+cancels every item promptly (anyio task groups; imports in flight are aborted on the server).
+
+**Concurrency.** Items run in up to ``concurrency`` workers (default: the client's
+``max_concurrency``), and every request still passes the client's limiter. The number of items
+in flight adapts (AIMD): it halves when the server answers 429 or 503 — waiting out its
+``Retry-After`` before starting more — and grows by one after as many successes as it has
+slots. Items that fail with a retryable error (the connection, 5xx, 429) are attempted again, up
+to ``item_attempts`` times; each attempt starts by looking for what an earlier one stored.
+
+**No duplicates.** Every bulk upload carries a ``reference_id``: the caller's, or one derived
+from the content (``sha256-<32 hex digits>``) or, for imports, from the URL. Before uploading,
+the engine looks the reference up (``asset.list(reference_id=...)``) and reuses what is there;
+it also adopts an asset with the same file name and size but no reference yet — what an upload
+leaves behind when it stored the file but failed before ``asset.set_meta``. So a rerun of the
+same job skips what is already there, and retries never store a file twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import anyio
+from attrs import frozen
+
+from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
+from ._models import Ack, Asset
+from ._uploads import (
+    DEFAULT_CHUNK_SIZE,
+    UploadProgress,
+    find_stored_asset,
+    finish_asset,
+    import_url,
+    upload_file,
+)
+
+if TYPE_CHECKING:
+    from ._client import AsyncCincopa
+
+__all__ = [
+    "BulkCancelledError",
+    "BulkItem",
+    "BulkOperations",
+    "BulkProgress",
+    "BulkResult",
+    "FileToUpload",
+]
+
+InputT = TypeVar("InputT")
+ValueT = TypeVar("ValueT")
+
+FileToUpload = str | os.PathLike[str] | tuple[str, bytes]
+"""A bulk upload input: a path, or ``(file name, content)``."""
+
+
+class BulkCancelledError(CincopaError):
+    """The bulk run stopped (``fail_fast``) before this item finished; it may be partly done."""
+
+
+@frozen
+class BulkItem(Generic[InputT, ValueT]):
+    """The outcome of one input: ``value`` on success, ``error`` on failure."""
+
+    input: InputT
+    value: ValueT | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class BulkResult(Generic[InputT, ValueT]):
+    """One ``BulkItem`` per input, in input order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[BulkItem[InputT, ValueT]]) -> None:
+        self.items = tuple(items)
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> BulkItem[InputT, ValueT]:
+        return self.items[index]
+
+    @property
+    def ok(self) -> bool:
+        """True when every item succeeded."""
+        return all(item.error is None for item in self.items)
+
+    @property
+    def succeeded(self) -> tuple[BulkItem[InputT, ValueT], ...]:
+        return tuple(item for item in self.items if item.error is None)
+
+    @property
+    def failed(self) -> tuple[BulkItem[InputT, ValueT], ...]:
+        return tuple(item for item in self.items if item.error is not None)
+
+    def __repr__(self) -> str:
+        return f"<BulkResult {len(self.succeeded)} ok, {len(self.failed)} failed>"
+
+
+@frozen(kw_only=True)
+class BulkProgress:
+    """Where a bulk run is: items finished (ok or failed) and, for uploads, bytes sent."""
+
+    items_total: int
+    items_done: int
+    items_failed: int
+    bytes_total: int = 0
+    bytes_done: int = 0
+
+
+BulkProgressCallback = Callable[[BulkProgress], object]
+
+
+def _is_overload(error: BaseException) -> float | None:
+    """The wait hint of a 429/503 (0 when the server gave none); None for other errors."""
+    if isinstance(error, RateLimitError) or (
+        isinstance(error, APIStatusError) and error.status_code == 503
+    ):
+        return error.retry_after or 0.0
+    return None
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, APIConnectionError | RateLimitError):
+        return True
+    return isinstance(error, APIStatusError) and (
+        error.status_code >= 500 or error.status_code == 408
+    )
+
+
+class AdaptiveLimit:
+    """An AIMD limit on items in flight, between 1 and ``maximum``."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limiter = anyio.CapacityLimiter(maximum)
+        self.resume_at = 0.0
+        self._successes = 0
+
+    @property
+    def current(self) -> int:
+        return int(self.limiter.total_tokens)
+
+    async def __aenter__(self) -> None:
+        if (wait := self.resume_at - time.monotonic()) > 0:
+            await anyio.sleep(wait)
+        await self.limiter.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.limiter.release()
+
+    def overloaded(self, retry_after: float) -> None:
+        self.limiter.total_tokens = max(1, self.current // 2)
+        self._successes = 0
+        if retry_after:
+            self.resume_at = max(self.resume_at, time.monotonic() + retry_after)
+
+    def succeeded(self) -> None:
+        self._successes += 1
+        if self._successes >= self.current and self.current < self.maximum:
+            self._successes = 0
+            self.limiter.total_tokens = self.current + 1
+
+
+async def run_bulk(
+    client: AsyncCincopa,
+    fn: Callable[[InputT], Awaitable[ValueT]],
+    items: Iterable[InputT],
+    *,
+    concurrency: int | None = None,
+    fail_fast: bool = False,
+    item_attempts: int = 3,
+    retry_if: Callable[[Exception], bool] = _is_transient,
+    on_progress: BulkProgressCallback | None = None,
+    bytes_total: int = 0,
+    bytes_done: Callable[[], int] | None = None,
+) -> BulkResult[InputT, ValueT]:
+    """Run ``fn`` over ``items``; see the module docstring."""
+    inputs = list(items)
+    outcomes: list[BulkItem[InputT, ValueT] | None] = [None] * len(inputs)
+    limit = AdaptiveLimit(concurrency or client.max_concurrency)
+    next_index = 0
+    done = failed = 0
+
+    def listener(error: CincopaError) -> None:
+        hint = _is_overload(error)
+        if hint is not None:
+            limit.overloaded(hint)
+
+    def report() -> None:
+        if on_progress is not None:
+            on_progress(
+                BulkProgress(
+                    items_total=len(inputs),
+                    items_done=done,
+                    items_failed=failed,
+                    bytes_total=bytes_total,
+                    bytes_done=bytes_done() if bytes_done is not None else 0,
+                )
+            )
+
+    async def run_one(index: int) -> None:
+        nonlocal done, failed
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with limit:
+                    value = await fn(inputs[index])
+            except Exception as error:  # every item gets its outcome, typed errors included
+                if attempt < item_attempts and retry_if(error):
+                    continue
+                outcomes[index] = BulkItem(inputs[index], error=error)
+                failed += 1
+                done += 1
+                report()
+                if fail_fast:
+                    tg.cancel_scope.cancel()
+                return
+            limit.succeeded()
+            outcomes[index] = BulkItem(inputs[index], value=value)
+            done += 1
+            report()
+            return
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < len(inputs):
+            index = next_index
+            next_index += 1
+            await run_one(index)
+
+    client._shared.overload_listeners.append(listener)
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(limit.maximum, len(inputs))):
+                tg.start_soon(worker)
+    finally:
+        client._shared.overload_listeners.remove(listener)
+    stopped = BulkCancelledError("the bulk run stopped before this item finished", operation="bulk")
+    return BulkResult(
+        [
+            outcome if outcome is not None else BulkItem(inputs[index], error=stopped)
+            for index, outcome in enumerate(outcomes)
+        ]
+    )
+
+
+async def _file_identity(item: FileToUpload) -> tuple[str, int, str]:
+    """(file name, size, content-derived reference) of a bulk upload input."""
+    if isinstance(item, tuple):
+        name, data = item
+        return name, len(data), "sha256-" + hashlib.sha256(data).hexdigest()[:32]
+    path = Path(item)
+
+    def digest() -> tuple[int, str]:
+        hasher = hashlib.sha256()
+        size = 0
+        with path.open("rb") as handle:
+            while block := handle.read(1024 * 1024):
+                hasher.update(block)
+                size += len(block)
+        return size, "sha256-" + hasher.hexdigest()[:32]
+
+    size, reference = await anyio.to_thread.run_sync(digest)
+    return path.name, size, reference
+
+
+class BulkOperations:
+    """``cp.bulk``: concurrent bulk work on one client. See the module docstring."""
+
+    def __init__(self, client: AsyncCincopa) -> None:
+        self._client = client
+
+    async def run(
+        self,
+        fn: Callable[[InputT], Awaitable[ValueT]],
+        items: Iterable[InputT],
+        *,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        item_attempts: int = 1,
+        on_progress: BulkProgressCallback | None = None,
+    ) -> BulkResult[InputT, ValueT]:
+        """Run any ``fn`` over ``items`` (one attempt each unless ``item_attempts`` says more)."""
+        return await run_bulk(
+            self._client,
+            fn,
+            items,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            item_attempts=item_attempts,
+            on_progress=on_progress,
+        )
+
+    async def upload_files(
+        self,
+        files: Iterable[FileToUpload],
+        *,
+        gallery: str | None = None,
+        reference_ids: Mapping[FileToUpload, str] | None = None,
+        caption: Callable[[FileToUpload], str | None] | None = None,
+        tags: Sequence[str] | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        item_attempts: int = 4,
+        on_progress: BulkProgressCallback | None = None,
+    ) -> BulkResult[FileToUpload, Asset]:
+        """Upload files (paths, or ``(name, bytes)`` pairs) without ever storing one twice.
+
+        Each file's ``reference_id`` is ``reference_ids[file]`` when given, else derived from
+        its content; a file whose reference is already in the library is not uploaded again.
+        """
+        client = self._client
+        inputs = list(files)
+        claimed: set[str] = set()
+        sent: dict[int, int] = {}
+        sizes = await anyio.to_thread.run_sync(
+            lambda: [
+                len(item[1]) if isinstance(item, tuple) else Path(item).stat().st_size
+                for item in inputs
+            ]
+        )
+        positions = {id(item): index for index, item in enumerate(inputs)}
+
+        async def one(item: FileToUpload) -> Asset:
+            name, size, derived = await _file_identity(item)
+            reference = (reference_ids or {}).get(item, derived)
+            existing = await client.asset.list(reference_id=reference)
+            for asset in existing.items:
+                if asset.reference_id == reference:
+                    claimed.add(asset.rid)
+                    return asset
+            orphan = await find_stored_asset(
+                client, name, size, datetime.min.replace(tzinfo=UTC), exclude=tuple(claimed)
+            )
+            title = caption(item) if caption is not None else None
+            if orphan is not None:
+                claimed.add(orphan.rid)
+                return await finish_asset(
+                    client,
+                    orphan.rid,
+                    caption=title,
+                    reference_id=reference,
+                    tags=tags,
+                    fallback=orphan,
+                )
+            index = positions[id(item)]
+
+            def progress(update: UploadProgress) -> None:
+                sent[index] = update.bytes_done
+
+            source: Any = item[1] if isinstance(item, tuple) else item
+            asset = await upload_file(
+                client,
+                source,
+                filename=name,
+                gallery=gallery,
+                caption=title,
+                reference_id=reference,
+                tags=tags,
+                chunk_size=chunk_size,
+                chunk_concurrency=1,
+                on_progress=progress,
+            )
+            claimed.add(asset.rid)
+            return asset
+
+        return await run_bulk(
+            client,
+            one,
+            inputs,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            item_attempts=item_attempts,
+            on_progress=on_progress,
+            bytes_total=sum(sizes),
+            bytes_done=lambda: sum(sent.values()),
+        )
+
+    async def import_urls(
+        self,
+        urls: Iterable[str],
+        *,
+        gallery: str | None = None,
+        reference_ids: Mapping[str, str] | None = None,
+        timeout: float = 600.0,  # noqa: ASYNC109 - per item, passed to import_url
+        poll_interval: float = 1.0,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        on_progress: BulkProgressCallback | None = None,
+    ) -> BulkResult[str, Asset]:
+        """Import URLs (``asset.upload_from_url``), each tagged with a reference_id.
+
+        The reference is ``reference_ids[url]`` or derived from the URL; a URL whose
+        reference is already in the library is not imported again.
+        """
+        client = self._client
+
+        async def one(url: str) -> Asset:
+            reference = (reference_ids or {}).get(url) or (
+                "url-sha256-" + hashlib.sha256(url.encode()).hexdigest()[:32]
+            )
+            existing = await client.asset.list(reference_id=reference)
+            for asset in existing.items:
+                if asset.reference_id == reference:
+                    return asset
+            return await import_url(
+                client,
+                url,
+                gallery=gallery,
+                reference_id=reference,
+                timeout=timeout,
+                poll_interval=poll_interval,
+            )
+
+        return await run_bulk(
+            client,
+            one,
+            urls,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+        )
+
+    async def set_meta(
+        self,
+        updates: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        on_progress: BulkProgressCallback | None = None,
+    ) -> BulkResult[Mapping[str, Any], Ack]:
+        """``asset.set_meta(**update)`` for each mapping (each has ``rid`` and the fields)."""
+        client = self._client
+
+        async def one(update: Mapping[str, Any]) -> Ack:
+            return await client.asset.set_meta(**update)
+
+        return await run_bulk(
+            client,
+            one,
+            updates,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+        )
+
+    async def delete(
+        self,
+        rids: Iterable[str],
+        *,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        on_progress: BulkProgressCallback | None = None,
+    ) -> BulkResult[str, Ack]:
+        """``asset.delete`` each rid. A retry that finds the asset gone counts as deleted."""
+        client = self._client
+
+        async def one(rid: str) -> Ack:
+            try:
+                return await client.asset.delete(rid=rid)
+            except APIConnectionError as error:
+                if not error.request_sent:
+                    raise
+            # The outcome is unknown: the asset is gone when asset.list no longer finds it.
+            page = await client.asset.list(rid=rid)
+            if any(asset.rid == rid for asset in page.items):
+                return await client.asset.delete(rid=rid)
+            return Ack(message="deleted (confirmed after an unknown outcome)")
+
+        return await run_bulk(
+            client,
+            one,
+            rids,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+        )
+
+    async def add_to_gallery(
+        self,
+        fid: str,
+        rids: Iterable[str],
+        *,
+        batch_size: int = 50,
+        insert_position: Any = None,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        on_progress: BulkProgressCallback | None = None,
+    ) -> BulkResult[str, Ack]:
+        """``gallery.add_item`` in batches of ``batch_size`` rids; one result item per rid."""
+        client = self._client
+        all_rids = list(rids)
+        batches = [
+            tuple(all_rids[start : start + batch_size])
+            for start in range(0, len(all_rids), batch_size)
+        ]
+
+        async def one(batch: tuple[str, ...]) -> Ack:
+            return await client.gallery.add_item(
+                fid=fid, rid=list(batch), insert_position=insert_position
+            )
+
+        batch_result = await run_bulk(
+            client,
+            one,
+            batches,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+        )
+        return BulkResult(
+            [
+                BulkItem(rid, value=item.value, error=item.error)
+                for item in batch_result
+                for rid in item.input
+            ]
+        )

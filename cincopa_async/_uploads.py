@@ -1,0 +1,601 @@
+"""Uploads: files to Cincopa's upload host, and imports from a URL.
+
+``upload_file`` follows REFERENCE.md section 7:
+
+1. ``asset.get_upload_url`` gives a self-authorising URL on the upload host;
+2. a file up to ``chunk_size`` goes in one multipart POST; a larger one in raw-byte POSTs with
+   ``X-File-Name``, ``Content-Range: bytes <start>-<end exclusive>/<total>`` and ``unique-id``.
+   Every chunk but the last goes first (``chunk_concurrency`` at a time, each retried on its
+   own); the last goes alone, so exactly one POST can complete the file;
+3. the host answers in plain-text lines; ``new resource id <id> <rid>`` names the new asset and
+   a line containing ``error`` is a failure (``APIResponseError``);
+4. metadata (caption, reference_id, tags ...) is applied with ``asset.set_meta``, and the asset
+   is read back with ``asset.list(rid=...)``.
+
+Files are read with positional reads in a worker thread, one chunk at a time, so the event loop
+never waits on the disk and memory stays near ``chunk_size * chunk_concurrency``. Progress
+reports bytes the host has acknowledged, never bytes merely queued.
+
+**Unknown outcomes.** The protocol has no idempotency key. When the POST that completes a file
+fails in a way that may have reached the host (a dropped connection, a timeout, a 5xx), the SDK
+looks for the asset before posting again: an asset with the same file name and size, no
+reference_id (none is set until after the upload), uploaded since the attempt began. That lookup
+uses ``asset.list(search=<file name>)`` — assumed to match file names, as it does in the
+emulator; Cincopa documents ``search`` only as free text.
+
+**Resume.** With ``state_file=``, the upload URL, ``unique-id`` and the acknowledged chunks are
+saved (JSON, mode 0600: the URL is self-authorising) after every acknowledged chunk. Calling
+``upload_file`` again with the same source and state file, in this process or another, posts only
+the missing chunks. The file is removed when the upload completes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote
+
+import anyio
+import httpx
+from attrs import asdict, frozen
+
+from ._errors import APIConnectionError, APIResponseError, CincopaError, CincopaValidationError
+from ._models import Asset
+from ._redact import redact_url
+
+if TYPE_CHECKING:
+    from ._client import AsyncCincopa
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "UploadProgress",
+    "UploadSource",
+    "UploadState",
+    "import_url",
+    "upload_file",
+]
+
+DEFAULT_CHUNK_SIZE: Final = 8 * 1024 * 1024
+UPLOAD_OPERATION: Final = "upload"
+_RESOURCE_LINE = re.compile(r"new resource id (\d+) (\S+)")
+_IMPORT_DONE = frozenset({"done", "complete", "completed", "success", "finished"})
+_IMPORT_FAILED = frozenset({"failed", "error", "aborted", "canceled", "cancelled"})
+
+UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
+
+
+@frozen(kw_only=True)
+class UploadProgress:
+    """Bytes of one file that the upload host has acknowledged so far."""
+
+    filename: str
+    bytes_done: int
+    bytes_total: int
+
+
+ProgressCallback = Callable[[UploadProgress], object]
+
+
+@frozen(kw_only=True)
+class UploadState:
+    """What a chunked upload needs to resume: small, JSON-serialisable, saved by ``state_file``.
+
+    ``upload_url`` is self-authorising (it carries a ``hash``): keep the state private.
+    """
+
+    upload_url: str
+    filename: str
+    size: int
+    chunk_size: int
+    unique_id: str
+    source: str
+    source_mtime_ns: int
+    done: tuple[int, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"UploadState(filename={self.filename!r}, size={self.size},"
+            f" chunks_done={len(self.done)})"
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> UploadState:
+        data = json.loads(text)
+        data["done"] = tuple(data.get("done", ()))
+        return cls(**data)
+
+
+class _Source:
+    """A file to upload: its name, its size, and a way to read any byte range of it."""
+
+    def __init__(
+        self,
+        filename: str,
+        size: int,
+        path: Path | None = None,
+        data: bytes | None = None,
+        stream: AsyncIterable[bytes] | None = None,
+    ) -> None:
+        self.filename = filename
+        self.size = size
+        self.path = path
+        self.data = data
+        self.stream = stream
+        self._fd: int | None = None
+        self._iterator: AsyncIterator[bytes] | None = None
+        self._pending = b""
+        self._stream_offset = 0
+
+    async def read(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)``. Streams are read in order, each range exactly once."""
+        if self.data is not None:
+            return self.data[start:end]
+        if self.path is not None:
+            if self._fd is None:
+                self._fd = await anyio.to_thread.run_sync(os.open, self.path, os.O_RDONLY)
+            data = await anyio.to_thread.run_sync(os.pread, self._fd, end - start, start)
+            if len(data) != end - start:
+                raise OSError(f"{self.path} changed size while uploading")
+            return data
+        assert self.stream is not None
+        if start != self._stream_offset:
+            raise RuntimeError("stream sources are read in order")
+        buffer = bytearray(self._pending)
+        if self._iterator is None:
+            self._iterator = aiter(self.stream)
+        iterator = self._iterator
+        while len(buffer) < end - start:
+            try:
+                buffer += await anext(iterator)
+            except StopAsyncIteration:
+                break
+        if len(buffer) < end - start:
+            raise CincopaValidationError(
+                [f"source: the stream ended at {start + len(buffer)} of {self.size} bytes"],
+                operation=UPLOAD_OPERATION,
+            )
+        self._pending = bytes(buffer[end - start :])
+        self._stream_offset = end
+        return bytes(buffer[: end - start])
+
+    async def aclose(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            await anyio.to_thread.run_sync(os.close, fd)
+        closer = getattr(self._iterator or self.stream, "aclose", None)
+        if closer is not None:
+            await closer()
+
+    def fingerprint(self) -> tuple[str, int]:
+        if self.path is None:
+            return ("", 0)
+        return (str(self.path.resolve()), self.path.stat().st_mtime_ns)
+
+
+async def _open_source(source: UploadSource, filename: str | None, size: int | None) -> _Source:
+    problems = []
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        if not filename:
+            problems.append("filename: is required when the source is bytes")
+        result = _Source(filename or "", len(data), data=data)
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        info = await anyio.to_thread.run_sync(path.stat)
+        if not stat.S_ISREG(info.st_mode):
+            problems.append(f"source: {path} is not a regular file")
+        result = _Source(filename or path.name, info.st_size, path=path)
+    elif isinstance(source, AsyncIterable):
+        if not filename:
+            problems.append("filename: is required when the source is a stream")
+        if size is None or size < 0:
+            problems.append("size: is required when the source is a stream")
+        result = _Source(filename or "", size or 0, stream=source)
+    else:
+        problems.append(
+            f"source: expected a path, bytes or an async byte stream, got {type(source).__name__}"
+        )
+        result = _Source("", 0)
+    if filename is not None and not filename.strip():
+        problems.append("filename: must not be empty")
+    if problems:
+        raise CincopaValidationError(problems, operation=UPLOAD_OPERATION)
+    return result
+
+
+def parse_host_reply(text: str, url: str) -> tuple[str, str] | None:
+    """``(id, rid)`` from a final reply, None for an intermediate one; raise on an error reply."""
+    match = _RESOURCE_LINE.search(text)
+    if match is not None:
+        return match.group(1), match.group(2)
+    if "error" in text.lower():
+        line = next((ln for ln in text.splitlines() if "error" in ln.lower()), text).strip()
+        raise APIResponseError(
+            line[:500], operation=UPLOAD_OPERATION, url=url, payload={"reply": text[:2000]}
+        )
+    return None
+
+
+class _Uploader:
+    """One file's upload: the POSTs, their retries, progress, resume state."""
+
+    def __init__(
+        self,
+        client: AsyncCincopa,
+        source: _Source,
+        upload_url: str,
+        *,
+        chunk_size: int,
+        chunk_concurrency: int,
+        on_progress: ProgressCallback | None,
+        state_file: Path | None,
+        state: UploadState | None,
+    ) -> None:
+        self.client = client
+        self.source = source
+        self.upload_url = upload_url
+        self.chunk_size = chunk_size
+        self.chunk_concurrency = chunk_concurrency
+        self.on_progress = on_progress
+        self.state_file = state_file
+        self.unique_id = state.unique_id if state else uuid.uuid4().hex
+        self.done: set[int] = set(state.done) if state else set()
+        self.bytes_done = sum(self._chunk_length(index) for index in self.done)
+        self.safe_url = redact_url(upload_url)
+        self._state_lock = anyio.Lock()
+
+    def _chunk_length(self, index: int) -> int:
+        start, end = self._chunk_range(index)
+        return end - start
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                UploadProgress(
+                    filename=self.source.filename,
+                    bytes_done=self.bytes_done,
+                    bytes_total=self.source.size,
+                )
+            )
+
+    async def run(self) -> str:
+        """Upload every missing byte; return the new asset's rid."""
+        size = self.source.size
+        if size <= self.chunk_size:
+            data = await self.source.read(0, size)
+            return await self._complete(lambda: self._single_request(data))
+        count = -(-size // self.chunk_size)
+        missing = [index for index in range(count - 1) if index not in self.done]
+        await self._save_state()
+        # A stream can only be read in order: its chunks go one at a time.
+        concurrency = 1 if self.source.stream is not None else self.chunk_concurrency
+        limiter = anyio.CapacityLimiter(concurrency)
+        turn = iter(missing)
+
+        async def post_chunk() -> None:
+            async with limiter:
+                index = next(turn)
+                data = await self.source.read(*self._chunk_range(index))
+                request = self._chunk_request(index, data)
+                result = await self.client._with_retries(
+                    UPLOAD_OPERATION, True, lambda: self._post(request)
+                )
+                if result is not None:  # the host completed the file before its last chunk
+                    raise APIResponseError(
+                        "the upload host completed the file before its last chunk",
+                        operation=UPLOAD_OPERATION,
+                        url=self.safe_url,
+                        payload={},
+                    )
+                self.done.add(index)
+                self.bytes_done += self._chunk_length(index)
+                await self._save_state()  # saved before reported: a callback may cancel
+                self._report()
+
+        async with anyio.create_task_group() as tg:
+            for _ in missing:
+                tg.start_soon(post_chunk)
+        last = count - 1
+        data = await self.source.read(*self._chunk_range(last))
+        return await self._complete(lambda: self._chunk_request(last, data))
+
+    def _chunk_range(self, index: int) -> tuple[int, int]:
+        start = index * self.chunk_size
+        return start, min(start + self.chunk_size, self.source.size)
+
+    async def _complete(self, build: Callable[[], httpx.Request]) -> str:
+        """Post the request that completes the file, finding the asset on an unknown outcome."""
+        since = datetime.now(UTC) - timedelta(minutes=2)
+        retries = 0
+        while True:
+            try:
+                rid = await self._post(build())
+            except CincopaError as error:
+                if _may_have_been_applied(error):
+                    found = await find_stored_asset(
+                        self.client, self.source.filename, self.source.size, since
+                    )
+                    if found is not None:
+                        rid = found.rid
+                        break
+                delay = self.client._retry.delay_before_retry(True, error, retries)
+                if delay is None:
+                    raise
+                retries += 1
+                await self.client._shared.sleep(delay)
+                continue
+            if rid is None:  # an intermediate reply: the host already had this file complete
+                found = await find_stored_asset(
+                    self.client, self.source.filename, self.source.size, since
+                )
+                if found is None:
+                    raise APIResponseError(
+                        "the upload host acknowledged the last chunk without creating an asset",
+                        operation=UPLOAD_OPERATION,
+                        url=self.safe_url,
+                        payload={},
+                    )
+                rid = found.rid
+            break
+        self.bytes_done = self.source.size
+        self._report()
+        if self.state_file is not None:
+            await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
+        return rid
+
+    def _single_request(self, data: bytes) -> httpx.Request:
+        return self.client._shared.http.build_request(
+            "POST",
+            self.upload_url,
+            files={"file": (self.source.filename, data, "application/octet-stream")},
+            timeout=self.client._timeout,
+        )
+
+    def _chunk_request(self, index: int, data: bytes) -> httpx.Request:
+        start, end = self._chunk_range(index)
+        return self.client._shared.http.build_request(
+            "POST",
+            self.upload_url,
+            content=data,
+            headers={
+                "X-File-Name": quote(self.source.filename),
+                "Content-Range": f"bytes {start}-{end}/{self.source.size}",
+                "unique-id": self.unique_id,
+                "Content-Type": "application/octet-stream",
+            },
+            timeout=self.client._timeout,
+        )
+
+    async def _post(self, request: httpx.Request) -> str | None:
+        response, body = await self.client._exchange(UPLOAD_OPERATION, request)
+        if response.status_code >= 300:
+            raise self.client._status_error(UPLOAD_OPERATION, request, response, None, body)
+        result = parse_host_reply(body.decode("utf-8", "replace"), self.safe_url)
+        return None if result is None else result[1]
+
+    async def _save_state(self) -> None:
+        if self.state_file is None:
+            return
+        async with self._state_lock:  # one writer at a time, each writing the latest state
+            await self._write_state(self.state_file)
+
+    async def _write_state(self, path: Path) -> None:
+        fingerprint = self.source.fingerprint()
+        state = UploadState(
+            upload_url=self.upload_url,
+            filename=self.source.filename,
+            size=self.source.size,
+            chunk_size=self.chunk_size,
+            unique_id=self.unique_id,
+            source=fingerprint[0],
+            source_mtime_ns=fingerprint[1],
+            done=tuple(sorted(self.done)),
+        )
+
+        def write() -> None:
+            temporary = path.with_name(path.name + ".tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(state.to_json())
+            os.replace(temporary, path)
+
+        await anyio.to_thread.run_sync(write)
+
+
+def _may_have_been_applied(error: CincopaError) -> bool:
+    if isinstance(error, APIConnectionError):
+        return error.request_sent
+    return getattr(error, "status_code", 0) >= 500
+
+
+async def find_stored_asset(
+    client: AsyncCincopa, filename: str, size: int, since: datetime, exclude: Sequence[str] = ()
+) -> Asset | None:
+    """The newest asset that looks like this file's upload and has no reference_id yet."""
+    page = await client.asset.list(search=filename, items_per_page=100)
+    candidates = [
+        asset
+        for asset in page.items
+        if asset.filename == filename
+        and asset.filesize == size
+        and not asset.reference_id
+        and asset.rid not in exclude
+        and (asset.uploaded is None or asset.uploaded >= since)
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda a: a.uploaded or datetime.min.replace(tzinfo=UTC))
+
+
+def _load_state(state_file: Path | None, source: _Source, chunk_size: int) -> UploadState | None:
+    if state_file is None or not state_file.exists():
+        return None
+    try:
+        state = UploadState.from_json(state_file.read_text(encoding="utf-8"))
+    except (ValueError, TypeError, KeyError):
+        return None
+    fingerprint = source.fingerprint()
+    if (
+        state.filename != source.filename
+        or state.size != source.size
+        or state.chunk_size != chunk_size
+        or (state.source, state.source_mtime_ns) != fingerprint
+    ):
+        return None
+    return state
+
+
+async def upload_file(
+    client: AsyncCincopa,
+    source: UploadSource,
+    *,
+    filename: str | None = None,
+    size: int | None = None,
+    gallery: str | None = None,
+    caption: str | None = None,
+    description: str | None = None,
+    reference_id: str | None = None,
+    tags: Sequence[str] | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_concurrency: int = 2,
+    on_progress: ProgressCallback | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+) -> Asset:
+    """Upload one file and return its asset (see the module docstring)."""
+    if chunk_size < 1 or chunk_concurrency < 1:
+        raise CincopaValidationError(
+            ["chunk_size and chunk_concurrency: must be >= 1"], operation=UPLOAD_OPERATION
+        )
+    opened = await _open_source(source, filename, size)
+    if state_file is not None and opened.path is None:
+        await opened.aclose()
+        raise CincopaValidationError(
+            ["state_file: resuming needs a file path source (bytes and streams cannot resume)"],
+            operation=UPLOAD_OPERATION,
+        )
+    state_path = Path(state_file) if state_file is not None else None
+    try:
+        state = await anyio.to_thread.run_sync(_load_state, state_path, opened, chunk_size)
+        if state is not None:
+            upload_url = state.upload_url
+        else:
+            upload_url = (await client.asset.get_upload_url(fid=gallery)).upload_url
+        uploader = _Uploader(
+            client,
+            opened,
+            upload_url,
+            chunk_size=chunk_size,
+            chunk_concurrency=chunk_concurrency,
+            on_progress=on_progress,
+            state_file=state_path,
+            state=state,
+        )
+        rid = await uploader.run()
+    finally:
+        await opened.aclose()
+    return await finish_asset(
+        client,
+        rid,
+        caption=caption,
+        description=description,
+        reference_id=reference_id,
+        tags=tags,
+        fallback=Asset(rid=rid, filename=opened.filename, filesize=opened.size),
+    )
+
+
+async def finish_asset(
+    client: AsyncCincopa,
+    rid: str,
+    *,
+    caption: str | None = None,
+    description: str | None = None,
+    reference_id: str | None = None,
+    tags: Sequence[str] | None = None,
+    fallback: Asset,
+) -> Asset:
+    """Apply the metadata (if any) and read the asset back."""
+    if any(value is not None for value in (caption, description, reference_id, tags)):
+        await client.asset.set_meta(
+            rid=rid, caption=caption, description=description, reference_id=reference_id, tags=tags
+        )
+    page = await client.asset.list(rid=rid)
+    return next((asset for asset in page.items if asset.rid == rid), fallback)
+
+
+async def import_url(
+    client: AsyncCincopa,
+    url: str,
+    *,
+    gallery: str | None = None,
+    caption: str | None = None,
+    description: str | None = None,
+    reference_id: str | None = None,
+    tags: Sequence[str] | None = None,
+    timeout: float = 600.0,  # noqa: ASYNC109 - the job's deadline, which also aborts it
+    poll_interval: float = 1.0,
+    max_poll_interval: float = 10.0,
+) -> Asset:
+    """Import a file from a URL (``asset.upload_from_url``) and wait until it is an asset.
+
+    Polls ``asset.upload_from_url_get_status`` with a growing interval until the job is done,
+    failed (``APIResponseError``) or ``timeout`` seconds passed (``APITimeoutError``). Leaving
+    early, by cancellation or timeout, aborts the server's job (``upload_from_url_abort``).
+    Terminal status words beyond ``inprogress`` are undocumented: assumed ``done`` and
+    ``failed``/``aborted`` (and their usual variants).
+    """
+    from ._errors import APITimeoutError
+
+    job = await client.asset.upload_from_url(input=url, fid=gallery)
+    finished = False
+    try:
+        with anyio.fail_after(timeout):
+            interval = poll_interval
+            while True:
+                status = await client.asset.upload_from_url_get_status(status_id=job.status_id)
+                word = status.status.lower()
+                if word in _IMPORT_DONE and status.resid:
+                    finished = True
+                    rid = status.resid
+                    break
+                if word in _IMPORT_FAILED:
+                    finished = True
+                    raise APIResponseError(
+                        f"import {word}: {status.debug or status.more or 'no detail'}",
+                        operation="asset.upload_from_url",
+                        url=None,
+                        payload=dict(status.raw),
+                    )
+                await client._shared.sleep(interval)
+                interval = min(interval * 1.5, max_poll_interval)
+    except TimeoutError:
+        raise APITimeoutError(
+            f"asset.upload_from_url: the import did not finish within {timeout} s",
+            operation="asset.upload_from_url",
+            url=None,
+        ) from None
+    finally:
+        if not finished:
+            with anyio.move_on_after(10, shield=True):
+                with contextlib.suppress(CincopaError):  # the job may have ended meanwhile
+                    await client.asset.upload_from_url_abort(status_id=job.status_id)
+    return await finish_asset(
+        client,
+        rid,
+        caption=caption,
+        description=description,
+        reference_id=reference_id,
+        tags=tags,
+        fallback=Asset(rid=rid),
+    )

@@ -1,0 +1,225 @@
+"""upload_file and import_url against the in-process emulator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from cincopa_async import APIResponseError, AsyncCincopa, CincopaValidationError
+from cincopa_async._uploads import UploadProgress, UploadState
+from cincopa_async.testing import CincopaEmulator
+
+pytestmark = pytest.mark.anyio
+
+KIB = 1024
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[CincopaEmulator]:
+    async with CincopaEmulator(seed=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def cp(emu: CincopaEmulator) -> AsyncIterator[AsyncCincopa]:
+    async with emu.client() as client:
+        client._shared.sleep = _no_sleep
+        yield client
+
+
+async def _no_sleep(delay: float) -> None:
+    await anyio.lowlevel.checkpoint()
+
+
+def upload_posts(emu: CincopaEmulator) -> list[tuple[int, int, int] | None]:
+    return [r.chunk for r in emu.requests if r.path.startswith("/upload/")]
+
+
+async def test_small_file_is_one_multipart_post(
+    emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
+) -> None:
+    """A file under chunk_size: one POST, metadata applied, the asset returned."""
+    path = tmp_path / "intro.mp4"
+    path.write_bytes(os.urandom(10 * KIB))
+    gallery = await cp.gallery.create(name="launch")
+    seen: list[UploadProgress] = []
+    asset = await cp.upload_file(
+        path,
+        gallery=gallery.fid,
+        caption="Intro",
+        reference_id="job-1",
+        tags=["promo", "2026"],
+        on_progress=seen.append,
+    )
+    assert asset.filename == "intro.mp4"
+    assert asset.filesize == 10 * KIB
+    assert asset.caption == "Intro"
+    assert asset.reference_id == "job-1"
+    assert asset.tags == ("promo", "2026")
+    assert upload_posts(emu) == [None]
+    assert seen[-1] == UploadProgress(
+        filename="intro.mp4", bytes_done=10 * KIB, bytes_total=10 * KIB
+    )
+    items = await cp.gallery.get_items(fid=gallery.fid)
+    assert [a.rid for a in items.folder.items] == [asset.rid]
+
+
+async def test_large_file_goes_in_ranged_chunks(
+    emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
+) -> None:
+    """Chunks with exclusive-end Content-Range; the last one alone completes the file."""
+    data = os.urandom(100 * KIB + 7)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    seen: list[int] = []
+    asset = await cp.upload_file(
+        path,
+        chunk_size=32 * KIB,
+        chunk_concurrency=3,
+        on_progress=lambda p: seen.append(p.bytes_done),
+    )
+    chunks = upload_posts(emu)
+    total = len(data)
+    assert sorted(chunks) == [  # type: ignore[type-var]
+        (0, 32 * KIB, total),
+        (32 * KIB, 64 * KIB, total),
+        (64 * KIB, 96 * KIB, total),
+        (96 * KIB, total, total),
+    ]
+    assert chunks[-1] == (96 * KIB, total, total)
+    assert asset.filesize == total
+    assert seen == sorted(seen)
+    assert seen[-1] == total
+    assert emu.state.main.assets[asset.rid].content == data
+
+
+async def test_bytes_and_stream_sources(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
+    """bytes need a filename; an async stream needs a filename and a size."""
+    data = os.urandom(70 * KIB)
+
+    async def stream() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 5000):
+            yield data[start : start + 5000]
+
+    from_bytes = await cp.upload_file(data, filename="a.bin", chunk_size=32 * KIB)
+    from_stream = await cp.upload_file(
+        stream(), filename="b.bin", size=len(data), chunk_size=32 * KIB
+    )
+    assert from_bytes.filesize == from_stream.filesize == len(data)
+    unsized = stream()
+    with pytest.raises(CincopaValidationError) as caught:
+        await cp.upload_file(unsized, chunk_size=32 * KIB)
+    await unsized.aclose()
+    assert len(caught.value.problems) == 2
+
+
+async def test_chunk_failures_are_retried_one_by_one(
+    emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
+) -> None:
+    """A failing chunk is re-posted on its own; the file still arrives whole."""
+    data = os.urandom(96 * KIB)
+    path = tmp_path / "flaky.bin"
+    path.write_bytes(data)
+    emu.faults.add("upload_chunk_failure", times=2)
+    asset = await cp.upload_file(path, chunk_size=16 * KIB)
+    assert asset.filesize == len(data)
+    failed = [r for r in emu.requests if r.fault == "upload_chunk_failure"]
+    assert len(failed) == 2
+    assert len(upload_posts(emu)) == 6 + 2
+
+
+async def test_dropped_reply_of_the_last_post_does_not_duplicate(
+    emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
+) -> None:
+    """The host stored the file but the reply was lost: the SDK finds it, posts nothing more."""
+    path = tmp_path / "once.bin"
+    path.write_bytes(os.urandom(4 * KIB))
+    emu.faults.add("drop_after", operations="upload", times=1)
+    asset = await cp.upload_file(path)
+    page = await cp.asset.list(search="once.bin")
+    assert [a.rid for a in page.items] == [asset.rid]
+    assert len(upload_posts(emu)) == 1
+
+
+async def test_resume_sends_only_missing_chunks(emu: CincopaEmulator, tmp_path: Path) -> None:
+    """Cancelled midway, then resumed from the state file: only missing chunks are posted."""
+    data = os.urandom(8 * 16 * KIB)
+    path = tmp_path / "resumable.bin"
+    path.write_bytes(data)
+    state_file = tmp_path / "upload.state"
+    acknowledged: list[int] = []
+
+    async with emu.client() as first:
+        with anyio.CancelScope() as scope:
+
+            def stop_after_three(progress: UploadProgress) -> None:
+                acknowledged.append(progress.bytes_done)
+                if len(acknowledged) == 3:
+                    scope.cancel()
+
+            await first.upload_file(
+                path,
+                chunk_size=16 * KIB,
+                chunk_concurrency=1,
+                state_file=state_file,
+                on_progress=stop_after_three,
+            )
+    state = UploadState.from_json(state_file.read_text())
+    assert state.done == (0, 1, 2)
+    assert oct(state_file.stat().st_mode & 0o777) == "0o600"
+    assert "hash" not in repr(state)
+    before = len(upload_posts(emu))
+
+    async with emu.client() as second:  # a new client, as a new process would have
+        asset = await second.upload_file(path, chunk_size=16 * KIB, state_file=state_file)
+    resumed = upload_posts(emu)[before:]
+    assert sorted(start for start, _, _ in resumed) == [  # type: ignore[misc]
+        index * 16 * KIB for index in range(8) if index not in state.done
+    ]
+    assert asset.filesize == len(data)
+    assert emu.state.main.assets[asset.rid].content == data
+    assert not state_file.exists()
+
+
+async def test_upload_host_error_reply_is_typed(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
+    """An 'error' line from the host becomes APIResponseError with the host's words."""
+    url = (await cp.asset.get_upload_url()).upload_url
+    bad = url.replace("hash=", "hash=x")
+    from cincopa_async._uploads import _Source, _Uploader
+
+    uploader = _Uploader(
+        cp,
+        _Source("x.bin", 3, data=b"abc"),
+        bad,
+        chunk_size=1024,
+        chunk_concurrency=1,
+        on_progress=None,
+        state_file=None,
+        state=None,
+    )
+    with pytest.raises(APIResponseError) as caught:
+        await uploader.run()
+    assert "error" in caught.value.message.lower()
+    assert "hash=REDACTED" in (caught.value.url or "")
+
+
+async def test_import_url_polls_to_completion(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
+    """import_url: start the job, poll until done, apply metadata, return the asset."""
+    url = emu.add_file("clip.mp4", os.urandom(20 * KIB))
+    asset = await cp.import_url(url, reference_id="imp-1", poll_interval=0.01)
+    assert asset.reference_id == "imp-1"
+    assert asset.filesize == 20 * KIB
+
+
+async def test_import_url_cancelled_aborts_the_job(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
+    """Leaving import_url early aborts the server job."""
+    url = emu.add_file("slow.mp4", os.urandom(KIB))
+    emu.faults.add("latency", operations="asset.upload_from_url_get_status", seconds=0.05)
+    with anyio.move_on_after(0.02):
+        await cp.import_url(url, poll_interval=0.01)
+    aborts = [r for r in emu.requests if r.operation == "asset.upload_from_url_abort"]
+    assert len(aborts) == 1
