@@ -11,6 +11,9 @@
 Everything public is imported here; the modules behind it are private.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from ._bulk import BulkCancelledError, BulkItem, BulkProgress, BulkResult
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncCincopa
 from ._errors import (
     APIConnectionError,
@@ -26,43 +29,100 @@ from ._errors import (
     ResponseValidationError,
     ServerError,
 )
-from ._models import (
-    Ack,
-    Asset,
-    AssetList,
-    AssetVersion,
-    DownloadLink,
-    Gallery,
-    GalleryCreated,
-    GalleryFolder,
-    GalleryItems,
-    GalleryList,
-    ImportJob,
-    ImportStatus,
-    LiveStream,
-    LiveStreamCreated,
-    LiveStreamList,
-    PagingInfo,
-    Ping,
-    Portal,
-    PortalAvailability,
-    PortalList,
-    Reply,
-    SubAccount,
-    SubAccountCreated,
-    SubAccountList,
-    TagCloud,
-    TempToken,
-    Thumbnail,
-    TokenCreated,
-    TokenInfo,
-    TokenList,
-    UploadToken,
-    UploadUrl,
-    Webhook,
-    WebhookList,
-)
 from ._paging import AsyncPager
+from ._uploads import UploadProgress, UploadState
+
+if TYPE_CHECKING:
+    from ._models import (
+        Ack,
+        Asset,
+        AssetList,
+        AssetVersion,
+        DownloadLink,
+        Gallery,
+        GalleryCreated,
+        GalleryFolder,
+        GalleryItems,
+        GalleryList,
+        ImportJob,
+        ImportStatus,
+        LiveStream,
+        LiveStreamCreated,
+        LiveStreamList,
+        PagingInfo,
+        Ping,
+        Portal,
+        PortalAvailability,
+        PortalList,
+        Reply,
+        SubAccount,
+        SubAccountCreated,
+        SubAccountList,
+        TagCloud,
+        TempToken,
+        Thumbnail,
+        TokenCreated,
+        TokenInfo,
+        TokenList,
+        UploadToken,
+        UploadUrl,
+        Webhook,
+        WebhookList,
+    )
+
+# The reply models load on first use (``cincopa_async.Asset``, or the first reply), which keeps
+# ``import cincopa_async`` close to ``import httpx``; see benchmarks/bench_import.py.
+_LAZY_MODELS = frozenset(
+    {
+        "Ack",
+        "Asset",
+        "AssetList",
+        "AssetVersion",
+        "DownloadLink",
+        "Gallery",
+        "GalleryCreated",
+        "GalleryFolder",
+        "GalleryItems",
+        "GalleryList",
+        "ImportJob",
+        "ImportStatus",
+        "LiveStream",
+        "LiveStreamCreated",
+        "LiveStreamList",
+        "PagingInfo",
+        "Ping",
+        "Portal",
+        "PortalAvailability",
+        "PortalList",
+        "Reply",
+        "SubAccount",
+        "SubAccountCreated",
+        "SubAccountList",
+        "TagCloud",
+        "TempToken",
+        "Thumbnail",
+        "TokenCreated",
+        "TokenInfo",
+        "TokenList",
+        "UploadProgress",
+        "UploadState",
+        "UploadToken",
+        "UploadUrl",
+        "Webhook",
+        "WebhookList",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODELS:
+        from . import _models
+
+        value = getattr(_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cincopa_async' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -80,6 +140,10 @@ __all__ = [
     "AsyncCincopa",
     "AsyncPager",
     "AuthenticationError",
+    "BulkCancelledError",
+    "BulkItem",
+    "BulkProgress",
+    "BulkResult",
     "CincopaError",
     "CincopaValidationError",
     "DownloadLink",
@@ -113,6 +177,8 @@ __all__ = [
     "TokenCreated",
     "TokenInfo",
     "TokenList",
+    "UploadProgress",
+    "UploadState",
     "UploadToken",
     "UploadUrl",
     "Webhook",
@@ -121,7 +187,7 @@ __all__ = [
 ]
 
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if isinstance(_obj, type) and _obj.__module__.startswith("cincopa_async._"):
         _obj.__module__ = "cincopa_async"
 del _name, _obj

@@ -23,19 +23,16 @@ same job skips what is already there, and retries never store a file twice.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import anyio
-from attrs import frozen
 
 from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
-from ._models import Ack, Asset
 from ._uploads import (
     DEFAULT_CHUNK_SIZE,
     UploadProgress,
@@ -47,6 +44,7 @@ from ._uploads import (
 
 if TYPE_CHECKING:
     from ._client import AsyncCincopa
+    from ._models import Ack, Asset
 
 __all__ = [
     "BulkCancelledError",
@@ -60,6 +58,8 @@ __all__ = [
 InputT = TypeVar("InputT")
 ValueT = TypeVar("ValueT")
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 FileToUpload = str | os.PathLike[str] | tuple[str, bytes]
 """A bulk upload input: a path, or ``(file name, content)``."""
 
@@ -68,8 +68,7 @@ class BulkCancelledError(CincopaError):
     """The bulk run stopped (``fail_fast``) before this item finished; it may be partly done."""
 
 
-@frozen
-class BulkItem(Generic[InputT, ValueT]):
+class BulkItem(NamedTuple, Generic[InputT, ValueT]):
     """The outcome of one input: ``value`` on success, ``error`` on failure."""
 
     input: InputT
@@ -115,8 +114,7 @@ class BulkResult(Generic[InputT, ValueT]):
         return f"<BulkResult {len(self.succeeded)} ok, {len(self.failed)} failed>"
 
 
-@frozen(kw_only=True)
-class BulkProgress:
+class BulkProgress(NamedTuple):
     """Where a bulk run is: items finished (ok or failed) and, for uploads, bytes sent."""
 
     items_total: int
@@ -127,6 +125,12 @@ class BulkProgress:
 
 
 BulkProgressCallback = Callable[[BulkProgress], object]
+
+
+def _sha256(data: bytes = b"") -> Any:
+    import hashlib  # on first use: keeps ``import cincopa_async`` light
+
+    return hashlib.sha256(data)
 
 
 def _is_overload(error: BaseException) -> float | None:
@@ -268,11 +272,11 @@ async def _file_identity(item: FileToUpload) -> tuple[str, int, str]:
     """(file name, size, content-derived reference) of a bulk upload input."""
     if isinstance(item, tuple):
         name, data = item
-        return name, len(data), "sha256-" + hashlib.sha256(data).hexdigest()[:32]
+        return name, len(data), "sha256-" + _sha256(data).hexdigest()[:32]
     path = Path(item)
 
     def digest() -> tuple[int, str]:
-        hasher = hashlib.sha256()
+        hasher = _sha256()
         size = 0
         with path.open("rb") as handle:
             while block := handle.read(1024 * 1024):
@@ -343,6 +347,12 @@ class BulkOperations:
         positions = {id(item): index for index, item in enumerate(inputs)}
 
         async def one(item: FileToUpload) -> Asset:
+            index = positions[id(item)]
+            asset = await place(item, index)
+            sent[index] = sizes[index]  # reused and adopted files count as sent too
+            return asset
+
+        async def place(item: FileToUpload, index: int) -> Asset:
             name, size, derived = await _file_identity(item)
             reference = (reference_ids or {}).get(item, derived)
             existing = await client.asset.list(reference_id=reference)
@@ -350,9 +360,7 @@ class BulkOperations:
                 if asset.reference_id == reference:
                     claimed.add(asset.rid)
                     return asset
-            orphan = await find_stored_asset(
-                client, name, size, datetime.min.replace(tzinfo=UTC), exclude=tuple(claimed)
-            )
+            orphan = await find_stored_asset(client, name, size, _EPOCH, exclude=tuple(claimed))
             title = caption(item) if caption is not None else None
             if orphan is not None:
                 claimed.add(orphan.rid)
@@ -364,7 +372,6 @@ class BulkOperations:
                     tags=tags,
                     fallback=orphan,
                 )
-            index = positions[id(item)]
 
             def progress(update: UploadProgress) -> None:
                 sent[index] = update.bytes_done
@@ -418,7 +425,7 @@ class BulkOperations:
 
         async def one(url: str) -> Asset:
             reference = (reference_ids or {}).get(url) or (
-                "url-sha256-" + hashlib.sha256(url.encode()).hexdigest()[:32]
+                "url-sha256-" + _sha256(url.encode()).hexdigest()[:32]
             )
             existing = await client.asset.list(reference_id=reference)
             for asset in existing.items:
@@ -486,6 +493,8 @@ class BulkOperations:
             page = await client.asset.list(rid=rid)
             if any(asset.rid == rid for asset in page.items):
                 return await client.asset.delete(rid=rid)
+            from ._models import Ack
+
             return Ack(message="deleted (confirmed after an unknown outcome)")
 
         return await run_bulk(

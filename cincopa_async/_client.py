@@ -10,22 +10,19 @@ place, ``_exchange``, and is released while a retry waits.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import os
+import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar, cast
 
 import anyio
-import cattrs
 import httpx
 
 from . import _uploads
 from ._bulk import BulkOperations
-from ._converter import make_converter
 from ._encode import encode_arguments
 from ._errors import (
     APIConnectionError,
@@ -59,8 +56,6 @@ MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 _logger = logging.getLogger("cincopa_async")
-_FAST_CONVERTER = make_converter(detailed=False)
-_DETAILED_CONVERTER = make_converter(detailed=True)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 install_log_redaction()
@@ -89,6 +84,8 @@ def _is_count(value: object, *, minimum: int) -> bool:
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress  # only for http:// base URLs, so not on every import
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -152,6 +149,9 @@ class _SharedState:
 
 
 def _running_on_asyncio() -> bool:
+    asyncio = sys.modules.get("asyncio")  # not imported: certainly not running on asyncio
+    if asyncio is None:
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -311,23 +311,22 @@ class AsyncCincopa(ClientOperations):
             url = self._urls[endpoint.name] = self._base_url + endpoint.path
         return url
 
-    async def _call(self, name: str, arguments: Mapping[str, object], into: type[ReplyT]) -> ReplyT:
+    async def _call(self, name: str, arguments: Mapping[str, object]) -> Any:
+        """Call operation ``name``; the reply is an instance of its ``Endpoint.reply`` model."""
         endpoint = ENDPOINTS_BY_NAME[name]
         query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
         self._check_open()
         payload = await self._request(endpoint, query)
-        return self._structure(endpoint, payload, into)
+        return _structure(endpoint, payload, self._url(endpoint))
 
-    def _paginate(
-        self, name: str, arguments: Mapping[str, object], into: type[ReplyT]
-    ) -> AsyncPager[ReplyT, Any]:
+    def _paginate(self, name: str, arguments: Mapping[str, object]) -> AsyncPager[Any, Any]:
         endpoint = ENDPOINTS_BY_NAME[name]
         assert endpoint.pages is not None, f"{name} is not a paged operation"
         encode_arguments(endpoint, arguments, url=self._url(endpoint))  # fail before iterating
         start = arguments.get("page")
 
-        async def fetch(page: int | None) -> ReplyT:
-            return await self._call(name, {**arguments, "page": page}, into)
+        async def fetch(page: int | None) -> Any:
+            return await self._call(name, {**arguments, "page": page})
 
         return AsyncPager(fetch, endpoint.pages, start if isinstance(start, int) else None)
 
@@ -519,24 +518,51 @@ class AsyncCincopa(ClientOperations):
             retry_after=parse_retry_after(response.headers),
         )
 
-    def _structure(
-        self, endpoint: Endpoint, payload: Mapping[str, Any], into: type[ReplyT]
-    ) -> ReplyT:
-        with contextlib.suppress(Exception):  # re-run below, with paths, to say what was wrong
-            return _FAST_CONVERTER.structure(payload, into)
-        try:
-            _DETAILED_CONVERTER.structure(payload, into)
-        except Exception as exc:
-            errors = cattrs.transform_error(exc, path=f"{endpoint.name}")
-        else:  # pragma: no cover - both converters agree on every input
-            errors = ["the reply could not be structured"]
-        url = redact_url(self._url(endpoint))
-        raise ResponseValidationError(
-            f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(errors),
-            operation=endpoint.name,
-            url=url,
-            errors=errors,
-        ) from None
+
+def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
+    """The reply model of ``endpoint`` built from ``payload``, or ``ResponseValidationError``.
+
+    The models and the converter are imported with the first reply, not with the package. The
+    fast converter runs first; only when it fails does the detailed one run, to name the path of
+    every bad field.
+    """
+    converters = _CONVERTERS or _load_converters()
+    model = _MODELS.get(endpoint.reply) or _load_model(endpoint.reply)
+    with contextlib.suppress(Exception):
+        return converters[0].structure(payload, model)
+    try:
+        converters[1].structure(payload, model)
+    except Exception as exc:
+        import cattrs
+
+        errors = cattrs.transform_error(exc, path=endpoint.name)
+    else:  # pragma: no cover - both converters agree on every input
+        errors = ["the reply could not be structured"]
+    raise ResponseValidationError(
+        f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(errors),
+        operation=endpoint.name,
+        url=redact_url(url),
+        errors=errors,
+    ) from None
+
+
+_CONVERTERS: list[Any] = []
+_MODELS: dict[str, type] = {}
+
+
+def _load_converters() -> list[Any]:
+    from ._converter import make_converter
+
+    _CONVERTERS[:] = [make_converter(detailed=False), make_converter(detailed=True)]
+    return _CONVERTERS
+
+
+def _load_model(name: str) -> type:
+    from . import _models
+
+    model: type = getattr(_models, name)
+    _MODELS[name] = model
+    return model
 
 
 class _BodyTooLarge(Exception):

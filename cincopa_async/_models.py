@@ -141,14 +141,27 @@ class GalleryFolder:
 
 @frozen(kw_only=True)
 class Portal:
-    """A hosted video portal (fields inferred from ``portal.set``'s parameters)."""
+    """A hosted video portal (fields inferred from ``portal.set``'s parameters).
+
+    The user and domain lists arrive comma-separated; ``simple_users`` holds user names only
+    (passwords are never sent back).
+    """
 
     subdomain: str = ""
+    url: str = ""
     template: str = ""
+    args: Mapping[str, Any] = field(factory=dict)
     allow_public: bool | None = None
     cincopa_login: bool | None = None
     cincopa_login_registration: str = ""
+    cincopa_login_users: tuple[str, ...] = ()
+    cincopa_login_domains: tuple[str, ...] = ()
+    google_openid_users: tuple[str, ...] = ()
+    google_openid_domains: tuple[str, ...] = ()
+    simple_users: tuple[str, ...] = ()
     cname_domain: str = ""
+    created: datetime | None = None
+    modified: datetime | None = None
 
 
 @frozen(kw_only=True)
@@ -157,6 +170,7 @@ class Webhook:
 
     hook_url: str = ""
     events: tuple[str, ...] = ()
+    type: str = ""  # "webhook" or "slack" (inferred)
 
 
 @frozen(kw_only=True)
@@ -375,3 +389,8 @@ class TokenCreated(Reply):
     """``token.create``: the new API token (hidden from ``repr``)."""
 
     api_token: str = field(default="", repr=False)
+
+
+for _name in __all__:  # shown as cincopa_async.Asset, where users import them from
+    globals()[_name].__module__ = "cincopa_async"
+del _name

@@ -16,20 +16,17 @@ stamina (with tenacity) costs more than this module does at run time.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Mapping
-
-from attrs import frozen
+from typing import NamedTuple
 
 from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
 
-@frozen(kw_only=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How many times, and with what waits, a failed call is retried."""
 
     max_retries: int = 2
@@ -72,6 +69,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # HTTP-date hints are rare: not worth a cost on every import
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

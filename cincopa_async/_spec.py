@@ -10,7 +10,8 @@ reference marks a fact as *inferred* (a guess, not seen in Cincopa's docs or in 
 live API), the ``Param``/``Endpoint`` carries ``inferred=True`` and the generated docstring says
 so, so that it stays easy to find and to change.
 
-Parameter kinds say what the *caller* means; the wire encoding is done by ``_encode``:
+The records are ``NamedTuple``s, which cost next to nothing to import (``import cincopa_async``
+should stay close to ``import httpx``). Parameter kinds say what the *caller* means; the wire encoding is done by ``_encode``:
 
 ========  ===========================  ==========================================
 kind      Python type                  wire form
@@ -31,9 +32,7 @@ from __future__ import annotations
 import enum
 import keyword
 from collections.abc import Mapping
-from typing import Literal
-
-from attrs import frozen
+from typing import Literal, NamedTuple
 
 __all__ = [
     "ENDPOINTS",
@@ -68,8 +67,7 @@ BOOL = ParamKind.BOOL
 JSON = ParamKind.JSON
 
 
-@frozen
-class Param:
+class Param(NamedTuple):
     """One query-string parameter of an operation.
 
     ``wire`` is the name Cincopa uses; ``python_name`` is the keyword argument of the generated
@@ -92,8 +90,7 @@ class Param:
         return f"{name}_" if keyword.iskeyword(name) else name
 
 
-@frozen
-class PageLayout:
+class PageLayout(NamedTuple):
     """Where a paged reply keeps its items and its paging info (dotted attribute paths).
 
     ``item`` names the model class of one item, for the generated return type.
@@ -104,8 +101,7 @@ class PageLayout:
     item: str
 
 
-@frozen
-class Endpoint:
+class Endpoint(NamedTuple):
     """One operation: ``name`` is Cincopa's method name, e.g. ``"asset.set_meta"``.
 
     ``reply`` names the model class in ``_models`` that the reply is structured into.

@@ -36,23 +36,21 @@ import json
 import os
 import re
 import stat
-import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import quote
 
 import anyio
 import httpx
-from attrs import asdict, frozen
 
 from ._errors import APIConnectionError, APIResponseError, CincopaError, CincopaValidationError
-from ._models import Asset
 from ._redact import redact_url
 
 if TYPE_CHECKING:
     from ._client import AsyncCincopa
+    from ._models import Asset
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -70,10 +68,10 @@ _IMPORT_DONE = frozenset({"done", "complete", "completed", "success", "finished"
 _IMPORT_FAILED = frozenset({"failed", "error", "aborted", "canceled", "cancelled"})
 
 UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@frozen(kw_only=True)
-class UploadProgress:
+class UploadProgress(NamedTuple):
     """Bytes of one file that the upload host has acknowledged so far."""
 
     filename: str
@@ -84,8 +82,7 @@ class UploadProgress:
 ProgressCallback = Callable[[UploadProgress], object]
 
 
-@frozen(kw_only=True)
-class UploadState:
+class UploadState(NamedTuple):
     """What a chunked upload needs to resume: small, JSON-serialisable, saved by ``state_file``.
 
     ``upload_url`` is self-authorising (it carries a ``hash``): keep the state private.
@@ -107,7 +104,7 @@ class UploadState:
         )
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(self._asdict())
 
     @classmethod
     def from_json(cls, text: str) -> UploadState:
@@ -249,7 +246,7 @@ class _Uploader:
         self.chunk_concurrency = chunk_concurrency
         self.on_progress = on_progress
         self.state_file = state_file
-        self.unique_id = state.unique_id if state else uuid.uuid4().hex
+        self.unique_id = state.unique_id if state else os.urandom(16).hex()
         self.done: set[int] = set(state.done) if state else set()
         self.bytes_done = sum(self._chunk_length(index) for index in self.done)
         self.safe_url = redact_url(upload_url)
@@ -435,7 +432,7 @@ async def find_stored_asset(
     ]
     if not candidates:
         return None
-    return max(candidates, key=lambda a: a.uploaded or datetime.min.replace(tzinfo=UTC))
+    return max(candidates, key=lambda a: a.uploaded or _EPOCH)
 
 
 def _load_state(state_file: Path | None, source: _Source, chunk_size: int) -> UploadState | None:
@@ -511,7 +508,7 @@ async def upload_file(
         description=description,
         reference_id=reference_id,
         tags=tags,
-        fallback=Asset(rid=rid, filename=opened.filename, filesize=opened.size),
+        fallback={"rid": rid, "filename": opened.filename, "filesize": opened.size},
     )
 
 
@@ -523,15 +520,22 @@ async def finish_asset(
     description: str | None = None,
     reference_id: str | None = None,
     tags: Sequence[str] | None = None,
-    fallback: Asset,
+    fallback: Asset | Mapping[str, object],
 ) -> Asset:
-    """Apply the metadata (if any) and read the asset back."""
+    """Apply the metadata (if any) and read the asset back (``fallback`` if it is not listed)."""
     if any(value is not None for value in (caption, description, reference_id, tags)):
         await client.asset.set_meta(
             rid=rid, caption=caption, description=description, reference_id=reference_id, tags=tags
         )
     page = await client.asset.list(rid=rid)
-    return next((asset for asset in page.items if asset.rid == rid), fallback)
+    found = next((asset for asset in page.items if asset.rid == rid), None)
+    if found is not None:
+        return found
+    if isinstance(fallback, Mapping):
+        from ._models import Asset
+
+        return Asset(**fallback)  # type: ignore[arg-type]  # the keys are Asset fields
+    return fallback
 
 
 async def import_url(
@@ -597,5 +601,5 @@ async def import_url(
         description=description,
         reference_id=reference_id,
         tags=tags,
-        fallback=Asset(rid=rid),
+        fallback={"rid": rid},
     )

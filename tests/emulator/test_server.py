@@ -1,0 +1,91 @@
+"""Serving on a real loopback port: both engines, chunked bodies, the command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from cincopa_async.testing import CincopaEmulator, Engine
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("engine", ["builtin", "uvicorn"])
+async def test_serve_round_trip(emu: CincopaEmulator, token: str, engine: Engine) -> None:
+    async with (
+        emu.serve(engine=engine) as base_url,
+        httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=5) as http,
+    ):
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/v2/")
+        pongs = []
+        async with anyio.create_task_group() as task_group:
+
+            async def ping() -> None:
+                reply = await http.get("ping.json", params={"api_token": token})
+                pongs.append(reply.json()["ping"])
+
+            for _ in range(20):
+                task_group.start_soon(ping)
+        assert pongs == ["pong"] * 20
+        created = await http.post(
+            "gallery.create.json", params={"api_token": token}, data={"name": "form"}
+        )
+        assert created.json()["success"] is True
+        url = (await http.get("asset.get_upload_url.json", params={"api_token": token})).json()[
+            "upload_url"
+        ]
+        assert url.startswith(base_url.removesuffix("/v2/") + "/upload/post.jpg?")
+
+        async def body() -> AsyncIterator[bytes]:  # no length: sent chunked
+            for piece in (b"abc", b"defg", b"h"):
+                yield piece
+
+        reply = await http.post(url, content=body(), headers={"X-File-Name": "chunked.bin"})
+        assert "done." in reply.text
+        assert sorted(a.content or b"" for a in emu.state.main.assets.values()) == [b"abcdefgh"]
+        assert (await http.get("/nowhere")).status_code == 404
+        emu.add_file("f.txt", b"hello")
+        head = await http.head(base_url.replace("/v2/", "/files/f.txt"))
+        assert head.status_code == 200
+        assert head.headers["content-length"] == "5"
+        assert head.content == b""
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient(trust_env=False) as http:
+            await http.get(f"{base_url}ping.json")
+
+
+def test_command_line() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cincopa_async.testing", "--port", "0", "--seed", "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(4)]
+        base_url = lines[1].removeprefix("CINCOPA_BASE_URL=")
+        token = lines[2].removeprefix("CINCOPA_API_TOKEN=")
+        assert base_url.startswith("http://127.0.0.1:")
+        reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
+        assert reply.json()["ping"] == "pong"
+        assert reply.json()["accid"] == CincopaEmulator(seed=3).account_id
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert code == 0
