@@ -56,6 +56,7 @@ MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 _logger = logging.getLogger("cincopa_async")
+_FALSE = (False, "false", "0", 0, "no")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 install_log_redaction()
@@ -406,8 +407,14 @@ class AsyncCincopa(ClientOperations):
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-            raise _BodyTooLarge
+        if (
+            declared is not None
+            and declared.isdigit()
+            and "content-encoding" not in response.headers
+        ):
+            if int(declared) > MAX_RESPONSE_BYTES:
+                raise _BodyTooLarge
+            return await response.aread()  # the size is known and within the cap
         chunks = []
         size = 0
         stream = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
@@ -443,7 +450,6 @@ class AsyncCincopa(ClientOperations):
         response: httpx.Response,
         body: bytes,
     ) -> Mapping[str, Any]:
-        url = redact_url(request.url)
         status = response.status_code
         try:
             payload: Any = json.loads(body)
@@ -451,6 +457,11 @@ class AsyncCincopa(ClientOperations):
             payload = None
         if status >= 300:
             raise self._status_error(operation, request, response, payload, body)
+        if type(payload) is dict:
+            success = payload.get("success", True)
+            if success is True or success not in _FALSE:
+                return payload
+        url = redact_url(request.url)  # only failures need it; redacting costs a regex pass
         if not isinstance(payload, dict):
             if payload is None and body.strip() != b"null":
                 excerpt = scrub(body[:200].decode("utf-8", "replace"), (self._api_token,))
@@ -467,16 +478,13 @@ class AsyncCincopa(ClientOperations):
                 url=url,
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
-        success = payload.get("success", True)
-        if success is False or success in ("false", "0", 0, "no"):
-            message = payload.get("message") or payload.get("error") or "no message"
-            raise APIResponseError(
-                scrub(str(message), (self._api_token,)),
-                operation=operation,
-                url=url,
-                payload=payload,
-            )
-        return payload
+        message = payload.get("message") or payload.get("error") or "no message"
+        raise APIResponseError(
+            scrub(str(message), (self._api_token,)),
+            operation=operation,
+            url=url,
+            payload=payload,
+        )
 
     def _status_error(
         self,
