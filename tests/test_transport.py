@@ -183,3 +183,21 @@ async def test_proxy_from_environment(
     _method, path, headers, _ = app.seen[-1]
     assert headers["host"] == "cincopa-behind-proxy.localhost"
     assert path.endswith("/v2/ping.json")
+
+
+async def test_uploads_over_the_default_transport(tmp_path: Any) -> None:
+    """Multipart and chunked uploads through the default transport, on a real socket."""
+    from cincopa_async.testing import CincopaEmulator
+
+    data = bytes(range(256)) * 700  # 179,200 bytes
+    path = tmp_path / "clip.bin"
+    path.write_bytes(data)
+    async with CincopaEmulator(seed=3) as emu, emu.serve() as base_url:
+        async with AsyncCincopa(emu.create_token(), base_url=base_url) as cp:
+            small = await cp.upload_file(data[:1000], filename="small.bin")
+            big = await cp.upload_file(path, chunk_size=64 * 1024, reference_id="big")
+        assert emu.state.main.assets[small.rid].content == data[:1000]
+        assert emu.state.main.assets[big.rid].content == data
+        assert big.reference_id == "big"
+        chunks = sorted(r.chunk for r in emu.requests if r.chunk)
+        assert [c[:2] for c in chunks] == [(0, 65536), (65536, 131072), (131072, 179200)]
