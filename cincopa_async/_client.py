@@ -407,14 +407,27 @@ class AsyncCincopa(ClientOperations):
         async with shared.limiter:
             direct = shared.direct
             try:
-                if direct is not None:
-                    response = await direct.handle_async_request(request)
-                else:
-                    response = await shared.http.send(request, stream=True, follow_redirects=False)
-                try:
-                    body = await self._read_body(response)
-                finally:
-                    await response.aclose()
+                with anyio.fail_after(_deadline(request)):
+                    if direct is not None:
+                        response = await direct.handle_async_request(request)
+                    else:
+                        response = await shared.http.send(
+                            request, stream=True, follow_redirects=False
+                        )
+                    try:
+                        body = await self._read_body(response)
+                    finally:
+                        with anyio.CancelScope(shield=True):  # always give the connection back
+                            await response.aclose()
+            except TimeoutError:
+                url = redact_url(request.url)
+                raise APITimeoutError(
+                    f"{operation}: no complete reply within {_deadline(request):g} s, the sum of"
+                    f" the connect, write and read timeouts ({request.method} {url})",
+                    operation=operation,
+                    url=url,
+                    request_sent=True,
+                ) from None
             except _BodyTooLarge:
                 raise ResponseDecodeError(
                     f"{operation}: the reply is larger than {MAX_RESPONSE_BYTES} bytes;"
@@ -595,6 +608,22 @@ def _load_model(name: str) -> type:
     model: type = getattr(_models, name)
     _MODELS[name] = model
     return model
+
+
+def _deadline(request: httpx.Request) -> float | None:
+    """The most one attempt may take, whatever the server does: connect + write + read timeout.
+
+    httpx's timeouts bound each network operation, so a server that drips one byte before every
+    read timeout would hold a call forever; this bounds the whole attempt. None: no bound.
+    """
+    timeout: Mapping[str, float | None] = request.extensions.get("timeout") or {}
+    total = 0.0
+    for phase in ("connect", "write", "read"):
+        seconds = timeout.get(phase)
+        if seconds is None:
+            return None
+        total += seconds
+    return total
 
 
 class _BodyTooLarge(Exception):

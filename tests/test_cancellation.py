@@ -1,0 +1,104 @@
+"""Cancelling at any point of a call, an upload or a bulk run leaves nothing behind.
+
+Against the emulator on a real loopback socket (so the real pools are in play: aiohttp under
+asyncio, httpcore under trio), with a small pool: a connection leaked by a cancelled request
+would exhaust it and make the calls afterwards hang, which ``fail_after`` turns into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from cincopa_async import AsyncCincopa
+from cincopa_async.testing import CincopaEmulator
+
+pytestmark = pytest.mark.anyio
+
+POOL = 2
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[CincopaEmulator, str]]:
+    async with CincopaEmulator(seed=11) as emu, emu.serve() as base_url:
+        emu.faults.add("latency", seconds=0.01)
+        yield emu, base_url
+
+
+def connections_in_use(cp: AsyncCincopa) -> int:
+    """Connections checked out of the pool right now (reads private pool state: tests only)."""
+    direct = cp._shared.direct
+    if direct is not None:
+        session = direct._session  # type: ignore[attr-defined]  # the SDK's aiohttp transport
+        return 0 if session is None else len(session.connector._acquired)
+    pool = cp._shared.http._transport._pool  # type: ignore[attr-defined]  # httpcore's pool
+    return sum(1 for c in pool.connections if not (c.is_idle() or c.is_closed()))
+
+
+async def pool_still_works(cp: AsyncCincopa) -> None:
+    """No connection is left checked out, and more calls than the pool holds all complete."""
+    await anyio.sleep(0.01)
+    assert connections_in_use(cp) == 0
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for _ in range(POOL * 4):
+                tg.start_soon(cp.ping)
+
+
+async def test_cancelled_calls_leave_the_pool_usable(
+    served: tuple[CincopaEmulator, str],
+) -> None:
+    """A call cancelled at 40 points from before sending to after the reply: pool intact."""
+    emu, base_url = served
+    tasks_before = len(anyio.get_running_tasks())
+    async with AsyncCincopa(emu.create_token(), base_url=base_url, max_concurrency=POOL) as cp:
+        await cp.ping()
+        for step in range(40):
+            with anyio.move_on_after(step * 0.0005):
+                await cp.asset.list()
+        await pool_still_works(cp)
+    assert len(anyio.get_running_tasks()) == tasks_before
+
+
+async def test_cancelled_uploads_leave_the_pool_usable(
+    served: tuple[CincopaEmulator, str], tmp_path: Path
+) -> None:
+    """Chunked uploads cancelled midway: the pool works and a fresh upload completes."""
+    emu, base_url = served
+    path = tmp_path / "movie.bin"
+    data = os.urandom(6 * 64 * 1024)
+    path.write_bytes(data)
+    tasks_before = len(anyio.get_running_tasks())
+    async with AsyncCincopa(emu.create_token(), base_url=base_url, max_concurrency=POOL) as cp:
+        for step in range(1, 12):
+            with anyio.move_on_after(step * 0.006):
+                await cp.upload_file(path, chunk_size=64 * 1024, chunk_concurrency=2)
+        await pool_still_works(cp)
+        with anyio.fail_after(10):
+            asset = await cp.upload_file(path, chunk_size=64 * 1024, reference_id="last")
+    assert emu.state.main.assets[asset.rid].content == data
+    assert len(anyio.get_running_tasks()) == tasks_before
+
+
+async def test_cancelled_bulk_runs_leave_the_pool_usable(
+    served: tuple[CincopaEmulator, str],
+) -> None:
+    """Bulk uploads cancelled at several points; then the same job completes without dupes."""
+    emu, base_url = served
+    files = [(f"f{i}.bin", os.urandom(2048)) for i in range(12)]
+    tasks_before = len(anyio.get_running_tasks())
+    async with AsyncCincopa(emu.create_token(), base_url=base_url, max_concurrency=POOL) as cp:
+        for step in range(1, 6):
+            with anyio.move_on_after(step * 0.03):
+                await cp.bulk.upload_files(files)
+        await pool_still_works(cp)
+        with anyio.fail_after(20):
+            result = await cp.bulk.upload_files(files)
+        assert cp._shared.overload_listeners == []
+    assert result.ok
+    assert len(emu.state.main.assets) == 12
+    assert len(anyio.get_running_tasks()) == tasks_before
