@@ -1,7 +1,9 @@
 """Start the emulator in a separate process on a loopback port, for client benchmarks.
 
 A separate process keeps the server's CPU out of the client's measurements (``process_time``)
-and off the client's GIL.
+and off the client's GIL. ``latency=`` (seconds) starts the bench-only launcher
+``_emulator_main.py`` instead, which adds a latency fault to every request (API and upload host):
+``python -m cincopa_async.testing`` has no flag for faults.
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+
+_LAUNCHER = Path(__file__).with_name("_emulator_main.py")
 
 
 @contextlib.contextmanager
-def emulator_process(*extra: str) -> Iterator[tuple[str, str]]:
+def emulator_process(*extra: str, latency: float = 0.0) -> Iterator[tuple[str, str]]:
     """Yield (base_url, token) of ``python -m cincopa_async.testing --port 0`` while it runs."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cincopa_async.testing", "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    if latency > 0:
+        command = [sys.executable, str(_LAUNCHER), "--port", "0", "--latency", str(latency)]
+    else:
+        command = [sys.executable, "-m", "cincopa_async.testing", "--port", "0"]
+    process = subprocess.Popen([*command, *extra], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         values: dict[str, str] = {}

@@ -96,11 +96,13 @@ async def test_endless_body_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(_client, "MAX_RESPONSE_BYTES", 4 * MIB)
     app = Hostile()
-    async with serve_asgi_app(app) as root:
-        async with AsyncCincopa(TOKEN, base_url=f"{root}/endless/", max_retries=0) as cp:
-            with pytest.raises(ResponseDecodeError, match="larger than 4194304 bytes"):
-                await cp.ping()
-            sent_when_refused = app.sent
+    async with (
+        serve_asgi_app(app) as root,
+        AsyncCincopa(TOKEN, base_url=f"{root}/endless/", max_retries=0) as cp,
+    ):
+        with pytest.raises(ResponseDecodeError, match="larger than 4194304 bytes"):
+            await cp.ping()
+        sent_when_refused = app.sent
     # The client stopped reading just past the cap (plus what sat in socket buffers), far
     # below the 1 GB the server would have sent.
     assert sent_when_refused < 64 * MIB
@@ -109,23 +111,27 @@ async def test_endless_body_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch) ->
 async def test_declared_huge_body_is_refused_before_reading() -> None:
     """Content-Length over the cap: refused at once, whatever the transport buffers."""
     app = Hostile()
-    async with serve_asgi_app(app) as root:
-        async with AsyncCincopa(TOKEN, base_url=f"{root}/declared/", max_retries=0) as cp:
-            started = time.monotonic()
-            with pytest.raises(ResponseDecodeError, match="larger than"):
-                await cp.ping()
+    async with (
+        serve_asgi_app(app) as root,
+        AsyncCincopa(TOKEN, base_url=f"{root}/declared/", max_retries=0) as cp,
+    ):
+        started = time.monotonic()
+        with pytest.raises(ResponseDecodeError, match="larger than"):
+            await cp.ping()
     assert time.monotonic() - started < 5
 
 
 async def test_slow_drip_hits_the_deadline() -> None:
     """Each byte comes before the read timeout, yet the call ends: the attempt deadline."""
     app = Hostile()
-    async with serve_asgi_app(app) as root:
-        async with AsyncCincopa(TOKEN, base_url=f"{root}/drip/", timeout=0.3, max_retries=0) as cp:
-            started = time.monotonic()
-            with pytest.raises(APITimeoutError) as caught:
-                await cp.ping()
-            elapsed = time.monotonic() - started
+    async with (
+        serve_asgi_app(app) as root,
+        AsyncCincopa(TOKEN, base_url=f"{root}/drip/", timeout=0.3, max_retries=0) as cp,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as caught:
+            await cp.ping()
+        elapsed = time.monotonic() - started
     assert 0.8 <= elapsed < 3
     assert caught.value.request_sent is True
     assert app.sent >= 10  # it really was dripping
@@ -135,10 +141,12 @@ async def test_slow_drip_hits_the_deadline() -> None:
 async def test_redirect_to_another_host_is_not_followed() -> None:
     """A 307 to another host: an error, and the other host never sees the token."""
     app = Hostile()
-    async with serve_asgi_app(app) as root:
-        async with AsyncCincopa(TOKEN, base_url=f"{root}/redirect/v2/") as cp:
-            with pytest.raises(APIStatusError) as caught:
-                await cp.ping()
+    async with (
+        serve_asgi_app(app) as root,
+        AsyncCincopa(TOKEN, base_url=f"{root}/redirect/v2/") as cp,
+    ):
+        with pytest.raises(APIStatusError) as caught:
+            await cp.ping()
     assert caught.value.status_code == 307
     assert not any("/stolen/" in hit for hit in app.hits)
     assert TOKEN not in str(caught.value)
