@@ -53,6 +53,15 @@ def codegen(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """Hypothesis fuzzing of every generated method and of upload file names, at length."""
+    install_groups(session, "tests")
+    session.run(
+        "pytest", "tests/test_fuzz.py", "-q", *session.posargs, env={"HYPOTHESIS_PROFILE": "fuzz"}
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     install_groups(session, "bench")
     scripts = session.posargs or ["overhead"]

@@ -54,6 +54,7 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_CONCURRENCY: Final = 32
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+MAX_URL_LENGTH: Final = 65_536  # httpx's own limit
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 _logger = logging.getLogger("cincopa_async")
@@ -350,6 +351,17 @@ class AsyncCincopa(ClientOperations):
 
     async def _request(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
         params = {"api_token": self._api_token, **query}
+        length = len(self._url(endpoint)) + 1 + len(urlencode(params))
+        if length > MAX_URL_LENGTH:
+            raise CincopaValidationError(
+                [
+                    f"the arguments make a {length:,}-character URL; Cincopa takes every"
+                    f" parameter in the query string and httpx refuses URLs over"
+                    f" {MAX_URL_LENGTH:,} characters (many servers stop at ~8 KB: HTTP 414)"
+                ],
+                operation=endpoint.name,
+                url=self._url(endpoint),
+            )
 
         async def attempt() -> Mapping[str, Any]:
             shared = self._shared

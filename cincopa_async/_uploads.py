@@ -3,10 +3,12 @@
 ``upload_file`` follows REFERENCE.md section 7:
 
 1. ``asset.get_upload_url`` gives a self-authorising URL on the upload host;
-2. a file up to ``chunk_size`` goes in one multipart POST; a larger one in raw-byte POSTs with
-   ``X-File-Name``, ``Content-Range: bytes <start>-<end exclusive>/<total>`` and ``unique-id``.
-   Every chunk but the last goes first (``chunk_concurrency`` at a time, each retried on its
-   own); the last goes alone, so exactly one POST can complete the file;
+2. the file goes as raw-byte POSTs with ``X-File-Name`` (URL-encoded), ``Content-Range: bytes
+   <start>-<end exclusive>/<total>`` and ``unique-id``, as Cincopa's own uploader sends it: one
+   POST for a file up to ``chunk_size``, else every chunk but the last first (``chunk_concurrency``
+   at a time, each retried on its own) and the last alone, so exactly one POST completes the
+   file. (A multipart form is assumed to work too, but it mangles some file names — httpx
+   escapes ``"`` as ``%22`` — and only the raw form is documented.);
 3. the host answers in plain-text lines; ``new resource id <id> <rid>`` names the new asset and
    a line containing ``error`` is a failure (``APIResponseError``);
 4. metadata (caption, reference_id, tags ...) is applied with ``asset.set_meta``, and the asset
@@ -271,7 +273,7 @@ class _Uploader:
         size = self.source.size
         if size <= self.chunk_size:
             data = await self.source.read(0, size)
-            return await self._complete(lambda: self._single_request(data))
+            return await self._complete(lambda: self._chunk_request(0, data))
         count = -(-size // self.chunk_size)
         missing = [index for index in range(count - 1) if index not in self.done]
         await self._save_state()
@@ -350,14 +352,6 @@ class _Uploader:
         if self.state_file is not None:
             await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
         return rid
-
-    def _single_request(self, data: bytes) -> httpx.Request:
-        return self.client._shared.http.build_request(
-            "POST",
-            self.upload_url,
-            files={"file": (self.source.filename, data, "application/octet-stream")},
-            timeout=self.client._timeout,
-        )
 
     def _chunk_request(self, index: int, data: bytes) -> httpx.Request:
         start, end = self._chunk_range(index)

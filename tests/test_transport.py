@@ -200,4 +200,4 @@ async def test_uploads_over_the_default_transport(tmp_path: Any) -> None:
         assert emu.state.main.assets[big.rid].content == data
         assert big.reference_id == "big"
         chunks = sorted(r.chunk for r in emu.requests if r.chunk)
-        assert [c[:2] for c in chunks] == [(0, 65536), (65536, 131072), (131072, 179200)]
+        assert [c[:2] for c in chunks] == [(0, 1000), (0, 65536), (65536, 131072), (131072, 179200)]

@@ -39,10 +39,10 @@ def upload_posts(emu: CincopaEmulator) -> list[tuple[int, int, int] | None]:
     return [r.chunk for r in emu.requests if r.path.startswith("/upload/")]
 
 
-async def test_small_file_is_one_multipart_post(
+async def test_small_file_is_one_post(
     emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
 ) -> None:
-    """A file under chunk_size: one POST, metadata applied, the asset returned."""
+    """A file under chunk_size: one raw POST covering it all; metadata applied; asset returned."""
     path = tmp_path / "intro.mp4"
     path.write_bytes(os.urandom(10 * KIB))
     gallery = await cp.gallery.create(name="launch")
@@ -60,7 +60,7 @@ async def test_small_file_is_one_multipart_post(
     assert asset.caption == "Intro"
     assert asset.reference_id == "job-1"
     assert asset.tags == ("promo", "2026")
-    assert upload_posts(emu) == [None]
+    assert upload_posts(emu) == [(0, 10 * KIB, 10 * KIB)]
     assert seen[-1] == UploadProgress(
         filename="intro.mp4", bytes_done=10 * KIB, bytes_total=10 * KIB
     )

@@ -152,3 +152,12 @@ def test_bad_options_are_refused(options: dict[str, object]) -> None:
     """Counts must be ints in range."""
     with pytest.raises(CincopaError):
         AsyncCincopa(TOKEN, **options)  # type: ignore[arg-type]  # deliberately wrong
+
+
+async def test_url_too_long_for_httpx_is_a_validation_error(make_client: MakeClient) -> None:
+    """Arguments that would make a URL over httpx's limit are refused before sending."""
+    client, recorder = make_client()
+    async with client:
+        with pytest.raises(CincopaValidationError, match="65,536"):
+            await client.asset.set_meta(rid="R1", description="x" * 70_000)
+    assert recorder.requests == []
