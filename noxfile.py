@@ -62,6 +62,13 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def soak(session: nox.Session) -> None:
+    """The long soak under every fault kind (tests/soak.py); `-- --seconds N` to change it."""
+    install_groups(session, "tests")
+    session.run("python", "-m", "tests.soak", *(session.posargs or ["--seconds", "120"]))
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     install_groups(session, "bench")
     scripts = session.posargs or ["overhead"]

@@ -10,8 +10,9 @@ cancels every item promptly (anyio task groups; imports in flight are aborted on
 ``max_concurrency``), and every request still passes the client's limiter. The number of items
 in flight adapts (AIMD): it halves when the server answers 429 or 503 — waiting out its
 ``Retry-After`` before starting more — and grows by one after as many successes as it has
-slots. Items that fail with a retryable error (the connection, 5xx, 429) are attempted again, up
-to ``item_attempts`` times; each attempt starts by looking for what an earlier one stored.
+slots. Items that fail with a transient error (the connection, 408/429/5xx, a garbled or
+truncated reply) are attempted again, up to ``item_attempts`` times; each attempt starts by
+looking for what an earlier one stored.
 
 **No duplicates.** Every bulk upload carries a ``reference_id``: the caller's, or one derived
 from the content (``sha256-<32 hex digits>``) or, for imports, from the URL. Before uploading,
@@ -32,7 +33,14 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import anyio
 
-from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    CincopaError,
+    RateLimitError,
+    ResponseDecodeError,
+    ResponseValidationError,
+)
 from ._uploads import (
     DEFAULT_CHUNK_SIZE,
     UploadProgress,
@@ -143,7 +151,10 @@ def _is_overload(error: BaseException) -> float | None:
 
 
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, APIConnectionError | RateLimitError):
+    """Worth another attempt of the item: the connection, 408/429/5xx, or a garbled reply."""
+    if isinstance(
+        error, APIConnectionError | RateLimitError | ResponseDecodeError | ResponseValidationError
+    ):
         return True
     return isinstance(error, APIStatusError) and (
         error.status_code >= 500 or error.status_code == 408
