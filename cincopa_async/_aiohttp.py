@@ -78,13 +78,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._limits = limits or httpx.Limits()
         self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
+        # Certificates and host names are always verified: there is no switch to turn it off.
+        self.ssl_context = httpx.create_ssl_context(trust_env=trust_env)
 
     def _open_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=self._limits.keepalive_expiry or 5.0,
-            ssl=httpx.create_ssl_context(trust_env=self._trust_env),
+            ssl=self.ssl_context,
         )
         # aiohttp re-reads the proxy variables on every request when trust_env is on, which costs
         # more than the rest of the request; pay it only when a proxy is actually configured.
