@@ -12,10 +12,7 @@ reply, progress updates, the emulator's request log — and searched for the sec
 from __future__ import annotations
 
 import inspect
-import logging
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -24,46 +21,12 @@ import pytest
 from cincopa_async import AsyncCincopa, CincopaError
 from cincopa_async.testing import CincopaEmulator
 
+from .test_secrets import all_logs, texts_of
+
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "s3cret-Portal-Passw0rd"
 SECURITY_KEY = "hook-signing-key-4242"
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@contextmanager
-def every_log_at_debug() -> Iterator[Collect]:
-    handler = Collect()
-    root = logging.getLogger()
-    names = ["httpx", "httpcore", "cincopa_async", "aiohttp", "asyncio", "hpack"]
-    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in names]
-    saved.append((root, root.level))
-    root.addHandler(handler)
-    for logger, _ in saved:
-        logger.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        for logger, level in saved:
-            logger.setLevel(level)
-
-
-def texts_of(error: BaseException) -> list[str]:
-    out: list[str] = []
-    seen: BaseException | None = error
-    while seen is not None:
-        out += [str(seen), repr(seen), *map(str, seen.args), str(getattr(seen, "url", ""))]
-        seen = seen.__cause__ or seen.__context__
-    return out
 
 
 async def test_no_secret_escapes(anyio_backend: str) -> None:
@@ -77,7 +40,7 @@ async def test_no_secret_escapes(anyio_backend: str) -> None:
         else:  # pragma: no cover - each scenario below is built to fail
             raise AssertionError("expected a CincopaError")
 
-    with every_log_at_debug() as logs:
+    with all_logs(("", "httpx", "httpcore", "cincopa_async", "aiohttp", "asyncio")) as logs:
         async with CincopaEmulator(seed=5) as emu, emu.serve() as base_url:
             token = emu.create_token()
             async with AsyncCincopa(token, base_url=base_url, timeout=0.3, max_retries=1) as cp:

@@ -52,10 +52,12 @@ class _Records(logging.Handler):
 
 
 @contextmanager
-def all_logs() -> Iterator[_Records]:
-    """Every record of the httpx, httpcore and cincopa_async loggers, at DEBUG."""
+def all_logs(
+    names: tuple[str, ...] = ("httpx", "httpcore", "cincopa_async"),
+) -> Iterator[_Records]:
+    """Every record of the named loggers (``""`` is the root), at DEBUG."""
     handler = _Records()
-    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore", "cincopa_async")]
+    loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
@@ -69,11 +71,11 @@ def all_logs() -> Iterator[_Records]:
 
 
 def texts_of(error: BaseException) -> list[str]:
-    """str and repr of an error and of every error chained to it."""
+    """str, repr, args and URL of an error and of every error chained to it."""
     out: list[str] = []
     seen: BaseException | None = error
     while seen is not None:
-        out += [str(seen), repr(seen), *(str(arg) for arg in seen.args)]
+        out += [str(seen), repr(seen), *map(str, seen.args), str(getattr(seen, "url", ""))]
         seen = seen.__cause__ or seen.__context__
     return out
 
