@@ -344,6 +344,7 @@ class BulkOperations:
 
         Each file's ``reference_id`` is ``reference_ids[file]`` when given, else derived from
         its content; a file whose reference is already in the library is not uploaded again.
+        ``on_progress`` hears of every finished item and of every acknowledged chunk.
         """
         client = self._client
         inputs = list(files)
@@ -357,9 +358,23 @@ class BulkOperations:
         )
         positions = {id(item): index for index, item in enumerate(inputs)}
 
+        total = sum(sizes)
+        bytes_sent = 0
+        latest = BulkProgress(
+            items_total=len(inputs), items_done=0, items_failed=0, bytes_total=total
+        )
+
+        def on_items(update: BulkProgress) -> None:
+            nonlocal latest
+            latest = update
+            if on_progress is not None:
+                on_progress(update)
+
         async def one(item: FileToUpload) -> Asset:
+            nonlocal bytes_sent
             index = positions[id(item)]
             asset = await place(item, index)
+            bytes_sent += sizes[index] - sent.get(index, 0)
             sent[index] = sizes[index]  # reused and adopted files count as sent too
             return asset
 
@@ -385,7 +400,11 @@ class BulkOperations:
                 )
 
             def progress(update: UploadProgress) -> None:
+                nonlocal bytes_sent
+                bytes_sent += update.bytes_done - sent.get(index, 0)
                 sent[index] = update.bytes_done
+                if on_progress is not None and update.bytes_done < update.bytes_total:
+                    on_progress(latest._replace(bytes_done=bytes_sent))  # within a file
 
             source: Any = item[1] if isinstance(item, tuple) else item
             asset = await upload_file(
@@ -410,9 +429,9 @@ class BulkOperations:
             concurrency=concurrency,
             fail_fast=fail_fast,
             item_attempts=item_attempts,
-            on_progress=on_progress,
-            bytes_total=sum(sizes),
-            bytes_done=lambda: sum(sent.values()),
+            on_progress=on_items,
+            bytes_total=total,
+            bytes_done=lambda: bytes_sent,
         )
 
     async def import_urls(

@@ -242,3 +242,15 @@ async def test_adaptive_limit_reacts_to_429_in_a_run(emu: CincopaEmulator) -> No
     assert uploaded.ok
     assert seen
     assert min(seen) < 16
+
+
+async def test_progress_reports_bytes_within_large_files(emu: CincopaEmulator) -> None:
+    """Chunk acknowledgements of a big file show up as byte progress before the item is done."""
+    big = [("big.bin", b"z" * (5 * 64 * 1024))]
+    updates: list[BulkProgress] = []
+    async with emu.client() as cp:
+        result = await cp.bulk.upload_files(big, chunk_size=64 * 1024, on_progress=updates.append)
+    assert result.ok
+    partial = [u for u in updates if u.items_done == 0 and 0 < u.bytes_done < u.bytes_total]
+    assert [u.bytes_done for u in partial] == [64 * 1024 * n for n in range(1, 5)]
+    assert updates[-1].bytes_done == updates[-1].bytes_total == 5 * 64 * 1024

@@ -1,0 +1,508 @@
+"""Receiving Cincopa webhooks: typed events, signature checks, and a small receiver.
+
+::
+
+    from cincopa_async.webhooks import AssetUploadedEvent, parse_event
+
+    event = parse_event(request_body)            # bytes, str, or an already decoded mapping
+    match event:
+        case AssetUploadedEvent(rid=rid, filename=name):
+            ...
+
+Events (REFERENCE.md section 8): ``asset.uploaded``, ``asset.updated``, ``asset.deleted``,
+``gallery.created``, ``gallery.updated``, ``gallery.deleted`` each have a frozen attrs model;
+any other event name (``gallery.synced``, ``lead.created``, a future one) comes back as an
+``UnknownEvent`` with its payload in ``.raw``, never as an exception. Every event keeps the
+payload exactly as received in ``.raw``. The wire quirks of the SDK's replies are accepted here
+too (numbers sent as strings, comma-separated tags, ``""`` for a missing number, ISO dates,
+``[]`` for an empty object), and dotted keys (``"thumbnail.value"``, ``"versions.hd.url"``) are
+read as nested objects. Malformed JSON, a body that is not a JSON object, and a known event whose
+fields have the wrong shape raise ``WebhookPayloadError``.
+
+**Signatures: an assumption.** Cincopa does not document how a hook's ``security_key`` is
+presented to the receiver (its own Strapi plugin checks nothing). This module assumes what the
+project's emulator does: a header ``X-Cincopa-Signature: sha256=<hex HMAC-SHA256 of the raw
+request body, keyed by security_key>``. ``verify_signature`` checks that scheme in constant time.
+Until Cincopa documents a scheme, a receiver can only be protected reliably by a hard-to-guess
+hook URL (a random path segment) and HTTPS; use the signature check when your deliveries carry
+the header.
+
+Receivers: ``WebhookReceiver`` is a dependency-free ASGI app; ``webhook_endpoint`` and
+``webhook_route`` give a Starlette/FastAPI endpoint (the ``fastapi`` extra). Both answer 200 when
+the handler returned, 401 for a missing or wrong signature (when a ``security_key`` is set), 400
+for a payload that cannot be parsed, and 500 when the handler raised, so that Cincopa retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from attrs import field, frozen
+
+from ._errors import CincopaError
+
+if TYPE_CHECKING:
+    import cattrs
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+__all__ = [
+    "EVENT_TYPES",
+    "SIGNATURE_HEADER",
+    "AssetChangeEvent",
+    "AssetDeletedEvent",
+    "AssetEvent",
+    "AssetUpdatedEvent",
+    "AssetUploadedEvent",
+    "AssetVersionInfo",
+    "GalleryCreatedEvent",
+    "GalleryDeletedEvent",
+    "GalleryEvent",
+    "GalleryUpdatedEvent",
+    "MediaBlock",
+    "UnknownEvent",
+    "WebhookError",
+    "WebhookEvent",
+    "WebhookHandler",
+    "WebhookPayloadError",
+    "WebhookReceiver",
+    "WebhookSignatureError",
+    "parse_event",
+    "sign",
+    "verify_signature",
+    "webhook_endpoint",
+    "webhook_route",
+]
+
+#: The header the emulator signs deliveries in (an assumption: Cincopa documents none).
+SIGNATURE_HEADER: Final = "X-Cincopa-Signature"
+_OPERATION: Final = "webhook"
+_logger = logging.getLogger("cincopa_async.webhooks")
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+class WebhookError(CincopaError):
+    """Base of the errors of this module (``.operation`` is ``"webhook"``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, operation=_OPERATION)
+
+
+class WebhookPayloadError(WebhookError, ValueError):
+    """The body is not JSON, not a JSON object, or a known event of the wrong shape."""
+
+    def __init__(self, message: str, *, errors: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class WebhookSignatureError(WebhookError):
+    """The signature header is missing or does not match the body (assumed scheme)."""
+
+
+# -- models ------------------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class MediaBlock:
+    """A ``thumbnail`` / ``content`` / ``storyboard`` block: ``value`` is a URL or a mapping."""
+
+    syncstatus: str = ""
+    type: str = ""
+    value: Any = None
+
+
+@frozen(kw_only=True)
+class AssetVersionInfo:
+    """One rendition listed under ``versions`` of ``asset.uploaded``."""
+
+    url: str = ""
+    filesize: int | None = None
+
+
+@frozen(kw_only=True)
+class WebhookEvent:
+    """Base of every event: the ``event`` name and the payload as received (``raw``)."""
+
+    event: str = ""
+    raw: Mapping[str, Any] = field(factory=dict, repr=False, eq=False)
+
+
+@frozen(kw_only=True)
+class UnknownEvent(WebhookEvent):
+    """An event this module has no model for; everything is in ``raw``."""
+
+
+@frozen(kw_only=True)
+class AssetEvent(WebhookEvent):
+    """Fields common to the ``asset.*`` events. ``drid`` is the asset's rid (also ``.rid``)."""
+
+    id: str = ""
+    drid: str = ""
+    pid: int | None = None
+    caption: str = ""
+    filename: str = ""
+    uploaded_by: str = ""
+    email: str = ""
+    modified: datetime | None = None
+    thumbnail: MediaBlock | None = None
+    content: MediaBlock | None = None
+
+    @property
+    def rid(self) -> str:
+        """The asset's rid (the payload's ``drid``)."""
+        return self.drid
+
+
+@frozen(kw_only=True)
+class AssetUploadedEvent(AssetEvent):
+    """``asset.uploaded``: a file finished uploading (or importing)."""
+
+    oid: str = ""
+    stored: bool | None = None
+    bitrate: int | None = None
+    duration: str = ""
+    width: int | None = None
+    height: int | None = None
+    originaldate: datetime | None = None
+    versions: Mapping[str, AssetVersionInfo] = field(factory=dict)
+
+
+@frozen(kw_only=True)
+class AssetChangeEvent(AssetEvent):
+    """Fields of ``asset.updated`` and ``asset.deleted`` (the full asset record)."""
+
+    duid: str = ""
+    type: str = ""
+    description: str = ""
+    long_description: str = ""
+    filesize: int | None = None
+    tags: tuple[str, ...] = ()
+    reference_id: str = ""
+    related_link_text: str = ""
+    related_link_url: str = ""
+    uploaded: datetime | None = None
+    storage: str = ""
+    in_folders_list: tuple[str, ...] = ()
+    plan_name: str = ""
+    accid: str = ""
+    reason: str = ""
+    args: Mapping[str, Any] = field(factory=dict)
+    timeline: Mapping[str, Any] = field(factory=dict)
+    storyboard: MediaBlock | None = None
+
+
+@frozen(kw_only=True)
+class AssetUpdatedEvent(AssetChangeEvent):
+    """``asset.updated``: metadata, gallery membership or an attachment changed."""
+
+
+@frozen(kw_only=True)
+class AssetDeletedEvent(AssetChangeEvent):
+    """``asset.deleted``: the asset was removed from the library."""
+
+
+@frozen(kw_only=True)
+class GalleryEvent(WebhookEvent):
+    """Fields of the ``gallery.*`` events."""
+
+    fid: str = ""
+    name: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    items_count: int | None = None
+    sync_status: str = ""
+    sync_type: str = ""
+    uid: str = ""
+    duid: str = ""
+    email: str = ""
+    modified: datetime | None = None
+    reason: str = ""
+
+
+@frozen(kw_only=True)
+class GalleryCreatedEvent(GalleryEvent):
+    """``gallery.created``."""
+
+
+@frozen(kw_only=True)
+class GalleryUpdatedEvent(GalleryEvent):
+    """``gallery.updated`` (``reason`` names the internal trigger, e.g. ``folders addItem``)."""
+
+
+@frozen(kw_only=True)
+class GalleryDeletedEvent(GalleryEvent):
+    """``gallery.deleted``."""
+
+
+#: Event name -> model; any other name parses as ``UnknownEvent``.
+EVENT_TYPES: Final[Mapping[str, type[WebhookEvent]]] = {
+    "asset.uploaded": AssetUploadedEvent,
+    "asset.updated": AssetUpdatedEvent,
+    "asset.deleted": AssetDeletedEvent,
+    "gallery.created": GalleryCreatedEvent,
+    "gallery.updated": GalleryUpdatedEvent,
+    "gallery.deleted": GalleryDeletedEvent,
+}
+
+_NESTED: Final = frozenset({"thumbnail", "content", "storyboard", "versions"})
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+_CONVERTER: list[cattrs.Converter] = []
+
+
+def _converter() -> cattrs.Converter:
+    if _CONVERTER:
+        return _CONVERTER[0]
+    import attrs
+    from cattrs.gen import make_dict_structure_fn, override
+
+    from ._converter import make_converter
+
+    conv = make_converter(strict=False, detailed=True)
+
+    def is_event(cls: Any) -> bool:
+        return isinstance(cls, type) and issubclass(cls, WebhookEvent) and attrs.has(cls)
+
+    def event_factory(cls: type[WebhookEvent]) -> Callable[[Any, Any], Any]:
+        # ``raw`` is the whole payload, set after structuring; never read from a payload key.
+        generated = make_dict_structure_fn(
+            cls, conv, _cattrs_detailed_validation=True, raw=override(omit=True)
+        )
+
+        def structure(value: Any, type_: Any) -> Any:
+            return generated(value, type_)
+
+        return structure
+
+    conv.register_structure_hook_factory(is_event, event_factory)
+    _CONVERTER.append(conv)
+    return conv
+
+
+def _unflatten(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"thumbnail.value": x}`` -> ``{"thumbnail": {"value": x}}`` for the nested blocks."""
+    result: dict[str, Any] = {}
+    dotted: list[tuple[list[str], Any]] = []
+    for key, value in payload.items():
+        head, dot, _ = key.partition(".")
+        if dot and head in _NESTED:
+            dotted.append((key.split("."), value))
+        else:
+            result[key] = value
+    for parts, value in dotted:
+        target = result
+        for part in parts[:-1]:
+            node = target.get(part)
+            if not isinstance(node, dict):
+                if node not in (None, [], ""):
+                    break  # a nested value was sent too: it wins
+                node = target[part] = {}
+            target = node
+        else:
+            target.setdefault(parts[-1], value)
+    return result
+
+
+def parse_event(body: bytes | bytearray | str | Mapping[str, Any]) -> WebhookEvent:
+    """The typed event of a webhook body (see the module docstring).
+
+    Raises ``WebhookPayloadError`` for malformed JSON, a body that is not a JSON object, or a
+    known event whose fields cannot be read; unknown events are ``UnknownEvent``.
+    """
+    if isinstance(body, Mapping):
+        payload: Any = body
+    else:
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WebhookPayloadError(f"webhook: the body is not valid JSON ({exc})") from None
+    if not isinstance(payload, Mapping):
+        raise WebhookPayloadError(
+            f"webhook: the body must be a JSON object, got {type(payload).__name__}"
+        )
+    name = payload.get("event")
+    cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        return UnknownEvent(event=name if isinstance(name, str) else "", raw=payload)
+    import cattrs
+
+    try:
+        event: WebhookEvent = _converter().structure(_unflatten(payload), cls)
+    except Exception as exc:
+        errors = tuple(cattrs.transform_error(exc, path="$"))
+        raise WebhookPayloadError(
+            f"webhook: the {name} payload does not have the expected shape: " + "; ".join(errors),
+            errors=errors,
+        ) from None
+    object.__setattr__(event, "raw", payload)  # a fresh instance, not shared yet
+    return event
+
+
+# -- signatures --------------------------------------------------------------------------------
+
+
+def sign(body: bytes, security_key: str) -> str:
+    """The ``X-Cincopa-Signature`` value of ``body``: ``sha256=<hex>`` (assumed scheme)."""
+    digest = hmac.new(security_key.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(body: bytes, header: str | None, security_key: str) -> bool:
+    """True when ``header`` is the assumed signature of ``body`` (constant-time compare)."""
+    if not header or not security_key:
+        return False
+    scheme, _, value = header.strip().partition("=")
+    if scheme.lower() != "sha256" or not value:
+        return False
+    expected = sign(body, security_key).partition("=")[2]
+    return hmac.compare_digest(expected.encode(), value.strip().lower().encode())
+
+
+# -- receivers ---------------------------------------------------------------------------------
+
+WebhookHandler = Callable[[WebhookEvent], Awaitable[object] | object]
+"""What a receiver calls with each event: a function or a coroutine function."""
+
+
+async def _receive(
+    body: bytes,
+    signature: str | None,
+    handler: WebhookHandler,
+    security_key: str | None,
+) -> tuple[int, dict[str, Any]]:
+    """The shared logic of the receivers: (HTTP status, JSON reply)."""
+    if security_key is not None and not verify_signature(body, signature, security_key):
+        reason = "missing" if not signature else "invalid"
+        return 401, {"ok": False, "error": f"{reason} {SIGNATURE_HEADER} header"}
+    try:
+        event = parse_event(body)
+    except WebhookPayloadError as exc:
+        return 400, {"ok": False, "error": str(exc)}
+    result = handler(event)
+    if inspect.isawaitable(result):
+        await result
+    return 200, {"ok": True, "event": event.event}
+
+
+class WebhookReceiver:
+    """A minimal ASGI app receiving webhooks on any path (POST only), without dependencies.
+
+    ``handler`` gets each parsed event; with ``security_key`` the signature is required. When
+    the handler raises, the error is logged (logger ``cincopa_async.webhooks``) and the reply is
+    500, so that the sender retries.
+    Serve it with any ASGI server, or mount it in a framework that accepts ASGI apps.
+    """
+
+    def __init__(self, handler: WebhookHandler, *, security_key: str | None = None) -> None:
+        self.handler = handler
+        self.security_key = security_key
+
+    def __repr__(self) -> str:  # the key stays out of it
+        signed = " signed" if self.security_key is not None else ""
+        return f"<WebhookReceiver{signed} handler={self.handler!r}>"
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await _send_json(send, 405, {"ok": False, "error": "POST only"})
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        signature = None
+        for key, value in scope.get("headers", ()):
+            if key.decode("latin-1").lower() == SIGNATURE_HEADER.lower():
+                signature = value.decode("latin-1")
+        try:
+            status, reply = await _receive(
+                b"".join(chunks), signature, self.handler, self.security_key
+            )
+        except Exception:  # the handler failed: 500, so that Cincopa delivers it again
+            _logger.exception("webhook handler %r failed", self.handler)
+            status, reply = 500, {"ok": False, "error": "the handler failed"}
+        await _send_json(send, status, reply)
+
+
+async def _send_json(
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    status: int,
+    reply: Mapping[str, Any],
+) -> None:
+    body = json.dumps(reply).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def webhook_endpoint(
+    handler: WebhookHandler, *, security_key: str | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette/FastAPI endpoint function receiving webhooks (the ``fastapi`` extra).
+
+    ``app.add_route("/hooks/cincopa", webhook_endpoint(on_event, security_key=KEY),
+    methods=["POST"])``.
+    """
+    from starlette.responses import JSONResponse
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        status, reply = await _receive(
+            body, request.headers.get(SIGNATURE_HEADER), handler, security_key
+        )
+        return JSONResponse(reply, status_code=status)
+
+    return endpoint
+
+
+def webhook_route(
+    path: str,
+    handler: WebhookHandler,
+    *,
+    security_key: str | None = None,
+    name: str | None = None,
+) -> Route:
+    """A Starlette ``Route`` (POST) receiving webhooks at ``path``.
+
+    ``Starlette(routes=[webhook_route("/hooks/cincopa", on_event)])``, or for FastAPI
+    ``app.router.routes.append(webhook_route(...))``.
+    """
+    from starlette.routing import Route
+
+    return Route(
+        path,
+        webhook_endpoint(handler, security_key=security_key),
+        methods=["POST"],
+        name=name or "cincopa_webhook",
+    )

@@ -1,0 +1,523 @@
+"""The ``cincopa`` command, run for real in subprocesses against the emulator on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import click
+import pexpect
+import pytest
+
+import cincopa_async.cli
+from cincopa_async._spec import ENDPOINTS, ParamKind
+from cincopa_async.cli._app import cli, command_name, option_name
+from cincopa_async.cli._coverage import readme_with_table
+from cincopa_async.cli._exit import EXIT_CODES, exit_code_for, exit_code_table
+from cincopa_async.testing import CincopaEmulator
+from tests.integrations._support import served_emulator
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+class Served(NamedTuple):
+    emu: CincopaEmulator
+    base_url: str
+    token: str
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+    @property
+    def both(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    with served_emulator(seed=11) as (emu, base_url):
+        yield Served(emu, base_url, emu.create_token())
+
+
+def environment(served: Served | None, token: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CINCOPA_") and k != "COLUMNS"}
+    if served is not None:
+        env["CINCOPA_BASE_URL"] = served.base_url
+    if token is not None:
+        env["CINCOPA_API_TOKEN"] = token
+    return env
+
+
+def cincopa(
+    served: Served | None, *args: str, token: str | None = None, timeout: float = 60
+) -> Result:
+    """Run ``python -m cincopa_async.cli ARGS`` with the served emulator and its token."""
+    if token is None and served is not None:
+        token = served.token
+    proc = subprocess.run(
+        [sys.executable, "-m", "cincopa_async.cli", *args],
+        env=environment(served, token),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def cincopa_many(
+    served: Served | None, *commands: Sequence[str], token: str | None = None
+) -> list[Result]:
+    """Run several independent commands at once (each a subprocess); results in order."""
+    if token is None and served is not None:
+        token = served.token
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cincopa_async.cli", *args],
+            env=environment(served, token),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    results = []
+    for proc in procs:
+        with proc:
+            out, err = proc.communicate(timeout=60)
+        results.append(Result(proc.returncode, out, err))
+    return results
+
+
+def ok(served: Served, *args: str) -> Result:
+    result = cincopa(served, *args)
+    assert result.code == 0, result
+    assert served.token not in result.both
+    return result
+
+
+def as_json(served: Served, *args: str) -> Any:
+    return json.loads(ok(served, "--json", *args).out)
+
+
+# -- the command tree ----------------------------------------------------------------------------
+
+
+def test_every_operation_is_a_command_with_every_parameter() -> None:
+    assert len(ENDPOINTS) == 42
+    ctx = click.Context(cli)
+    for endpoint in ENDPOINTS:
+        if endpoint.resource:
+            group = cli.get_command(ctx, endpoint.resource)
+            assert isinstance(group, click.Group)
+            command = group.get_command(ctx, command_name(endpoint))
+        else:
+            command = cli.get_command(ctx, endpoint.action)
+        assert command is not None, endpoint.name
+        options = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+        for param in endpoint.params:
+            for declared in option_name(param).split("/"):
+                assert declared in options, (endpoint.name, declared)
+            declared_param = next(p for p in command.params if p.name == param.python_name)
+            assert declared_param.required == param.required
+            if param.kind is ParamKind.ENUM:
+                assert isinstance(declared_param.type, click.Choice)
+                assert tuple(declared_param.type.choices) == param.choices
+            if param.kind in (ParamKind.CSV, ParamKind.PIPE):
+                assert declared_param.multiple
+            if param.kind is ParamKind.INT:
+                assert declared_param.type is click.INT
+
+
+def test_exit_codes_are_distinct_and_documented() -> None:
+    codes = list(EXIT_CODES.values())
+    assert len(codes) == len(set(codes))
+    assert 0 not in codes
+    assert 2 not in codes
+    from cincopa_async import BulkCancelledError, CincopaError, ServerError
+
+    assert exit_code_for(BulkCancelledError("x", operation="bulk")) == 14
+    assert exit_code_for(CincopaError("x", operation="y")) == 1
+    assert exit_code_for(ServerError("x", operation="y", url=None, status_code=503)) == 7
+    assert exit_code_for(RuntimeError()) == 1
+    assert cincopa_async.cli.__doc__ is not None
+    table = exit_code_table()
+    assert all(line in cincopa_async.cli.__doc__ for line in table.splitlines())
+    help_text = cincopa(None, "--help").out
+    for line in table.splitlines():
+        assert " ".join(line.split()) in " ".join(help_text.split())
+
+
+def test_readme_coverage_table_is_current() -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert readme == readme_with_table(readme), (
+        "README.md's API-coverage table is stale: "
+        "python -m cincopa_async.cli._coverage --write README.md"
+    )
+    table = readme.split("<!-- api-coverage:start -->")[1].split("<!-- api-coverage:end -->")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) == 42
+    ctx = click.Context(cli)
+    for row in rows:  # every CLI command of the table exists
+        words = re.search(r"`cincopa ([^`]+)`", row)
+        assert words is not None
+        command: Any = cli
+        for word in words.group(1).split():
+            command = command.get_command(ctx, word)
+            assert command is not None, row
+
+
+# -- operations against the emulator -------------------------------------------------------------
+
+
+def test_ping_table_and_json(served: Served) -> None:
+    human = ok(served, "ping")
+    assert re.search(rf"accid\s+{served.emu.account_id}", human.out)
+    raw = as_json(served, "ping")
+    assert raw["accid"] == served.emu.account_id
+    assert raw["success"] is True
+    again = json.loads(ok(served, "ping", "--json").out)  # the option after the command
+    assert {k: v for k, v in again.items() if k != "runtime"} == {
+        k: v for k, v in raw.items() if k != "runtime"
+    }
+
+
+def all_ok(served: Served, *commands: Sequence[str]) -> list[Result]:
+    results = cincopa_many(served, *commands)
+    for result in results:
+        assert result.code == 0, result
+        assert served.token not in result.both
+    return results
+
+
+def test_gallery_asset_and_portal_commands(served: Served, tmp_path: Path) -> None:
+    (tmp_path / "one.mp4").write_bytes(os.urandom(5000))
+    created, _ = all_ok(
+        served,
+        ["--json", "gallery", "create", "--name", "CLI gallery"],
+        ["portal", "cease", "--subdomain", "old-portal"],
+    )
+    fid = json.loads(created.out)["fid"]
+    human, listed, renamed, uploaded = all_ok(
+        served,
+        ["gallery", "list", "--search", "CLI gallery"],
+        ["--json", "gallery", "list", "--search", "CLI gallery"],
+        ["portal", "rename", "--from", "old-portal", "--to", "new-portal"],
+        ["upload", str(tmp_path), "--gallery", fid, "--json"],
+    )
+    assert fid in human.out
+    assert [g["fid"] for g in json.loads(listed.out)["galleries"]] == [fid]
+    assert renamed.out.strip() == "ok"
+    rid = json.loads(uploaded.out)[0]["rid"]
+    # CSV as repeated options and comma text; underscores work like dashes.
+    _, portals = all_ok(
+        served,
+        ["asset", "set_meta", "--rid", rid, "--tags", "a,b", "--tags", "c", "--caption", "Hi"],
+        ["--json", "portal", "list"],
+    )
+    assert "new-portal" in [p["subdomain"] for p in json.loads(portals.out)["portals"]]
+    asset, items = all_ok(
+        served,
+        ["--json", "asset", "list", "--rid", rid],
+        ["--json", "gallery", "get-items", "--fid", fid],
+    )
+    assert json.loads(asset.out)["items"][0]["tags"] == "a,b,c"
+    assert json.loads(asset.out)["items"][0]["caption"] == "Hi"
+    assert [i["rid"] for i in json.loads(items.out)["folder"]["items"]] == [rid]
+    # A yes/no flag pair: the gallery goes, its asset stays.
+    ok(served, "gallery", "delete", "--fid", fid, "--no-delete-assets")
+    assert as_json(served, "asset", "list", "--rid", rid)["items"]
+
+
+def test_paging_all_pages(served: Served) -> None:
+    all_ok(served, *(["gallery", "create", "--name", f"paged-{index}"] for index in range(3)))
+    pages, human = all_ok(
+        served,
+        ["--json", "gallery", "list", "--search", "paged-", "--items-per-page", "2", "--all"],
+        ["gallery", "list", "--search", "paged-", "--items-per-page", "2", "--all"],
+    )
+    assert [len(page["galleries"]) for page in json.loads(pages.out)] == [2, 1]
+    assert "3 item(s) on 2 page(s)" in human.out
+
+
+def test_webhook_commands_never_print_the_security_key(served: Served) -> None:
+    key = "hook-secret-123456"
+    hook = "http://127.0.0.1:9/hooks/cli"
+    (created,) = all_ok(
+        served,
+        [
+            "webhook",
+            "set",
+            "--hook-url",
+            hook,
+            "--events",
+            "asset.*,gallery.created",
+            "--security-key",
+            key,
+        ],
+    )
+    listed, failed = cincopa_many(
+        served,
+        ["--json", "webhook", "list"],
+        ["webhook", "set", "--hook-url", "ftp://x", "--events", "asset.*", "--security-key", key],
+    )
+    hooks = json.loads(listed.out)["webhooks"]
+    assert [h["events"] for h in hooks if h["hook_url"] == hook] == ["asset.*,gallery.created"]
+    check_error(failed, 11, "APIResponseError", "hook_url", token=served.token)
+    assert key not in created.both + listed.both + failed.both
+
+
+def test_upload_iframe_prints_a_url_with_a_temporary_token(served: Served) -> None:
+    url = ok(served, "upload", "iframe", "--fid", "F1", "--view", "list").out.strip()
+    assert url.startswith(f"{served.base_url}upload.iframe?")
+    assert "fid=F1" in url
+    assert "view=list" in url
+    token = re.search(r"api_token=([^&]+)", url)
+    assert token is not None
+    assert token.group(1) not in (served.token, "REDACTED")
+
+
+def media(directory: Path, count: int, size: int = 6000) -> list[str]:
+    """``count`` files of distinct content (a bulk upload skips content already uploaded)."""
+    paths = []
+    for index in range(count):
+        path = directory / f"file-{index}.mp4"
+        path.write_bytes(os.urandom(size + index))
+        paths.append(str(path))
+    return paths
+
+
+def test_upload_plain_progress_lines_without_a_terminal(served: Served, tmp_path: Path) -> None:
+    files = media(tmp_path, 5)
+    result = ok(served, "upload", *files, "--concurrency", "2", "--chunk-size", "2048")
+    lines = [line for line in result.err.splitlines() if line.startswith("upload: ")]
+    assert len(lines) == 5
+    assert lines[-1].startswith("upload: 5/5 files, ")
+    assert "(100%)" in lines[-1]
+    assert "ETA" in lines[-1]
+    assert "\x1b[" not in result.err  # no terminal: no escape sequences
+    assert "uploaded 5 of 5 file(s)" in result.out
+
+
+def test_upload_live_progress_bar_on_a_pseudo_terminal(served: Served, tmp_path: Path) -> None:
+    files = media(tmp_path, 8, size=30_000)
+    env = environment(served, served.token)
+    env.update(TERM="xterm-256color", COLUMNS="120")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "cincopa_async.cli", "upload", *files, "--chunk-size", "8192", "--concurrency", "3"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    child.expect(pexpect.EOF)
+    output = child.before or ""
+    child.close()
+    assert child.exitstatus == 0, output
+    assert "\x1b[" in output  # a live display
+    assert "━" in output  # the bar
+    assert "8/8 files" in output
+    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? kB", output)  # bytes done / total
+    assert "ETA" in output
+    assert "upload: " not in output  # not the plain lines
+    assert served.token not in output
+
+
+# -- errors: message and exit code of each class; the token never shows -------------------------
+
+
+def check_error(result: Result, code: int, cls: str, *fragments: str, token: str) -> None:
+    assert result.code == code, result
+    assert f"({cls}, exit code {code})" in result.err
+    for fragment in fragments:
+        assert fragment in result.err, result.err
+    assert token not in result.both
+    assert result.out == ""
+
+
+def test_validation_and_usage_errors(served: Served) -> None:
+    missing, bad_json, empty, remote, bad_choice, no_name, unknown = cincopa_many(
+        served,
+        ["--token", "", "ping"],
+        ["portal", "set", "--subdomain", "abc", "--args", "{bad", "--simple-user-add", "u:pw"],
+        ["gallery", "create", "--name", " "],
+        ["--base-url", "http://example.com/v2/", "ping"],
+        ["asset", "list", "--cache", "sometimes"],
+        ["gallery", "create"],  # --name is required
+        ["nope"],
+    )
+    token = served.token
+    check_error(missing, 3, "CincopaValidationError", "--token", token=token)
+    check_error(
+        bad_json, 3, "CincopaValidationError", "args: is a str that is not valid JSON", token=token
+    )
+    assert "u:pw" not in bad_json.both  # a secret parameter is never shown
+    check_error(empty, 3, "CincopaValidationError", "name: must not be empty", token=token)
+    check_error(remote, 3, "CincopaValidationError", "https://", token=token)
+    assert [bad_choice.code, no_name.code, unknown.code] == [2, 2, 2]
+    assert "sometimes" in bad_choice.err
+
+
+def test_status_and_response_errors(served: Served) -> None:
+    from cincopa_async.testing import serve_asgi_app
+    from tests.integrations._support import portal_context
+
+    async def teapot(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"message": "short and stout"}'})
+
+    bad = "7654321ithisisnotavalidtokenatall00"
+    root = served.base_url.removesuffix("v2/")
+    with portal_context(serve_asgi_app(teapot)) as teapot_root:
+        auth, not_found, response, other = [
+            *cincopa_many(served, ["ping"], token=bad),
+            *cincopa_many(
+                served,
+                ["--base-url", f"{root}nowhere/", "ping"],
+                ["gallery", "delete", "--fid", "no-such-gallery"],
+                ["--base-url", f"{teapot_root}/v2/", "ping"],
+            ),
+        ]
+    check_error(auth, 4, "AuthenticationError", "HTTP 403", "REDACTED", token=bad)
+    check_error(not_found, 5, "NotFoundError", "HTTP 404", token=served.token)
+    check_error(response, 11, "APIResponseError", "gallery not found", token=served.token)
+    check_error(other, 8, "APIStatusError", "HTTP 418", "short and stout", token=served.token)
+
+
+def test_fault_and_connection_errors(served: Served) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    # (fault, its options, the operation it hits, the command, exit code, class, message part)
+    cases: list[tuple[Any, dict[str, Any], str, list[str], int, str, str]] = [
+        ("rate_limit", {"retry_after": 0}, "ping", ["ping"], 6, "RateLimitError", "HTTP 429"),
+        (
+            "server_error",
+            {"status": 502},
+            "asset.get_tags",
+            ["asset", "get-tags"],
+            7,
+            "ServerError",
+            "HTTP 502",
+        ),
+        (
+            "malformed_body",
+            {},
+            "webhook.list",
+            ["webhook", "list"],
+            12,
+            "ResponseDecodeError",
+            "not JSON",
+        ),
+        (
+            "wrong_shape",
+            {},
+            "portal.list",
+            ["portal", "list"],
+            13,
+            "ResponseValidationError",
+            "expected a JSON object",
+        ),
+        ("stall", {"seconds": 3}, "live.list", ["live", "list"], 10, "APITimeoutError", "Timeout"),
+        (
+            "drop_before",
+            {},
+            "account.list_sub",
+            ["account", "list-sub"],
+            9,
+            "APIConnectionError",
+            "account.list_sub",
+        ),
+    ]
+    faults = [
+        served.emu.faults.add(fault, operations=(operation,), **options)
+        for fault, options, operation, *_ in cases
+    ]
+    try:
+        results = cincopa_many(
+            served,
+            *(
+                ["--max-retries", "0", "--timeout", "0.5", *command]
+                for *_, command, _, _, _ in cases
+            ),
+            ["--base-url", f"http://127.0.0.1:{closed_port}/v2/", "--max-retries", "0", "ping"],
+        )
+    finally:
+        for fault in faults:
+            fault.remove()
+    for result, (*_, code, cls, fragment) in zip(results, cases, strict=False):
+        check_error(result, code, cls, fragment, token=served.token)
+    check_error(results[-1], 9, "APIConnectionError", "Connect", token=served.token)
+    assert all(fault.hits for fault in faults)
+
+
+def test_failed_uploads_exit_with_the_error_code(served: Served, tmp_path: Path) -> None:
+    files = media(tmp_path, 2)
+    with served.emu.faults.add("upload_chunk_failure", operations=("upload",), status=500):
+        result = cincopa(served, "--max-retries", "0", "upload", *files)
+    assert result.code != 0
+    assert "failed: " in result.err
+    assert served.token not in result.both
+
+
+# -- emulator, demo, the console script ----------------------------------------------------------
+
+
+def test_emulator_command_serves_until_stopped() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "cincopa_async.cli", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(None, None),
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            base = proc.stdout.readline().strip().removeprefix("CINCOPA_BASE_URL=")
+            token = proc.stdout.readline().strip().removeprefix("CINCOPA_API_TOKEN=")
+            assert "Cincopa emulator serving at http://127.0.0.1:" in first
+            result = cincopa(None, "--base-url", base, "--json", "ping", token=token)
+            assert json.loads(result.out)["ping"] == "pong"
+            assert token not in result.both
+        finally:
+            proc.terminate()
+
+
+def test_demo_runs_offline_and_exits_0() -> None:
+    result = cincopa(None, "demo", timeout=60)
+    assert result.code == 0, result
+    for step in (
+        "gallery.create",
+        "bulk upload",
+        "import from URL",
+        "bulk set_meta",
+        "page through library",
+        "webhooks received",
+    ):
+        assert step in result.out
+    assert "uploaded 24 of 24 file(s)" in result.out
+    assert "AssetUploadedEvent" in result.out
+    assert "signature verified" in result.out
+    assert re.search(r"done in \d+\.\d+ s: 25 assets", result.out)
+    assert "upload: 24/24 files" in result.err  # plain progress without a terminal
+
+
+def test_console_script() -> None:
+    script = Path(sys.executable).with_name("cincopa")
+    if not script.exists():
+        pytest.skip("the cincopa script is not installed next to this interpreter")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "cincopa" in result.stdout

@@ -1,0 +1,223 @@
+"""cincopa_async.webhooks: parsing, signatures, and deliveries from the emulator to receivers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from cincopa_async.testing import CincopaEmulator, serve_asgi_app
+from cincopa_async.testing import signature as emulator_signature
+from cincopa_async.webhooks import (
+    AssetDeletedEvent,
+    AssetUpdatedEvent,
+    AssetUploadedEvent,
+    GalleryCreatedEvent,
+    GalleryDeletedEvent,
+    GalleryUpdatedEvent,
+    UnknownEvent,
+    WebhookEvent,
+    WebhookPayloadError,
+    WebhookReceiver,
+    parse_event,
+    sign,
+    verify_signature,
+    webhook_route,
+)
+
+KEY = "s3cr3t-hook-key"
+
+
+def test_parse_documented_example_and_quirks() -> None:
+    body = (
+        '{"event":"asset.updated","id":"196481794","drid":"AEyCfY7ET4hA","type":"video",'
+        '"caption":"Intro","filename":"intro.mp4","reference_id":"strapi",'
+        '"modified":"2025-04-23T10:20:00Z","tags":"a, b,","filesize":"1024","pid":"77",'
+        '"in_folders_list":["A4KANh__rQ_m"],"reason":"folders modifyItem","args":[],'
+        '"thumbnail.value":"https://x/t.jpg","thumbnail.syncstatus":"synced","extra":1}'
+    )
+    event = parse_event(body.encode())
+    assert isinstance(event, AssetUpdatedEvent)
+    assert event.rid == "AEyCfY7ET4hA"
+    assert event.id == "196481794"
+    assert event.tags == ("a", "b")
+    assert event.filesize == 1024
+    assert event.pid == 77
+    assert event.args == {}
+    assert event.modified == datetime(2025, 4, 23, 10, 20, tzinfo=UTC)
+    assert event.in_folders_list == ("A4KANh__rQ_m",)
+    assert event.thumbnail is not None
+    assert event.thumbnail.value == "https://x/t.jpg"
+    assert event.raw["extra"] == 1  # unknown fields are kept
+    assert "raw" not in repr(event)
+    # str and mapping inputs give the same event
+    assert parse_event(body) == event
+    assert parse_event(json.loads(body)) == event
+
+
+def test_parse_every_documented_event() -> None:
+    uploaded = parse_event(
+        {
+            "event": "asset.uploaded",
+            "id": 5,
+            "drid": "r1",
+            "pid": "5",
+            "stored": 1,
+            "bitrate": "",
+            "width": "640",
+            "duration": "00:01:02",
+            "versions": {"original": {"url": "u", "filesize": "10"}},
+        }
+    )
+    assert isinstance(uploaded, AssetUploadedEvent)
+    assert (uploaded.id, uploaded.stored, uploaded.bitrate, uploaded.width) == (
+        "5",
+        True,
+        None,
+        640,
+    )
+    assert uploaded.versions["original"].filesize == 10
+    assert isinstance(parse_event({"event": "asset.deleted", "drid": "r"}), AssetDeletedEvent)
+    gallery = parse_event({"event": "gallery.created", "fid": "f", "uid": 7, "items_count": "3"})
+    assert isinstance(gallery, GalleryCreatedEvent)
+    assert (gallery.uid, gallery.items_count) == ("7", 3)
+    assert isinstance(parse_event({"event": "gallery.updated"}), GalleryUpdatedEvent)
+    assert isinstance(parse_event({"event": "gallery.deleted"}), GalleryDeletedEvent)
+
+
+@pytest.mark.parametrize(
+    "payload", [{"event": "lead.created", "x": 1}, {"event": "future.thing"}, {"no_event": 1}]
+)
+def test_unknown_events_are_never_errors(payload: dict[str, Any]) -> None:
+    event = parse_event(json.dumps(payload))
+    assert type(event) is UnknownEvent
+    assert event.raw == payload
+    assert event.event == payload.get("event", "")
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", "null"])
+def test_malformed_bodies_are_typed_errors(body: bytes | str) -> None:
+    with pytest.raises(WebhookPayloadError) as info:
+        parse_event(body)
+    assert info.value.operation == "webhook"
+
+
+def test_known_event_of_wrong_shape_names_the_field() -> None:
+    with pytest.raises(WebhookPayloadError) as info:
+        parse_event({"event": "asset.updated", "filesize": "lots"})
+    assert any("filesize" in error for error in info.value.errors)
+
+
+def test_signatures_match_the_emulator_scheme() -> None:
+    body = b'{"event":"asset.deleted"}'
+    assert sign(body, KEY) == emulator_signature(KEY, body)
+    assert verify_signature(body, sign(body, KEY), KEY)
+    assert verify_signature(body, sign(body, KEY).upper().replace("SHA256", "sha256"), KEY)
+    assert not verify_signature(body + b" ", sign(body, KEY), KEY)
+    assert not verify_signature(body, sign(body, "other"), KEY)
+    assert not verify_signature(body, None, KEY)
+    assert not verify_signature(body, "md5=abc", KEY)
+    assert KEY not in repr(WebhookReceiver(print, security_key=KEY))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+async def test_emulator_delivers_typed_events_end_to_end(kind: str) -> None:
+    received: list[WebhookEvent] = []
+    app: Any
+    if kind == "asgi":
+        app = WebhookReceiver(received.append, security_key=KEY)
+    else:
+
+        async def on_event(event: WebhookEvent) -> None:
+            received.append(event)
+
+        app = Starlette(routes=[webhook_route("/hooks/cincopa", on_event, security_key=KEY)])
+    async with (
+        CincopaEmulator(seed=1, webhook_retry_delays=(0.01,)) as emu,
+        serve_asgi_app(app) as root,
+        emu.client() as cp,
+    ):
+        hook_url = f"{root}/hooks/cincopa"
+        await cp.webhook.set(hook_url=hook_url, events=["asset.*", "gallery.*"], security_key=KEY)
+        created = await cp.gallery.create(name="Launch")
+        asset = await cp.upload_file(b"x" * 1000, filename="clip.mp4", gallery=created.fid)
+        await cp.asset.set_meta(rid=asset.rid, caption="Hello")
+        await cp.asset.delete(rid=asset.rid)
+        await cp.gallery.delete(fid=created.fid)
+        await emu.wait_idle()
+        with anyio.fail_after(5):
+            while len(received) < len(emu.events):
+                await anyio.sleep(0.01)
+        assert all(d.ok for d in emu.webhook_deliveries)
+    kinds = {type(event) for event in received}
+    assert {
+        GalleryCreatedEvent,
+        GalleryUpdatedEvent,
+        GalleryDeletedEvent,
+        AssetUploadedEvent,
+        AssetUpdatedEvent,
+        AssetDeletedEvent,
+    } <= kinds
+    uploaded = next(e for e in received if isinstance(e, AssetUploadedEvent))
+    assert uploaded.rid == asset.rid
+    assert uploaded.filename == "clip.mp4"
+    caption = [e for e in received if isinstance(e, AssetUpdatedEvent) and e.caption == "Hello"]
+    assert caption
+    assert caption[0].reason == "folders modifyItem"
+    assert next(e for e in received if isinstance(e, GalleryCreatedEvent)).fid == created.fid
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+async def test_receiver_rejects_bad_signatures_and_bodies(kind: str) -> None:
+    received: list[WebhookEvent] = []
+    app: Any
+    if kind == "asgi":
+        app = WebhookReceiver(received.append, security_key=KEY)
+    else:
+        app = Starlette(routes=[webhook_route("/hook", received.append, security_key=KEY)])
+    body = json.dumps({"event": "gallery.created", "fid": "f1"}).encode()
+    async with serve_asgi_app(app) as root, httpx.AsyncClient(base_url=root) as http:
+        missing = await http.post("/hook", content=body)
+        wrong = await http.post(
+            "/hook", content=body, headers={"X-Cincopa-Signature": sign(body, "nope")}
+        )
+        bad_json = await http.post(
+            "/hook", content=b"{x", headers={"X-Cincopa-Signature": sign(b"{x", KEY)}
+        )
+        good = await http.post(
+            "/hook", content=body, headers={"X-Cincopa-Signature": sign(body, KEY)}
+        )
+    assert (missing.status_code, wrong.status_code, bad_json.status_code) == (401, 401, 400)
+    assert KEY not in missing.text + wrong.text + bad_json.text
+    assert good.status_code == 200
+    assert good.json() == {"ok": True, "event": "gallery.created"}
+    assert [type(e) for e in received] == [GalleryCreatedEvent]
+
+
+@pytest.mark.anyio
+async def test_a_failing_handler_gets_the_delivery_again(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[WebhookEvent] = []
+
+    def flaky(event: WebhookEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("handler failed once")
+
+    async with (
+        CincopaEmulator(seed=2, webhook_retry_delays=(0.01, 0.01)) as emu,
+        serve_asgi_app(WebhookReceiver(flaky)) as root,
+        emu.client() as cp,
+    ):
+        await cp.webhook.set(hook_url=f"{root}/hook", events=["gallery.created"])
+        await cp.gallery.create(name="retry me")
+        await emu.wait_idle()
+    assert [d.status for d in emu.webhook_deliveries] == [500, 200]
+    assert [type(e) for e in calls] == [GalleryCreatedEvent, GalleryCreatedEvent]
+    assert "handler failed once" in caplog.text
