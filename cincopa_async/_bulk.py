@@ -44,6 +44,7 @@ from ._errors import (
 from ._uploads import (
     DEFAULT_CHUNK_SIZE,
     UploadProgress,
+    file_threads,
     find_stored_asset,
     finish_asset,
     import_url,
@@ -51,6 +52,8 @@ from ._uploads import (
 )
 
 if TYPE_CHECKING:
+    import hashlib
+
     from ._client import AsyncCincopa
     from ._models import Ack, Asset
 
@@ -135,7 +138,7 @@ class BulkProgress(NamedTuple):
 BulkProgressCallback = Callable[[BulkProgress], object]
 
 
-def _sha256(data: bytes = b"") -> Any:
+def _sha256(data: bytes = b"") -> hashlib._Hash:
     import hashlib  # on first use: keeps ``import cincopa_async`` light
 
     return hashlib.sha256(data)
@@ -279,24 +282,20 @@ async def run_bulk(
     )
 
 
-async def _file_identity(item: FileToUpload) -> tuple[str, int, str]:
-    """(file name, size, content-derived reference) of a bulk upload input."""
+async def _content_reference(item: FileToUpload) -> str:
+    """The reference derived from a bulk upload input's content: ``sha256-<32 hex digits>``."""
     if isinstance(item, tuple):
-        name, data = item
-        return name, len(data), "sha256-" + _sha256(data).hexdigest()[:32]
+        return "sha256-" + _sha256(item[1]).hexdigest()[:32]
     path = Path(item)
 
-    def digest() -> tuple[int, str]:
+    def digest() -> str:
         hasher = _sha256()
-        size = 0
         with path.open("rb") as handle:
             while block := handle.read(1024 * 1024):
                 hasher.update(block)
-                size += len(block)
-        return size, "sha256-" + hasher.hexdigest()[:32]
+        return "sha256-" + hasher.hexdigest()[:32]
 
-    size, reference = await anyio.to_thread.run_sync(digest)
-    return path.name, size, reference
+    return await anyio.to_thread.run_sync(digest, limiter=file_threads())
 
 
 class BulkOperations:
@@ -354,8 +353,10 @@ class BulkOperations:
             lambda: [
                 len(item[1]) if isinstance(item, tuple) else Path(item).stat().st_size
                 for item in inputs
-            ]
+            ],
+            limiter=file_threads(),
         )
+        names = [item[0] if isinstance(item, tuple) else Path(item).name for item in inputs]
         positions = {id(item): index for index, item in enumerate(inputs)}
 
         total = sum(sizes)
@@ -379,8 +380,9 @@ class BulkOperations:
             return asset
 
         async def place(item: FileToUpload, index: int) -> Asset:
-            name, size, derived = await _file_identity(item)
-            reference = (reference_ids or {}).get(item, derived)
+            name, size = names[index], sizes[index]
+            given = (reference_ids or {}).get(item)
+            reference = given if given is not None else await _content_reference(item)
             existing = await client.asset.list(reference_id=reference)
             for asset in existing.items:
                 if asset.reference_id == reference:

@@ -46,6 +46,7 @@ from urllib.parse import quote
 
 import anyio
 import httpx
+from anyio.lowlevel import RunVar
 
 from ._errors import APIConnectionError, APIResponseError, CincopaError, CincopaValidationError
 from ._redact import redact_url
@@ -64,6 +65,25 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_SIZE: Final = 8 * 1024 * 1024
+BLOCK_SIZE: Final = 1024 * 1024  # a chunk's body is read and sent in blocks of this size
+FILE_THREADS: Final = 2
+_FILE_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("cincopa_async_file_threads")
+
+
+def file_threads() -> anyio.CapacityLimiter:
+    """The worker threads the SDK reads files in: few, so disk reads never crowd the event loop.
+
+    anyio's default pool allows 40 threads; 32 uploads reading at once in as many threads held
+    the loop for hundreds of milliseconds (benchmarks/bench_loop_stall.py). One per event loop.
+    """
+    try:
+        return _FILE_LIMITER.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(FILE_THREADS)
+        _FILE_LIMITER.set(limiter)
+        return limiter
+
+
 UPLOAD_OPERATION: Final = "upload"
 _RESOURCE_LINE = re.compile(r"new resource id (\d+) (\S+)")
 _IMPORT_DONE = frozenset({"done", "complete", "completed", "success", "finished"})
@@ -142,8 +162,12 @@ class _Source:
             return self.data[start:end]
         if self.path is not None:
             if self._fd is None:
-                self._fd = await anyio.to_thread.run_sync(os.open, self.path, os.O_RDONLY)
-            data = await anyio.to_thread.run_sync(os.pread, self._fd, end - start, start)
+                self._fd = await anyio.to_thread.run_sync(
+                    os.open, self.path, os.O_RDONLY, limiter=file_threads()
+                )
+            data = await anyio.to_thread.run_sync(
+                os.pread, self._fd, end - start, start, limiter=file_threads()
+            )
             if len(data) != end - start:
                 raise OSError(f"{self.path} changed size while uploading")
             return data
@@ -168,10 +192,19 @@ class _Source:
         self._stream_offset = end
         return bytes(buffer[: end - start])
 
+    async def blocks(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, end)`` in blocks of ``BLOCK_SIZE``: a chunk never sits whole in memory.
+
+        Only file and bytes sources: a stream's chunk is read whole once (``read``) and kept
+        until it is acknowledged, since a retry must send it again.
+        """
+        for offset in range(start, end, BLOCK_SIZE):
+            yield await self.read(offset, min(offset + BLOCK_SIZE, end))
+
     async def aclose(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            await anyio.to_thread.run_sync(os.close, fd)
+            await anyio.to_thread.run_sync(os.close, fd, limiter=file_threads())
         closer = getattr(self._iterator or self.stream, "aclose", None)
         if closer is not None:
             await closer()
@@ -272,8 +305,8 @@ class _Uploader:
         """Upload every missing byte; return the new asset's rid."""
         size = self.source.size
         if size <= self.chunk_size:
-            data = await self.source.read(0, size)
-            return await self._complete(lambda: self._chunk_request(0, data))
+            first = await self._held(0)
+            return await self._complete(lambda: self._chunk_request(0, first))
         count = -(-size // self.chunk_size)
         missing = [index for index in range(count - 1) if index not in self.done]
         await self._save_state()
@@ -285,10 +318,9 @@ class _Uploader:
         async def post_chunk() -> None:
             async with limiter:
                 index = next(turn)
-                data = await self.source.read(*self._chunk_range(index))
-                request = self._chunk_request(index, data)
+                data = await self._held(index)
                 result = await self.client._with_retries(
-                    UPLOAD_OPERATION, True, lambda: self._post(request)
+                    UPLOAD_OPERATION, True, lambda: self._post(self._chunk_request(index, data))
                 )
                 if result is not None:  # the host completed the file before its last chunk
                     raise APIResponseError(
@@ -306,8 +338,14 @@ class _Uploader:
             for _ in missing:
                 tg.start_soon(post_chunk)
         last = count - 1
-        data = await self.source.read(*self._chunk_range(last))
+        data = await self._held(last)
         return await self._complete(lambda: self._chunk_request(last, data))
+
+    async def _held(self, index: int) -> bytes | None:
+        """A stream's chunk, read once and held for retries; None: read it again per attempt."""
+        if self.source.stream is None:
+            return None
+        return await self.source.read(*self._chunk_range(index))
 
     def _chunk_range(self, index: int) -> tuple[int, int]:
         start = index * self.chunk_size
@@ -353,15 +391,20 @@ class _Uploader:
             await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
         return rid
 
-    def _chunk_request(self, index: int, data: bytes) -> httpx.Request:
+    def _chunk_request(self, index: int, held: bytes | None) -> httpx.Request:
+        """One chunk's POST, its body streamed in blocks (built anew for every attempt)."""
         start, end = self._chunk_range(index)
+        body: AsyncIterator[bytes] = (
+            self.source.blocks(start, end) if held is None else _slices(held)
+        )
         return self.client._shared.http.build_request(
             "POST",
             self.upload_url,
-            content=data,
+            content=body,
             headers={
                 "X-File-Name": quote(self.source.filename),
                 "Content-Range": f"bytes {start}-{end}/{self.source.size}",
+                "Content-Length": str(end - start),
                 "unique-id": self.unique_id,
                 "Content-Type": "application/octet-stream",
             },
@@ -402,6 +445,12 @@ class _Uploader:
             os.replace(temporary, path)
 
         await anyio.to_thread.run_sync(write)
+
+
+async def _slices(data: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(data)
+    for offset in range(0, len(data), BLOCK_SIZE):
+        yield bytes(view[offset : offset + BLOCK_SIZE])
 
 
 def _may_have_been_applied(error: CincopaError) -> bool:
