@@ -1,8 +1,14 @@
-"""The SDK driven end to end against the emulator (in-process, plus one run on a real port)."""
+"""The SDK driven end to end against the emulator.
+
+Every test here runs twice per backend: with the SDK on the emulator's in-process transport, and
+with the SDK on its default transport over a real loopback port (aiohttp under asyncio, httpcore
+under trio), so both transports run the whole end-to-end suite.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -24,6 +30,24 @@ from cincopa_async.testing import CincopaEmulator, serve_asgi_app
 from tests.emulator._support import Receiver, rid_of, upload_raw
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+async def emu(
+    emu: CincopaEmulator, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[CincopaEmulator]:
+    """The emulator; in the ``loopback`` case ``emu.client()`` goes over a real socket."""
+    if request.param == "in-process":
+        yield emu
+        return
+    async with emu.serve() as base_url:
+
+        def client(api_token: str | None = None, **options: Any) -> AsyncCincopa:
+            token = api_token if api_token is not None else emu.create_token()
+            return AsyncCincopa(token, base_url=base_url, **options)
+
+        monkeypatch.setattr(emu, "client", client)
+        yield emu
 
 
 async def test_plugin_fixtures(cincopa_client: AsyncCincopa, cincopa_emulator: Any) -> None:
