@@ -3,7 +3,8 @@
 A separate process keeps the server's CPU out of the client's measurements (``process_time``)
 and off the client's GIL. ``latency=`` (seconds) starts the bench-only launcher
 ``_emulator_main.py`` instead, which adds a latency fault to every request (API and upload host):
-``python -m cincopa_async.testing`` has no flag for faults.
+``python -m cincopa_async.testing`` has no flag for faults. ``discard_uploads=True`` (same
+launcher) makes the upload host keep only the lengths of uploaded bytes.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ _LAUNCHER = Path(__file__).with_name("_emulator_main.py")
 
 
 @contextlib.contextmanager
-def emulator_process(*extra: str, latency: float = 0.0) -> Iterator[tuple[str, str]]:
+def emulator_process(
+    *extra: str, latency: float = 0.0, discard_uploads: bool = False
+) -> Iterator[tuple[str, str]]:
     """Yield (base_url, token) of ``python -m cincopa_async.testing --port 0`` while it runs."""
-    if latency > 0:
+    if latency > 0 or discard_uploads:
         command = [sys.executable, str(_LAUNCHER), "--port", "0", "--latency", str(latency)]
+        if discard_uploads:
+            command.append("--discard-uploads")
     else:
         command = [sys.executable, "-m", "cincopa_async.testing", "--port", "0"]
     process = subprocess.Popen([*command, *extra], stdout=subprocess.PIPE, text=True)
