@@ -15,8 +15,9 @@ Reply conventions (REFERENCE.md 3, 10): every JSON body carries ``success`` and 
 (milliseconds of emulator time); handled failures (missing required parameter, unknown id, bad
 enum or integer) are HTTP 200 ``{"success": false, "message"}``; a missing, unknown or expired
 token, a token without the needed scope or violating a temporary-token restriction is HTTP 403
-with the same body. An unknown operation is HTTP 404 and a method other than GET/POST HTTP 405
-(both assumed), with the same body. ``callback=<name>`` wraps any JSON body as ``name({...})``
+with the same body (self-generated "v3" temporary tokens: see ``_v3tokens``). An unknown
+operation is HTTP 404 and a method other than GET/POST HTTP 405 (both assumed), with the same
+body. ``callback=<name>`` wraps any JSON body as ``name({...})``
 (``application/javascript``); an invalid callback name is a ``success: false`` (assumed).
 """
 
@@ -37,6 +38,7 @@ from ._handlers import HANDLERS, ApiFailure, AuthFailure, Ctx
 from ._ops import OPERATIONS, Operation, grants
 from ._state import EmulatorState, Outbox
 from ._upload_host import process_upload
+from ._v3tokens import resolve_v3_token
 
 __all__ = ["ConnectionDropped", "EmulatorApp", "RecordedRequest"]
 
@@ -309,6 +311,8 @@ class EmulatorApp:
                 if not token_value:
                     raise AuthFailure("missing api_token")
                 token = state.tokens.get(token_value)
+                if token is None:
+                    token = resolve_v3_token(state, token_value)
                 if token is None:
                     raise AuthFailure("invalid api_token")
                 if token.temp:
