@@ -41,7 +41,7 @@ def discard_uploads() -> None:
     measures the client rather than the emulator's assembling of the file in memory."""
     process_upload = _app.process_upload
 
-    def forgetful(state, query, headers, body, client_ip, base):  # type: ignore[no-untyped-def]
+    def forgetful(state, query, headers, body, client_ip, base):  # type: ignore[no-untyped-def]  # mirrors a private hook
         outcome = process_upload(state, query, headers, body, client_ip, base)
         session = state.upload_sessions.get(outcome.session) if outcome.session else None
         if session is not None:
@@ -49,7 +49,7 @@ def discard_uploads() -> None:
         return outcome
 
     _app.process_upload = forgetful
-    UploadSession.assemble = lambda self: _Blank(self.total)  # type: ignore[assignment,method-assign,return-value]
+    UploadSession.assemble = lambda self: _Blank(self.total)  # type: ignore[assignment,method-assign,return-value]  # bench-only patch
 
 
 def main() -> int:

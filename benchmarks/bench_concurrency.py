@@ -47,7 +47,7 @@ async def drive(call: Callable[[], Awaitable[object]], calls: int, in_flight: in
 
 
 async def sdk(base_url: str, token: str, calls: int, in_flight: int, **kw: object) -> None:
-    async with AsyncCincopa(token, base_url=base_url, max_concurrency=64, **kw) as cp:  # type: ignore[arg-type]
+    async with AsyncCincopa(token, base_url=base_url, max_concurrency=64, **kw) as cp:  # type: ignore[arg-type]  # kw: transport=
         await cp.ping()  # warm the pool
         await drive(cp.ping, calls, in_flight)
 

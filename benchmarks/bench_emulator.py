@@ -90,7 +90,7 @@ async def main() -> None:
     emu.requests.clear()
 
     for engine in args.engines.split(","):
-        async with emu.serve(engine=engine) as base_url:  # type: ignore[arg-type]
+        async with emu.serve(engine=engine) as base_url:  # type: ignore[arg-type]  # a checked str
             url = f"{base_url}ping.json?api_token={token}"
             rates = []
             for number in range(1, args.rounds + 1):

@@ -104,8 +104,6 @@ _LAZY_MODELS = frozenset(
         "TokenCreated",
         "TokenInfo",
         "TokenList",
-        "UploadProgress",
-        "UploadState",
         "UploadToken",
         "UploadUrl",
         "Webhook",

@@ -51,11 +51,11 @@ async def test_bulk_upload_under_faults_stores_each_file_exactly_once(
     assert result.ok, [repr(item.error) for item in result.failed][:5]
     assets = stored(emu)
     assert len(assets) == 500
-    references = Counter(asset.reference_id for asset in assets)  # type: ignore[attr-defined]
+    references = Counter(asset.reference_id for asset in assets)
     assert len(references) == 500
     expected = {"sha256-" + hashlib.sha256(data).hexdigest()[:32]: name for name, data in inputs}
-    assert {a.reference_id: a.filename for a in assets} == expected  # type: ignore[attr-defined]
-    assert {item.value.rid for item in result if item.value} == {a.rid for a in assets}  # type: ignore[attr-defined]
+    assert {a.reference_id: a.filename for a in assets} == expected
+    assert {item.value.rid for item in result if item.value} == {a.rid for a in assets}
     faults = Counter(r.fault for r in emu.requests if r.fault)
     assert faults["drop_after"] > 0
     assert faults["rate_limit"] > 0
@@ -74,7 +74,7 @@ async def test_rerun_skips_what_is_already_there(emu: CincopaEmulator) -> None:
         second = await cp.bulk.upload_files(inputs)
     assert first.ok
     assert second.ok
-    assert [i.value.rid for i in first] == [i.value.rid for i in second]  # type: ignore[union-attr]
+    assert [i.value.rid for i in first] == [i.value.rid for i in second]
     assert sum(1 for r in emu.requests if r.path.startswith("/upload/")) == posts == 20
     assert len(stored(emu)) == 20
 
@@ -98,7 +98,7 @@ async def test_one_failure_does_not_stop_the_others(emu: CincopaEmulator) -> Non
     """Deleting rids where some do not exist: each item gets its own outcome, in order."""
     async with emu.client() as cp:
         uploaded = await cp.bulk.upload_files(files(4))
-        rids = [item.value.rid for item in uploaded]  # type: ignore[union-attr]
+        rids = [item.value.rid for item in uploaded]
         targets = [rids[0], "NOSUCHRID01", rids[1], "NOSUCHRID02"]
         result = await cp.bulk.delete(targets)
     assert [item.input for item in result] == targets
@@ -126,7 +126,7 @@ async def test_set_meta_and_add_to_gallery(emu: CincopaEmulator) -> None:
     """Bulk metadata and gallery membership, batched; one result item per rid."""
     async with emu.client() as cp:
         uploaded = await cp.bulk.upload_files(files(7))
-        rids = [item.value.rid for item in uploaded]  # type: ignore[union-attr]
+        rids = [item.value.rid for item in uploaded]
         meta = await cp.bulk.set_meta([{"rid": rid, "caption": f"c{rid}"} for rid in rids])
         gallery = await cp.gallery.create(name="all")
         added = await cp.bulk.add_to_gallery(gallery.fid, rids, batch_size=3)
@@ -234,11 +234,11 @@ async def test_adaptive_limit_reacts_to_429_in_a_run(emu: CincopaEmulator) -> No
             original(self, retry_after)
             seen.append(self.current)
 
-        AdaptiveLimit.overloaded = spy  # type: ignore[method-assign]
+        AdaptiveLimit.overloaded = spy
         try:
             uploaded = await cp.bulk.upload_files(files(10))
         finally:
-            AdaptiveLimit.overloaded = original  # type: ignore[method-assign]
+            AdaptiveLimit.overloaded = original
     assert uploaded.ok
     assert seen
     assert min(seen) < 16

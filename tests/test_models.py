@@ -611,9 +611,9 @@ def test_models_are_frozen_keyword_only_and_exported() -> None:
         assert all(a.kw_only for a in attrs.fields(cls)), cls
     asset = m.Asset(rid="A1")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        asset.caption = "changed"  # type: ignore[misc]
+        asset.caption = "changed"  # type: ignore[misc]  # frozen: the point of the test
     with pytest.raises(TypeError):
-        m.Asset("A1")  # type: ignore[call-arg]
+        m.Asset("A1")  # type: ignore[call-arg]  # keyword-only: the point
     assert set(REPLY_MODELS.values()) <= {c for c in classes.values() if issubclass(c, m.Reply)}
 
 

@@ -77,7 +77,7 @@ async def test_no_secret_escapes(anyio_backend: str) -> None:
                 assert temp.token in url  # the one place a token is meant to be: the URL built
                 # every error path
                 await expect_error(
-                    cp.portal.set(subdomain="x", simple_user_add=[PASSWORD])  # type: ignore[arg-type]
+                    cp.portal.set(subdomain="x", simple_user_add=[PASSWORD])  # type: ignore[arg-type]  # wrong on purpose
                 )
                 for kind, options in [
                     ("server_error", {}),

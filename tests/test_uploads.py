@@ -84,7 +84,7 @@ async def test_large_file_goes_in_ranged_chunks(
     )
     chunks = upload_posts(emu)
     total = len(data)
-    assert sorted(chunks) == [  # type: ignore[type-var]
+    assert sorted(chunks) == [
         (0, 32 * KIB, total),
         (32 * KIB, 64 * KIB, total),
         (64 * KIB, 96 * KIB, total),
@@ -177,7 +177,7 @@ async def test_resume_sends_only_missing_chunks(emu: CincopaEmulator, tmp_path: 
     async with emu.client() as second:  # a new client, as a new process would have
         asset = await second.upload_file(path, chunk_size=16 * KIB, state_file=state_file)
     resumed = upload_posts(emu)[before:]
-    assert sorted(start for start, _, _ in resumed) == [  # type: ignore[misc]
+    assert sorted(start for start, _, _ in resumed) == [
         index * 16 * KIB for index in range(8) if index not in state.done
     ]
     assert asset.filesize == len(data)

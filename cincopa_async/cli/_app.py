@@ -185,7 +185,7 @@ def _operation_command(endpoint: Endpoint) -> click.Command:
 
     @click.pass_context
     def callback(ctx: click.Context, /, **values: Any) -> None:
-        settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
+        settings = _settings(ctx)
         out = settings.output(values.pop("json_mode", False))
         all_pages = values.pop("all_pages", False)
         temp_ttl = values.pop("temp_ttl", None)
@@ -346,7 +346,7 @@ def _upload_files_command() -> click.Command:
         Files already in the library (same content) are not uploaded again. Progress (files,
         bytes, rate, ETA) goes to stderr: a live bar on a terminal, plain lines otherwise.
         """
-        settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
+        settings = _settings(ctx)
         out = settings.output(json_mode)
         inputs = _expand(paths)
 
@@ -517,3 +517,11 @@ del _command
 def main(argv: Sequence[str] | None = None) -> None:
     """The ``cincopa`` console script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="cincopa")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """The root command's settings (always set by the root callback before a subcommand runs)."""
+    settings = ctx.find_object(Settings)
+    if settings is None:  # pragma: no cover - click runs the root callback first
+        raise click.UsageError("internal error: the root options were not parsed")
+    return settings

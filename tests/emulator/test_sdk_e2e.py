@@ -211,7 +211,7 @@ async def test_fault_errors_without_retries(emu: CincopaEmulator) -> None:
             ("stall", APITimeoutError, {}),
         ]
         for kind, error, opts in cases:
-            fault = emu.faults.add(kind, operations="asset.list", **opts)  # type: ignore[arg-type]
+            fault = emu.faults.add(kind, operations="asset.list", **opts)  # type: ignore[arg-type]  # opts vary by fault kind
             with fault, pytest.raises(error) as caught:
                 await cp.asset.list()
             if kind == "rate_limit":
