@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-ENDPOINTS_JSON = Path(__file__).parents[2].parent / "shared" / "cincopa-api" / "endpoints.json"
+# A copy of ../shared/cincopa-api/endpoints.json (tests/test_spec.py keeps it current), so the
+# tests also run on a clone without ../shared beside it.
+ENDPOINTS_JSON = Path(__file__).parents[1] / "fixtures" / "endpoints.json"
 
 Api = Callable[..., Awaitable[dict[str, Any]]]
 Scope = MutableMapping[str, Any]
