@@ -31,6 +31,7 @@ from ._errors import (
 )
 from ._paging import AsyncPager
 from ._uploads import UploadProgress, UploadState
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._models import (
@@ -121,8 +122,6 @@ def __getattr__(name: str) -> Any:
         return value
     raise AttributeError(f"module 'cincopa_async' has no attribute {name!r}")
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -44,6 +44,7 @@ from ._paging import AsyncPager
 from ._redact import install_log_redaction, redact_url, scrub
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
+from ._version import __version__
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncCincopa"]
 
@@ -58,7 +59,7 @@ MAX_URL_LENGTH: Final = 65_536  # httpx's own limit
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 _logger = logging.getLogger("cincopa_async")
-USER_AGENT: Final = "cincopa-async/0.1.0"
+USER_AGENT: Final = f"cincopa-async/{__version__}"
 _DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
 _FALSE = (False, "false", "0", 0, "no")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

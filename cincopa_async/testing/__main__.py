@@ -7,6 +7,7 @@ import contextlib
 import sys
 
 from ._emulator import CincopaEmulator
+from ._faults import FaultKind
 from ._server import run_forever
 
 
@@ -24,9 +25,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--permissions", default="*", help="scopes of the printed token (default '*')"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:RATE]",
+        help=f"inject a fault into every operation, repeatable ({', '.join(FaultKind)})",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay added to each reply"
+    )
     args = parser.parse_args(argv)
     emu = CincopaEmulator(seed=args.seed, record_requests=False)
     token = emu.create_token(args.permissions)
+    for spec in args.fault:
+        kind, _, rate = spec.partition(":")
+        if kind not in FaultKind.__members__.values():
+            parser.error(f"--fault: unknown kind {kind!r}")
+        emu.faults.add(kind, rate=float(rate) if rate else 1.0)
+    if args.latency:
+        emu.faults.add("latency", seconds=args.latency)
 
     def ready(root: str) -> None:
         print(f"Cincopa emulator serving at {root}/v2/", flush=True)

@@ -89,3 +89,29 @@ def test_command_line() -> None:
         if process.stdout is not None:
             process.stdout.close()
     assert code == 0
+
+
+def test_command_line_faults() -> None:
+    """``--fault KIND[:RATE]`` and ``--latency`` apply to every operation of the served app."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = ["--port", "0", "--fault", "server_error:1", "--latency", "0.05"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cincopa_async.testing", *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(4)]
+        base_url = lines[1].removeprefix("CINCOPA_BASE_URL=")
+        token = lines[2].removeprefix("CINCOPA_API_TOKEN=")
+        reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
+        assert reply.status_code >= 500
+        assert reply.elapsed.total_seconds() >= 0.05
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
