@@ -72,7 +72,7 @@ def _check_base_url(base_url: str) -> str:
     host = url.host
     if url.scheme == "https" and host:
         return str(url) if str(url).endswith("/") else f"{url}/"
-    if url.scheme == "http" and _is_loopback(host):
+    if url.scheme == "http" and is_loopback_host(host):
         return str(url) if str(url).endswith("/") else f"{url}/"
     raise CincopaValidationError(
         [
@@ -87,7 +87,9 @@ def _is_count(value: object, *, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, ``*.localhost``, ``127.0.0.0/8`` and ``::1`` (the emulator uses it too)."""
+    host = host.strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     import ipaddress  # only for http:// base URLs, so not on every import

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -65,10 +66,12 @@ async def test_serve_round_trip(emu: CincopaEmulator, token: str, engine: Engine
             await http.get(f"{base_url}ping.json")
 
 
-def test_command_line() -> None:
+@contextlib.contextmanager
+def command_line(*arguments: str) -> Iterator[tuple[str, str]]:
+    """Run ``python -m cincopa_async.testing ARGS``; yield its (base URL, token); Ctrl-C it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "cincopa_async.testing", "--port", "0", "--seed", "3"],
+        [sys.executable, "-m", "cincopa_async.testing", *arguments],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -77,12 +80,10 @@ def test_command_line() -> None:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline().strip() for _ in range(4)]
-        base_url = lines[1].removeprefix("CINCOPA_BASE_URL=")
-        token = lines[2].removeprefix("CINCOPA_API_TOKEN=")
-        assert base_url.startswith("http://127.0.0.1:")
-        reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
-        assert reply.json()["ping"] == "pong"
-        assert reply.json()["accid"] == CincopaEmulator(seed=3).account_id
+        yield (
+            lines[1].removeprefix("CINCOPA_BASE_URL="),
+            lines[2].removeprefix("CINCOPA_API_TOKEN="),
+        )
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=10)
@@ -91,27 +92,18 @@ def test_command_line() -> None:
     assert code == 0
 
 
+def test_command_line() -> None:
+    with command_line("--port", "0", "--seed", "3") as (base_url, token):
+        assert base_url.startswith("http://127.0.0.1:")
+        reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
+        assert reply.json()["ping"] == "pong"
+        assert reply.json()["accid"] == CincopaEmulator(seed=3).account_id
+
+
 def test_command_line_faults() -> None:
     """``--fault KIND[:RATE]`` and ``--latency`` apply to every operation of the served app."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = ["--port", "0", "--fault", "server_error:1", "--latency", "0.05"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cincopa_async.testing", *command],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline().strip() for _ in range(4)]
-        base_url = lines[1].removeprefix("CINCOPA_BASE_URL=")
-        token = lines[2].removeprefix("CINCOPA_API_TOKEN=")
+    arguments = ("--port", "0", "--fault", "server_error:1", "--latency", "0.05")
+    with command_line(*arguments) as (base_url, token):
         reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
         assert reply.status_code >= 500
         assert reply.elapsed.total_seconds() >= 0.05
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
