@@ -43,6 +43,8 @@ def _mapped_errors() -> Iterator[None]:
         raise httpx.ConnectError(str(exc)) from exc
     except aiohttp.ServerDisconnectedError as exc:
         raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from exc
+    except aiohttp.ClientResponseError as exc:  # an unparsable status line or header
+        raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
         raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
     except aiohttp.InvalidURL as exc:
@@ -91,13 +93,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # aiohttp re-reads the proxy variables on every request when trust_env is on, which costs
         # more than the rest of the request; pay it only when a proxy is actually configured.
         proxies_configured = self._trust_env and bool(urllib.request.getproxies())
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             trust_env=proxies_configured,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
         )
+        # aiohttp sends a GET (or PUT, DELETE ...) a second time by itself when the connection
+        # drops after the request was written; for this API several GETs are mutations
+        # (token.create, account.add_sub, live.*), and only the SDK's retry policy may decide
+        # what is sent again. aiohttp has no public switch; its own test client turns the
+        # resend off with this attribute (aiohttp >= 3.11; tests/test_transport.py checks it).
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session

@@ -15,14 +15,15 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 import anyio
 import httpx
 
 from . import _uploads
+from ._body import ACCEPT_ENCODING, BodyTooLarge, UndecodableBody, read_body
 from ._bulk import BulkOperations
 from ._encode import encode_arguments
 from ._errors import (
@@ -41,7 +42,7 @@ from ._errors import (
 )
 from ._generated import ClientOperations
 from ._paging import AsyncPager
-from ._redact import install_log_redaction, redact_url, scrub
+from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scrub, scrub_json
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
 from ._version import __version__
@@ -60,7 +61,9 @@ TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not 
 
 _logger = logging.getLogger("cincopa_async")
 USER_AGENT: Final = f"cincopa-async/{__version__}"
-_DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
+# Only codings the SDK decodes itself, with a bound (_body); also over an injected client.
+_REQUEST_HEADERS: Final = {"Accept-Encoding": ACCEPT_ENCODING}
+_DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, **_REQUEST_HEADERS}
 _FALSE = (False, "false", "0", 0, "no")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -151,7 +154,7 @@ class _SharedState:
                 transport=transport,
                 limits=self.limits,
                 follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
+                headers={"User-Agent": USER_AGENT, **_REQUEST_HEADERS},
             )
         return self._http
 
@@ -378,7 +381,11 @@ class AsyncCincopa(ClientOperations):
                 )
             else:
                 request = http.build_request(
-                    endpoint.method, self._url(endpoint), params=params, timeout=self._timeout
+                    endpoint.method,
+                    self._url(endpoint),
+                    params=params,
+                    headers=_REQUEST_HEADERS,
+                    timeout=self._timeout,
                 )
             response, body = await self._exchange(endpoint.name, request)
             return self._decode(endpoint.name, request, response, body)
@@ -412,11 +419,16 @@ class AsyncCincopa(ClientOperations):
 
     async def _exchange(
         self, operation: str, request: httpx.Request
-    ) -> tuple[httpx.Response, bytes]:
+    ) -> tuple[httpx.Response, bytes | bytearray]:
         """Send one request and read its whole (bounded) reply, under the concurrency limiter.
 
-        This is the only place the limiter is taken. Transport failures become
-        ``APIConnectionError``/``APITimeoutError``; HTTP statuses are left to the caller.
+        This is the only place the limiter is taken. Every failure of the transport or of
+        reading becomes a ``CincopaError`` (``APIConnectionError``/``APITimeoutError``,
+        ``ResponseDecodeError``); HTTP statuses are left to the caller. The error is raised
+        outside the handler of the original exception and chained only to a scrubbed copy of
+        it, so that nothing reachable from it (``__cause__``, ``__context__``, their ``args``
+        and attributes, a traceback's text) holds a secret: aiohttp's and httpx's exceptions
+        quote the request URL or keep the request itself.
         """
         shared = self._shared
         async with shared.limiter:
@@ -430,83 +442,82 @@ class AsyncCincopa(ClientOperations):
                             request, stream=True, follow_redirects=False
                         )
                     try:
-                        body = await self._read_body(response)
+                        body = await read_body(response, MAX_RESPONSE_BYTES)
                     finally:
                         with anyio.CancelScope(shield=True):  # always give the connection back
                             await response.aclose()
-            except TimeoutError:
-                url = redact_url(request.url)
-                raise APITimeoutError(
-                    f"{operation}: no complete reply within {_deadline(request):g} s, the sum of"
-                    f" the connect, write and read timeouts ({request.method} {url})",
-                    operation=operation,
-                    url=url,
-                    request_sent=True,
-                ) from None
-            except _BodyTooLarge:
-                raise ResponseDecodeError(
-                    f"{operation}: the reply is larger than {MAX_RESPONSE_BYTES} bytes;"
-                    f" reading stopped there ({redact_url(request.url)})",
-                    operation=operation,
-                    url=redact_url(request.url),
-                    body_excerpt="",
-                ) from None
-            except httpx.TimeoutException as exc:
-                raise self._transport_error(APITimeoutError, operation, request, exc) from exc
-            except httpx.TransportError as exc:
-                raise self._transport_error(APIConnectionError, operation, request, exc) from exc
-        return response, body
+                return response, body
+            except Exception as exc:  # cancellation is a BaseException and passes through
+                failure, cause = self._exchange_failure(operation, request, exc)
+        raise failure from cause
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
-        declared = response.headers.get("content-length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and "content-encoding" not in response.headers
-        ):
-            if int(declared) > MAX_RESPONSE_BYTES:
-                raise _BodyTooLarge
-            return await response.aread()  # the size is known and within the cap
-        chunks = []
-        size = 0
-        stream = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
-        async with contextlib.aclosing(stream) as body:
-            async for chunk in body:
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise _BodyTooLarge
-                chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _transport_error(
-        self,
-        cls: type[APIConnectionError],
-        operation: str,
-        request: httpx.Request,
-        exc: httpx.TransportError,
-    ) -> APIConnectionError:
-        detail = scrub(str(exc) or type(exc).__name__, (self._api_token,))
-        exc.args = (detail,)  # httpx may quote the URL; the cause is shown in tracebacks
-        return cls(
-            f"{operation}: {type(exc).__name__}: {detail} ({request.method} "
-            f"{redact_url(request.url)})",
+    def _exchange_failure(
+        self, operation: str, request: httpx.Request, exc: Exception
+    ) -> tuple[CincopaError, BaseException | None]:
+        """The SDK error for ``exc``, and a scrubbed stand-in for ``exc`` to chain it to."""
+        url = redact_url(request.url)
+        where = f"({request.method} {url})"
+        if isinstance(exc, TimeoutError):
+            deadline = APITimeoutError(
+                f"{operation}: no complete reply within {_deadline(request):g} s, the sum of"
+                f" the connect, write and read timeouts {where}",
+                operation=operation,
+                url=url,
+                request_sent=True,
+            )
+            return deadline, None
+        if isinstance(exc, BodyTooLarge | UndecodableBody):
+            problem = (
+                f"is larger than {MAX_RESPONSE_BYTES} bytes (received or decoded);"
+                " reading stopped there"
+                if isinstance(exc, BodyTooLarge)
+                else f"cannot be decoded: {exc}"
+            )
+            undecodable = ResponseDecodeError(
+                f"{operation}: the reply {problem} {where}",
+                operation=operation,
+                url=url,
+                body_excerpt="",
+            )
+            return undecodable, None
+        detail = scrub(str(exc) or type(exc).__name__, self._secrets_of(request))
+        kind = type(exc).__name__
+        if not isinstance(exc, httpx.TransportError):
+            kind = f"unexpected {type(exc).__module__}.{type(exc).__qualname__}"
+        cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+        failure = cls(
+            f"{operation}: {kind}: {detail} {where}",
             operation=operation,
-            url=redact_url(request.url),
+            url=url,
             request_sent=not isinstance(exc, _NOT_SENT),
         )
+        return failure, _scrubbed_copy(exc, detail)
+
+    def _secrets_of(self, request: httpx.Request) -> list[str]:
+        """The token and the values of the request's secret query parameters (error paths)."""
+        secrets = [self._api_token]
+        secrets.extend(
+            value
+            for name, value in request.url.params.multi_items()
+            if name in SECRET_QUERY_PARAMS and value
+        )
+        return secrets
 
     def _decode(
         self,
         operation: str,
         request: httpx.Request,
         response: httpx.Response,
-        body: bytes,
+        body: bytes | bytearray,
     ) -> Mapping[str, Any]:
         status = response.status_code
+        too_deep = False
         try:
             payload: Any = json.loads(body)
         except ValueError:
             payload = None
+        except RecursionError:  # nested deeper than the interpreter's recursion limit
+            payload, too_deep = None, True
         if status >= 300:
             raise self._status_error(operation, request, response, payload, body)
         if type(payload) is dict:
@@ -516,9 +527,10 @@ class AsyncCincopa(ClientOperations):
         url = redact_url(request.url)  # only failures need it; redacting costs a regex pass
         if not isinstance(payload, dict):
             if payload is None and body.strip() != b"null":
-                excerpt = scrub(body[:200].decode("utf-8", "replace"), (self._api_token,))
+                excerpt = scrub(body[:200].decode("utf-8", "replace"), self._secrets_of(request))
+                what = "JSON nested too deeply to decode" if too_deep else "not JSON"
                 raise ResponseDecodeError(
-                    f"{operation}: the reply is not JSON (HTTP {status},"
+                    f"{operation}: the reply is {what} (HTTP {status},"
                     f" {len(body)} bytes, starting {excerpt[:80]!r}) from {url}",
                     operation=operation,
                     url=url,
@@ -530,12 +542,13 @@ class AsyncCincopa(ClientOperations):
                 url=url,
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
+        secrets = self._secrets_of(request)
         message = payload.get("message") or payload.get("error") or "no message"
         raise APIResponseError(
-            scrub(str(message), (self._api_token,)),
+            scrub(str(message), secrets),
             operation=operation,
             url=url,
-            payload=payload,
+            payload=scrub_json(payload, secrets),
         )
 
     def _status_error(
@@ -544,7 +557,7 @@ class AsyncCincopa(ClientOperations):
         request: httpx.Request,
         response: httpx.Response,
         payload: Any,
-        body: bytes,
+        body: bytes | bytearray,
     ) -> APIStatusError:
         """The ``APIStatusError`` subclass for an HTTP error reply (for the SDK's own helpers)."""
         url = redact_url(request.url)
@@ -565,16 +578,17 @@ class AsyncCincopa(ClientOperations):
             cls = APIStatusError
         reason = response.reason_phrase or ""
         detail = f": {server_message}" if server_message else ""
+        secrets = self._secrets_of(request)
         message = scrub(
-            f"{operation}: HTTP {status} {reason}{detail} ({request.method} {url})",
-            (self._api_token,),
+            f"{operation}: HTTP {status} {reason}{detail} ({request.method} {url})", secrets
         )
+        kept = payload if payload is not None else body[:1000].decode("utf-8", "replace")
         return cls(
             message,
             operation=operation,
             url=url,
             status_code=status,
-            body=payload if payload is not None else body[:1000].decode("utf-8", "replace"),
+            body=scrub_json(kept, secrets),
             retry_after=parse_retry_after(response.headers),
         )
 
@@ -595,15 +609,19 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
     except Exception as exc:
         import cattrs
 
-        errors = cattrs.transform_error(exc, path=endpoint.name)
+        try:
+            errors = cattrs.transform_error(exc, path=endpoint.name)
+        except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
+            errors = [f"the reply is nested too deeply to check @ {endpoint.name}"]
     else:  # pragma: no cover - both converters agree on every input
         errors = ["the reply could not be structured"]
+    # Raised here, outside the handler: cattrs' exceptions quote the reply's values.
     raise ResponseValidationError(
         f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(errors),
         operation=endpoint.name,
         url=redact_url(url),
         errors=errors,
-    ) from None
+    )
 
 
 _CONVERTERS: list[Any] = []
@@ -641,5 +659,10 @@ def _deadline(request: httpx.Request) -> float | None:
     return total
 
 
-class _BodyTooLarge(Exception):
-    """The reply is larger than ``MAX_RESPONSE_BYTES``; reading stops there."""
+def _scrubbed_copy(exc: Exception, detail: str) -> Exception:
+    """A fresh stand-in for ``exc`` to chain an SDK error to, holding only the scrubbed
+    ``detail``: no request (httpx keeps one on its errors), no chain, no traceback."""
+    if isinstance(exc, httpx.TransportError):
+        with contextlib.suppress(Exception):
+            return type(exc)(detail)
+    return RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {detail}")

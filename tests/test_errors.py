@@ -174,7 +174,13 @@ async def test_transport_failures(
     error = caught.value
     assert type(error) is cls
     assert error.request_sent is sent
-    assert error.__cause__ is exc
+    # chained to a fresh copy of the same class and text: nothing else of the original
+    assert type(error.__cause__) is type(exc)
+    assert str(error.__cause__) == str(exc)
+    assert error.__cause__ is not exc
+    assert error.__cause__.__cause__ is None
+    assert error.__cause__.__context__ is None
+    assert error.__context__ is None
     check_common(error, "asset.delete")
 
 

@@ -21,7 +21,7 @@ import pytest
 from cincopa_async import AsyncCincopa, CincopaError
 from cincopa_async.testing import CincopaEmulator
 
-from .test_secrets import all_logs, texts_of
+from ._leaks import all_logs, texts_of
 
 pytestmark = pytest.mark.anyio
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import anyio
 import httpx
@@ -15,6 +13,7 @@ from hypothesis import strategies as st
 from cincopa_async import AsyncCincopa, CincopaError, TempToken, TokenCreated
 from cincopa_async._redact import redact
 
+from ._leaks import all_logs, assert_no_secret, texts_of
 from .conftest import golden
 
 TOKENS = st.from_regex(r"[1-9][0-9]{4,8}i[a-z0-9]{12,30}", fullmatch=True)
@@ -42,44 +41,6 @@ ERROR_PATHS: dict[str, Callable[[httpx.Request, str], httpx.Response]] = {
 }
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@contextmanager
-def all_logs(
-    names: tuple[str, ...] = ("httpx", "httpcore", "cincopa_async"),
-) -> Iterator[_Records]:
-    """Every record of the named loggers (``""`` is the root), at DEBUG."""
-    handler = _Records()
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-
-
-def texts_of(error: BaseException) -> list[str]:
-    """str, repr, args and URL of an error and of every error chained to it."""
-    out: list[str] = []
-    seen: BaseException | None = error
-    while seen is not None:
-        out += [str(seen), repr(seen), *map(str, seen.args), str(getattr(seen, "url", ""))]
-        seen = seen.__cause__ or seen.__context__
-    return out
-
-
 async def run_error_path(token: str, path: str) -> tuple[CincopaError, list[str]]:
     def handler(request: httpx.Request) -> httpx.Response:
         return ERROR_PATHS[path](request, token)
@@ -103,8 +64,7 @@ async def run_error_path(token: str, path: str) -> tuple[CincopaError, list[str]
 def test_token_never_leaks_on_error_paths(backend: str, token: str, path: str) -> None:
     """Property: for any token and error path, no message, repr or log record contains it."""
     error, lines = anyio.run(run_error_path, token, path, backend=backend)
-    for text in [*texts_of(error), str(error.url), *lines]:
-        assert token not in text, (path, text)
+    assert_no_secret([*texts_of(error), *lines], [token])
     assert error.operation == "ping"
 
 
