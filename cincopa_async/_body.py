@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Final, cast
 
 import httpx
@@ -28,6 +28,7 @@ __all__ = [
     "BoundedDecoder",
     "UndecodableBody",
     "read_body",
+    "stream_body",
 ]
 
 ACCEPT_ENCODING: Final = "gzip, deflate"
@@ -83,14 +84,18 @@ def _codings(header: str | None) -> list[str]:
 
 
 class BoundedDecoder:
-    """Undoes the codings of ``Content-Encoding`` into ``out``, never past ``limit`` bytes."""
+    """Undoes the codings of ``Content-Encoding``, handing each decoded piece to ``sink``, and
+    never more than ``limit`` bytes in all (nor more than ``limit`` received)."""
 
-    __slots__ = ("_layers", "_limit", "out", "received")
+    __slots__ = ("_layers", "_limit", "_sink", "decoded", "received")
 
-    def __init__(self, content_encoding: str | None, limit: int) -> None:
+    def __init__(
+        self, content_encoding: str | None, limit: int, sink: Callable[[bytes], object]
+    ) -> None:
         self._layers = [_Layer(coding) for coding in _codings(content_encoding)]
         self._limit = limit
-        self.out = bytearray()
+        self._sink = sink
+        self.decoded = 0
         self.received = 0
 
     def feed(self, data: bytes) -> None:
@@ -99,17 +104,17 @@ class BoundedDecoder:
             raise BodyTooLarge
         self._pump(0, data)
 
-    def finish(self) -> bytearray:
-        """The decoded body, once every received byte was fed."""
+    def finish(self) -> None:
+        """Flush what the layers still hold, once every received byte was fed."""
         for level in range(len(self._layers)):
             self._pump(level, b"")
-        return self.out
 
     def _pump(self, level: int, data: bytes) -> None:
         if level == len(self._layers):
-            if len(self.out) + len(data) > self._limit:
+            self.decoded += len(data)
+            if self.decoded > self._limit:
                 raise BodyTooLarge
-            self.out += data
+            self._sink(data)
             return
         layer = self._layers[level]
         while True:
@@ -135,10 +140,26 @@ async def read_body(response: httpx.Response, limit: int) -> bytes | bytearray:
     length = int(declared) if declared is not None and declared.isdigit() else None
     if length is not None and length > limit:
         raise BodyTooLarge
-    encoding = response.headers.get("content-encoding")
-    if length is not None and not encoding:
+    if length is not None and not response.headers.get("content-encoding"):
         return await response.aread()  # the size is known and within the limit
-    decoder = BoundedDecoder(encoding, limit)
+    body = bytearray()
+    await stream_body(response, limit, body.extend)
+    return body
+
+
+async def stream_body(
+    response: httpx.Response, limit: int, sink: Callable[[bytes], object]
+) -> None:
+    """Hand the decoded body of ``response`` to ``sink`` piece by piece (see ``read_body``)."""
+    if response.is_stream_consumed:  # built in memory (a MockTransport's reply) and read
+        if len(response.content) > limit:
+            raise BodyTooLarge
+        sink(response.content)
+        return
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    decoder = BoundedDecoder(response.headers.get("content-encoding"), limit, sink)
     problem: BodyTooLarge | UndecodableBody | None = None
     stream = cast(AsyncGenerator[bytes, None], response.aiter_raw())
     async with contextlib.aclosing(stream) as chunks:
@@ -157,4 +178,4 @@ async def read_body(response: httpx.Response, limit: int) -> bytes | bytearray:
                 raise BodyTooLarge
     if problem is not None:
         raise problem
-    return decoder.finish()
+    decoder.finish()

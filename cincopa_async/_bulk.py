@@ -8,22 +8,33 @@ cancels every item promptly (anyio task groups; imports in flight are aborted on
 
 **Concurrency.** Items run in up to ``concurrency`` workers (default: the client's
 ``max_concurrency``), and every request still passes the client's limiter. The number of items
-in flight adapts (AIMD): it halves when the server answers 429 or 503 — waiting out its
-``Retry-After`` before starting more — and grows by one after as many successes as it has
-slots. Items that fail with a transient error (the connection, 408/429/5xx, a garbled or
-truncated reply) are attempted again, up to ``item_attempts`` times; each attempt starts by
-looking for what an earlier one stored.
+in flight adapts (AIMD): it halves when the server answers 429 or 503 -- waiting out its
+``Retry-After`` before starting more, up to the client's ``max_retry_after`` (60 s): a longer
+hint (an hour, ``inf``, a date decades away) is not waited for, and that item fails with its
+``RateLimitError`` (``.retry_after`` says what the server asked) while the others go on -- and
+grows by one after as many successes as it has slots. Items that fail with a transient error
+(the connection, 408/429/5xx, a garbled or truncated reply) are attempted again, up to
+``item_attempts`` times; each attempt starts by looking for what an earlier one stored.
 
-**No duplicates.** Every bulk upload carries a ``reference_id``: the caller's, or one derived
-from the content (``sha256-<32 hex digits>``) or, for imports, from the URL. Before uploading,
-the engine looks the reference up (``asset.list(reference_id=...)``) and reuses what is there;
-it also adopts an asset with the same file name and size but no reference yet — what an upload
-leaves behind when it stored the file but failed before ``asset.set_meta``. So a rerun of the
-same job skips what is already there, and retries never store a file twice.
+**No duplicates, no loss.** Every bulk upload carries a ``reference_id``: the caller's, or one
+derived from the file name and content (``derived_reference``); imports one derived from the
+URL. Before uploading, the engine looks the reference up (``asset.list(reference_id=...)``) and
+reuses what is there; it also adopts an asset that *provably* holds the input's bytes but has no
+reference yet -- what an upload leaves when it stored the file but failed before
+``asset.set_meta`` -- by downloading that asset's original and comparing SHA-256 digests (a look-
+alike of the same name and size is never enough: ``_uploads.find_stored_asset``). Uploads of
+look-alike inputs (the same reference, or the same name and size) run one at a time, so none can
+take another's fresh, still untagged asset. Imports are attempted again only when they certainly
+did not start; a lost reply is reconciled (``_uploads.import_url``), never re-sent. So a rerun
+of the same job skips what is already there, and retries never store a file twice.
+
+**Bad input** (a missing file, an undecodable name, an empty file, metadata ``asset.set_meta``
+would refuse) is that item's ``CincopaValidationError``, raised before any of its requests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -37,23 +48,29 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     CincopaError,
+    CincopaValidationError,
     RateLimitError,
     ResponseDecodeError,
     ResponseValidationError,
 )
 from ._uploads import (
     DEFAULT_CHUNK_SIZE,
+    EMPTY_FILE,
     UploadProgress,
+    check_filename,
+    check_metadata,
+    check_upload_options,
+    file_sha256,
     file_threads,
+    find_imported_orphan,
     find_stored_asset,
     finish_asset,
     import_url,
+    sha256,
     upload_file,
 )
 
 if TYPE_CHECKING:
-    import hashlib
-
     from ._client import AsyncCincopa
     from ._models import Ack, Asset
 
@@ -138,12 +155,6 @@ class BulkProgress(NamedTuple):
 BulkProgressCallback = Callable[[BulkProgress], object]
 
 
-def _sha256(data: bytes = b"") -> hashlib._Hash:
-    import hashlib  # on first use: keeps ``import cincopa_async`` light
-
-    return hashlib.sha256(data)
-
-
 def _is_overload(error: BaseException) -> float | None:
     """The wait hint of a 429/503 (0 when the server gave none); None for other errors."""
     if isinstance(error, RateLimitError) or (
@@ -151,6 +162,23 @@ def _is_overload(error: BaseException) -> float | None:
     ):
         return error.retry_after or 0.0
     return None
+
+
+def _asks_too_long(error: BaseException, max_wait: float) -> bool:
+    """A 429/503 whose ``Retry-After`` exceeds what the client waits for (its
+    ``max_retry_after``): the item fails with it rather than stalling the run."""
+    hint = _is_overload(error)
+    return hint is not None and not hint <= max_wait  # NaN and inf never qualify to wait
+
+
+def _import_not_started(error: BaseException) -> bool:
+    """A failed import item that may be attempted again: its ``asset.upload_from_url`` was
+    refused (429) or never reached the server. Any later failure may leave a job running."""
+    if getattr(error, "operation", None) != "asset.upload_from_url":
+        return False
+    return isinstance(error, RateLimitError) or (
+        isinstance(error, APIConnectionError) and not error.request_sent
+    )
 
 
 def _is_transient(error: BaseException) -> bool:
@@ -165,13 +193,19 @@ def _is_transient(error: BaseException) -> bool:
 
 
 class AdaptiveLimit:
-    """An AIMD limit on items in flight, between 1 and ``maximum``."""
+    """An AIMD limit on items in flight, between 1 and ``maximum``.
 
-    def __init__(self, maximum: int) -> None:
+    ``sleep`` waits out an overload hint (the client's: tests replace it).
+    """
+
+    def __init__(
+        self, maximum: int, sleep: Callable[[float], Awaitable[object]] = anyio.sleep
+    ) -> None:
         self.maximum = maximum
         self.limiter = anyio.CapacityLimiter(maximum)
         self.resume_at = 0.0
         self._successes = 0
+        self._sleep = sleep
 
     @property
     def current(self) -> int:
@@ -179,7 +213,7 @@ class AdaptiveLimit:
 
     async def __aenter__(self) -> None:
         if (wait := self.resume_at - time.monotonic()) > 0:
-            await anyio.sleep(wait)
+            await self._sleep(wait)
         await self.limiter.acquire()
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -214,14 +248,17 @@ async def run_bulk(
     """Run ``fn`` over ``items``; see the module docstring."""
     inputs = list(items)
     outcomes: list[BulkItem[InputT, ValueT] | None] = [None] * len(inputs)
-    limit = AdaptiveLimit(concurrency or client.max_concurrency)
+    limit = AdaptiveLimit(concurrency or client.max_concurrency, client._shared.sleep)
+    max_wait = client._retry.max_retry_after
     next_index = 0
     done = failed = 0
 
     def listener(error: CincopaError) -> None:
         hint = _is_overload(error)
         if hint is not None:
-            limit.overloaded(hint)
+            # Halve the items in flight; wait out the server's hint only up to the client's
+            # own cap: a longer one (3600, 1e12, inf, a far-off date) is that item's failure.
+            limit.overloaded(hint if hint <= max_wait else 0.0)
 
     def report() -> None:
         if on_progress is not None:
@@ -244,7 +281,11 @@ async def run_bulk(
                 async with limit:
                     value = await fn(inputs[index])
             except Exception as error:  # every item gets its outcome, typed errors included
-                if attempt < item_attempts and retry_if(error):
+                if (
+                    attempt < item_attempts
+                    and retry_if(error)
+                    and not _asks_too_long(error, max_wait)
+                ):
                     continue
                 outcomes[index] = BulkItem(inputs[index], error=error)
                 failed += 1
@@ -282,20 +323,67 @@ async def run_bulk(
     )
 
 
-async def _content_reference(item: FileToUpload) -> str:
-    """The reference derived from a bulk upload input's content: ``sha256-<32 hex digits>``."""
-    if isinstance(item, tuple):
-        return "sha256-" + _sha256(item[1]).hexdigest()[:32]
-    path = Path(item)
+def derived_reference(name: str, digest: bytes) -> str:
+    """``sha256-<32 hex digits>`` of the file name and the SHA-256 of the content.
 
-    def digest() -> str:
-        hasher = _sha256()
-        with path.open("rb") as handle:
-            while block := handle.read(1024 * 1024):
-                hasher.update(block)
-        return "sha256-" + hasher.hexdigest()[:32]
+    The same file (name and bytes) is the same item, wherever it lies; identical bytes under two
+    names are two items, as two uploads under two names are to a person.
+    """
+    return "sha256-" + sha256(name.encode() + b"\0" + digest.hex().encode()).hexdigest()[:32]
 
-    return await anyio.to_thread.run_sync(digest, limiter=file_threads())
+
+class _Content:
+    """One bulk upload input: its name, size and source, and its SHA-256 when first needed."""
+
+    __slots__ = ("_digest", "name", "size", "source")
+
+    def __init__(self, item: FileToUpload) -> None:
+        value: object = item  # checked here: callers may pass anything
+        problems = []
+        self.name, self.size = "", 0
+        self.source: Path | bytes = b""
+        if isinstance(value, tuple):
+            if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], bytes):
+                self.name, self.source, self.size = value[0], value[1], len(value[1])
+            else:
+                problems.append("input: a tuple must be (file name, bytes)")
+        elif isinstance(value, str | os.PathLike):
+            self.source = Path(value)
+            self.name = self.source.name
+        else:
+            problems.append(
+                f"input: expected a path or (file name, bytes), got {type(value).__name__}"
+            )
+        if not problems and (problem := check_filename(self.name)):
+            problems.append(problem)
+        if problems:
+            raise CincopaValidationError(problems, operation="bulk.upload_files")
+        self._digest: bytes | None = None
+
+    async def stat(self) -> None:
+        if isinstance(self.source, Path):
+            try:
+                info = await anyio.to_thread.run_sync(self.source.stat, limiter=file_threads())
+            except OSError as exc:
+                raise CincopaValidationError(
+                    [f"input: {str(self.source)!r}: {exc.strerror or type(exc).__name__}"],
+                    operation="bulk.upload_files",
+                ) from None
+            self.size = info.st_size
+        if self.size == 0:
+            raise CincopaValidationError([EMPTY_FILE], operation="bulk.upload_files")
+
+    async def sha256(self) -> bytes:
+        if self._digest is None:
+            if isinstance(self.source, Path):
+                self._digest = await file_sha256(self.source)
+            else:
+                self._digest = sha256(self.source).digest()
+        return self._digest
+
+    async def reference(self) -> str:
+        """The reference derived from the file name and content (see ``derived_reference``)."""
+        return derived_reference(self.name, await self.sha256())
 
 
 class BulkOperations:
@@ -343,23 +431,36 @@ class BulkOperations:
 
         Each file's ``reference_id`` is ``reference_ids[file]`` when given, else derived from
         its content; a file whose reference is already in the library is not uploaded again.
-        ``on_progress`` hears of every finished item and of every acknowledged chunk.
+        Before uploading, an asset that provably holds the file's bytes but has no reference
+        yet (what an earlier attempt leaves when tagging it failed) is adopted instead (see
+        ``find_stored_asset``). Uploads of look-alike files (the same reference, or the same
+        name and size) run one at a time, so that none can take another's asset for its own.
+        Each input's problems (a missing file, a bad name, metadata that ``asset.set_meta``
+        would refuse) are that item's ``CincopaValidationError``, found before anything of it
+        is sent. ``on_progress`` hears of every finished item and of every acknowledged chunk.
         """
         client = self._client
+        check_upload_options(chunk_size)
+        check_metadata(tags=tags)
         inputs = list(files)
-        claimed: set[str] = set()
+        sizes: dict[int, int] = {}  # bytes of each input, once known
         sent: dict[int, int] = {}
-        sizes = await anyio.to_thread.run_sync(
-            lambda: [
-                len(item[1]) if isinstance(item, tuple) else Path(item).stat().st_size
-                for item in inputs
-            ],
-            limiter=file_threads(),
-        )
-        names = [item[0] if isinstance(item, tuple) else Path(item).name for item in inputs]
         positions = {id(item): index for index, item in enumerate(inputs)}
 
-        total = sum(sizes)
+        async def stat_all() -> int:
+            def size_of(item: object) -> int:
+                if isinstance(item, tuple):
+                    return len(item[1]) if len(item) == 2 and isinstance(item[1], bytes) else 0
+                with contextlib.suppress(OSError, TypeError):
+                    return Path(item).stat().st_size  # type: ignore[arg-type]  # TypeError: not a path
+                return 0
+
+            def all_sizes() -> list[int]:
+                return [size_of(item) for item in inputs]
+
+            return sum(await anyio.to_thread.run_sync(all_sizes, limiter=file_threads()))
+
+        total = await stat_all()
         bytes_sent = 0
         latest = BulkProgress(
             items_total=len(inputs), items_done=0, items_failed=0, bytes_total=total
@@ -375,54 +476,60 @@ class BulkOperations:
             nonlocal bytes_sent
             index = positions[id(item)]
             asset = await place(item, index)
-            bytes_sent += sizes[index] - sent.get(index, 0)
-            sent[index] = sizes[index]  # reused and adopted files count as sent too
+            size = sizes.get(index, 0)
+            bytes_sent += size - sent.get(index, 0)
+            sent[index] = size  # reused and adopted files count as sent too
             return asset
 
         async def place(item: FileToUpload, index: int) -> Asset:
-            name, size = names[index], sizes[index]
+            content = _Content(item)
+            await content.stat()
+            sizes[index] = content.size
             given = (reference_ids or {}).get(item)
-            reference = given if given is not None else await _content_reference(item)
-            existing = await client.asset.list(reference_id=reference)
-            for asset in existing.items:
-                if asset.reference_id == reference:
-                    claimed.add(asset.rid)
-                    return asset
-            orphan = await find_stored_asset(client, name, size, _EPOCH, exclude=tuple(claimed))
             title = caption(item) if caption is not None else None
-            if orphan is not None:
-                claimed.add(orphan.rid)
-                return await finish_asset(
+            check_metadata(caption=title, reference_id=given)
+            reference = given if given is not None else await content.reference()
+            locks = client._shared.locks
+            async with (
+                locks.hold(("reference", reference)),
+                locks.hold(("file", content.name, content.size)),
+            ):
+                existing = await client.asset.list(reference_id=reference)
+                for asset in existing.items:
+                    if asset.reference_id == reference:
+                        return asset
+                orphan = await find_stored_asset(
+                    client, content.name, content.size, _EPOCH, content.sha256
+                )
+                if orphan is not None:
+                    return await finish_asset(
+                        client,
+                        orphan.rid,
+                        caption=title,
+                        reference_id=reference,
+                        tags=tags,
+                        fallback=orphan,
+                    )
+
+                def progress(update: UploadProgress) -> None:
+                    nonlocal bytes_sent
+                    bytes_sent += update.bytes_done - sent.get(index, 0)
+                    sent[index] = update.bytes_done
+                    if on_progress is not None and update.bytes_done < update.bytes_total:
+                        on_progress(latest._replace(bytes_done=bytes_sent))  # within a file
+
+                return await upload_file(
                     client,
-                    orphan.rid,
+                    content.source,
+                    filename=content.name,
+                    gallery=gallery,
                     caption=title,
                     reference_id=reference,
                     tags=tags,
-                    fallback=orphan,
+                    chunk_size=chunk_size,
+                    chunk_concurrency=1,
+                    on_progress=progress,
                 )
-
-            def progress(update: UploadProgress) -> None:
-                nonlocal bytes_sent
-                bytes_sent += update.bytes_done - sent.get(index, 0)
-                sent[index] = update.bytes_done
-                if on_progress is not None and update.bytes_done < update.bytes_total:
-                    on_progress(latest._replace(bytes_done=bytes_sent))  # within a file
-
-            source: Any = item[1] if isinstance(item, tuple) else item
-            asset = await upload_file(
-                client,
-                source,
-                filename=name,
-                gallery=gallery,
-                caption=title,
-                reference_id=reference,
-                tags=tags,
-                chunk_size=chunk_size,
-                chunk_concurrency=1,
-                on_progress=progress,
-            )
-            claimed.add(asset.rid)
-            return asset
 
         return await run_bulk(
             client,
@@ -448,29 +555,44 @@ class BulkOperations:
         fail_fast: bool = False,
         on_progress: BulkProgressCallback | None = None,
     ) -> BulkResult[str, Asset]:
-        """Import URLs (``asset.upload_from_url``), each tagged with a reference_id.
+        """Import URLs (``asset.upload_from_url``), each tagged with a reference_id, never twice.
 
         The reference is ``reference_ids[url]`` or derived from the URL; a URL whose
-        reference is already in the library is not imported again.
+        reference is already in the library is not imported again, and items with the same
+        reference run one at a time. An item is attempted again only when its import
+        certainly did not start (``asset.upload_from_url`` refused with 429, or its connection
+        was never made); a lost reply is reconciled by ``import_url`` itself, never by starting
+        a second import.
         """
         client = self._client
 
         async def one(url: str) -> Asset:
-            reference = (reference_ids or {}).get(url) or (
-                "url-sha256-" + _sha256(url.encode()).hexdigest()[:32]
-            )
-            existing = await client.asset.list(reference_id=reference)
-            for asset in existing.items:
-                if asset.reference_id == reference:
-                    return asset
-            return await import_url(
-                client,
-                url,
-                gallery=gallery,
-                reference_id=reference,
-                timeout=timeout,
-                poll_interval=poll_interval,
-            )
+            given = (reference_ids or {}).get(url)
+            check_metadata(reference_id=given)
+            if not isinstance(url, str):
+                raise CincopaValidationError(
+                    [f"input: expected a URL str, got {type(url).__name__}"],
+                    operation="bulk.import_urls",
+                )
+            reference = given or ("url-sha256-" + sha256(url.encode()).hexdigest()[:32])
+            async with client._shared.locks.hold(("reference", reference)):
+                existing = await client.asset.list(reference_id=reference)
+                for asset in existing.items:
+                    if asset.reference_id == reference:
+                        return asset
+                orphan = await find_imported_orphan(client, url)
+                if orphan is not None:
+                    return await finish_asset(
+                        client, orphan.rid, reference_id=reference, fallback=orphan
+                    )
+                return await import_url(
+                    client,
+                    url,
+                    gallery=gallery,
+                    reference_id=reference,
+                    timeout=timeout,
+                    poll_interval=poll_interval,
+                )
 
         return await run_bulk(
             client,
@@ -478,6 +600,7 @@ class BulkOperations:
             urls,
             concurrency=concurrency,
             fail_fast=fail_fast,
+            retry_if=_import_not_started,
             on_progress=on_progress,
         )
 

@@ -41,6 +41,7 @@ from ._errors import (
     ServerError,
 )
 from ._generated import ClientOperations
+from ._locks import ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
 from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scrub, scrub_json
 from ._retry import RetryPolicy, parse_retry_after
@@ -115,8 +116,10 @@ class _SharedState:
         "_http",
         "closed",
         "direct",
+        "imports",
         "limiter",
         "limits",
+        "locks",
         "overload_listeners",
         "owns_http",
         "sleep",
@@ -139,6 +142,9 @@ class _SharedState:
         self.closed = False
         self.sleep = anyio.sleep
         self.overload_listeners: list[Callable[[CincopaError], object]] = []
+        # uploads and imports that could be mistaken for each other after a lost reply (_locks)
+        self.locks = KeyedLocks()
+        self.imports = ImportRegistry()
         # The SDK's own aiohttp transport, once chosen. Requests then go to it directly: the
         # client layer above it (auth flows, cookies, redirects, event hooks) has nothing to do
         # for this API and costs a third of each call; aiohttp reads proxy settings itself.
@@ -418,9 +424,15 @@ class AsyncCincopa(ClientOperations):
                 await self._shared.sleep(delay)
 
     async def _exchange(
-        self, operation: str, request: httpx.Request
+        self,
+        operation: str,
+        request: httpx.Request,
+        read: Callable[[httpx.Response], Awaitable[bytes | bytearray]] | None = None,
     ) -> tuple[httpx.Response, bytes | bytearray]:
         """Send one request and read its whole (bounded) reply, under the concurrency limiter.
+
+        ``read`` replaces the reading of the body (``read_body`` up to ``MAX_RESPONSE_BYTES``):
+        the SDK's own helpers stream a download into a hash with it.
 
         This is the only place the limiter is taken. Every failure of the transport or of
         reading becomes a ``CincopaError`` (``APIConnectionError``/``APITimeoutError``,
@@ -442,7 +454,10 @@ class AsyncCincopa(ClientOperations):
                             request, stream=True, follow_redirects=False
                         )
                     try:
-                        body = await read_body(response, MAX_RESPONSE_BYTES)
+                        if read is None:
+                            body = await read_body(response, MAX_RESPONSE_BYTES)
+                        else:
+                            body = await read(response)
                     finally:
                         with anyio.CancelScope(shield=True):  # always give the connection back
                             await response.aclose()

@@ -25,7 +25,10 @@ class _Problem(Exception):
 def _shown(value: object, param: Param) -> str:
     if param.secret:
         return "the given value"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a huge int, a structure nested too deeply, a broken __repr__
+        return f"a {_type_name(value)}"
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
@@ -46,7 +49,10 @@ def _text(value: object, param: Param) -> str:
 def _integer(value: object, param: Param) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Problem(f"expected int, got {_type_name(value)} {_shown(value, param)}")
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # more digits than int->str conversion allows (sys.set_int_max_str_digits)
+        raise _Problem(f"is an int of about {value.bit_length() * 0.30103:,.0f} digits") from None
 
 
 def _joined(separator: str) -> Callable[[object, Param], str]:
@@ -93,15 +99,20 @@ def _json(value: object, param: Param) -> str:
             decoded = json.loads(value)
         except ValueError:
             raise _Problem("is a str that is not valid JSON") from None
+        except RecursionError:
+            raise _Problem("is JSON nested too deeply to decode") from None
         if not isinstance(decoded, dict):
             raise _Problem("must encode a JSON object")
-        return value
+        return _text(value, param)
     if not isinstance(value, Mapping):
         raise _Problem(f"expected a mapping, got {_type_name(value)} {_shown(value, param)}")
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise _Problem("is nested too deeply to encode as JSON") from None
+    except (TypeError, ValueError) as exc:  # ValueError: NaN, a circular reference, a huge int
         raise _Problem(f"cannot be encoded as JSON: {exc}") from None
+    return _text(text, param)  # a lone surrogate in a key or value
 
 
 _ENCODERS: Mapping[ParamKind, Callable[[object, Param], str]] = {
@@ -137,6 +148,9 @@ def encode_arguments(
             encoded = _ENCODERS[param.kind](value, param)
         except _Problem as problem:
             problems.append(f"{param.python_name}: {problem}")
+            continue
+        except Exception as exc:  # e.g. a value whose __eq__ or __iter__ raises
+            problems.append(f"{param.python_name}: cannot be encoded ({type(exc).__name__})")
             continue
         if param.required and not encoded.strip():
             problems.append(f"{param.python_name}: must not be empty")

@@ -38,8 +38,9 @@ import json
 import os
 import re
 import stat
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import quote
@@ -48,15 +49,29 @@ import anyio
 import httpx
 from anyio.lowlevel import RunVar
 
-from ._errors import APIConnectionError, APIResponseError, CincopaError, CincopaValidationError
+from ._body import ACCEPT_ENCODING, BodyTooLarge, stream_body
+from ._errors import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    CincopaError,
+    CincopaValidationError,
+    RateLimitError,
+    ResponseDecodeError,
+    ResponseValidationError,
+)
 from ._redact import redact_url
 
 if TYPE_CHECKING:
+    import hashlib
+
     from ._client import AsyncCincopa
+    from ._locks import ImportClaim
     from ._models import Asset
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "ImportOutcomeUnknownError",
     "UploadProgress",
     "UploadSource",
     "UploadState",
@@ -91,6 +106,102 @@ _IMPORT_FAILED = frozenset({"failed", "error", "aborted", "canceled", "cancelled
 
 UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CLOCK_SKEW: Final = timedelta(minutes=2)  # the server's clock may differ from ours
+MAX_PROOFS: Final = 3  # look-alike assets whose bytes are checked before giving up
+# Inferred: no Cincopa client sends one, and "bytes 0-0/0" is no valid range.
+EMPTY_FILE: Final = "source: is empty (0 bytes); the upload host takes no empty file"
+
+
+class ImportOutcomeUnknownError(CincopaError):
+    """``asset.upload_from_url`` may have started an import, but its reply was lost and no asset
+    of that import appeared within the wait; nothing was started again (that could import the
+    file twice). ``__cause__`` is the error of the lost reply. A rerun finds the asset if the
+    import did happen (bulk imports look for it by reference_id, then by file name)."""
+
+
+def sha256(data: bytes = b"") -> hashlib._Hash:
+    import hashlib  # on first use: keeps ``import cincopa_async`` light
+
+    return hashlib.sha256(data)
+
+
+async def file_sha256(path: Path) -> bytes:
+    """The SHA-256 of a file, read in a worker thread (``file_threads``)."""
+
+    def digest() -> bytes:
+        hasher = sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(BLOCK_SIZE):
+                hasher.update(block)
+        return hasher.digest()
+
+    return await anyio.to_thread.run_sync(digest, limiter=file_threads())
+
+
+def check_filename(filename: str) -> str | None:
+    """The problem with a file name for ``X-File-Name``, or None."""
+    if not filename.strip():
+        return "filename: must not be empty"
+    try:
+        filename.encode("utf-8")
+    except UnicodeEncodeError:
+        return (
+            "filename: is not valid UTF-8 text (a lone surrogate, as a path with undecodable"
+            " bytes gives); pass filename= explicitly"
+        )
+    return None
+
+
+def check_metadata(
+    *,
+    caption: object = None,
+    description: object = None,
+    reference_id: object = None,
+    tags: object = None,
+) -> None:
+    """Validate what ``finish_asset`` will send to ``asset.set_meta``, before anything is sent.
+
+    An upload or import whose metadata turned out invalid only after the file was stored would
+    leave an untagged asset behind.
+    """
+    from ._encode import encode_arguments
+    from ._spec import ENDPOINTS_BY_NAME
+
+    arguments = {
+        "rid": "placeholder",
+        "caption": caption,
+        "description": description,
+        "reference_id": reference_id,
+        "tags": tags,
+    }
+    encode_arguments(ENDPOINTS_BY_NAME["asset.set_meta"], arguments)
+
+
+def check_upload_options(
+    chunk_size: object,
+    chunk_concurrency: object = 1,
+    on_progress: object = None,
+    state_file: object = None,
+) -> None:
+    problems = []
+    if not _is_count(chunk_size, 1):
+        problems.append(f"chunk_size: must be an int >= 1, got {chunk_size!r:.40}")
+    if not _is_count(chunk_concurrency, 1):
+        problems.append(f"chunk_concurrency: must be an int >= 1, got {chunk_concurrency!r:.40}")
+    if on_progress is not None and not callable(on_progress):
+        problems.append("on_progress: must be callable")
+    if state_file is not None and not isinstance(state_file, str | os.PathLike):
+        problems.append(f"state_file: expected a path, got {type(state_file).__name__}")
+    if problems:
+        raise CincopaValidationError(problems, operation=UPLOAD_OPERATION)
+
+
+def _is_count(value: object, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 class UploadProgress(NamedTuple):
@@ -155,6 +266,22 @@ class _Source:
         self._iterator: AsyncIterator[bytes] | None = None
         self._pending = b""
         self._stream_offset = 0
+        self._stream_hash = sha256() if stream is not None else None
+        self._digest: bytes | None = None
+
+    async def sha256(self) -> bytes:
+        """The SHA-256 of the whole file (of a stream: once it was read to its end)."""
+        if self._digest is None:
+            if self.data is not None:
+                self._digest = sha256(self.data).digest()
+            elif self.path is not None:
+                self._digest = await file_sha256(self.path)
+            else:
+                assert self._stream_hash is not None
+                if self._stream_offset != self.size:
+                    raise RuntimeError("a stream's digest is known once it was read whole")
+                self._digest = self._stream_hash.digest()
+        return self._digest
 
     async def read(self, start: int, end: int) -> bytes:
         """Bytes ``[start, end)``. Streams are read in order, each range exactly once."""
@@ -190,7 +317,10 @@ class _Source:
             )
         self._pending = bytes(buffer[end - start :])
         self._stream_offset = end
-        return bytes(buffer[: end - start])
+        data = bytes(buffer[: end - start])
+        assert self._stream_hash is not None
+        self._stream_hash.update(data)
+        return data
 
     async def blocks(self, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``[start, end)`` in blocks of ``BLOCK_SIZE``: a chunk never sits whole in memory.
@@ -217,6 +347,12 @@ class _Source:
 
 async def _open_source(source: UploadSource, filename: str | None, size: int | None) -> _Source:
     problems = []
+    if filename is not None and not isinstance(filename, str):
+        problems.append(f"filename: expected str, got {type(filename).__name__}")
+        filename = None
+    if size is not None and not _is_count(size, 0):
+        problems.append(f"size: expected an int >= 0, got {size!r:.40}")
+        size = None
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if not filename:
@@ -224,14 +360,19 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
         result = _Source(filename or "", len(data), data=data)
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
-        info = await anyio.to_thread.run_sync(path.stat)
-        if not stat.S_ISREG(info.st_mode):
-            problems.append(f"source: {path} is not a regular file")
-        result = _Source(filename or path.name, info.st_size, path=path)
+        try:
+            info = await anyio.to_thread.run_sync(path.stat)
+        except OSError as exc:
+            problems.append(f"source: {str(path)!r}: {exc.strerror or type(exc).__name__}")
+            result = _Source(filename or path.name, 0, path=path)
+        else:
+            if not stat.S_ISREG(info.st_mode):
+                problems.append(f"source: {str(path)!r} is not a regular file")
+            result = _Source(filename or path.name, info.st_size, path=path)
     elif isinstance(source, AsyncIterable):
         if not filename:
             problems.append("filename: is required when the source is a stream")
-        if size is None or size < 0:
+        if size is None:
             problems.append("size: is required when the source is a stream")
         result = _Source(filename or "", size or 0, stream=source)
     else:
@@ -239,8 +380,12 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
             f"source: expected a path, bytes or an async byte stream, got {type(source).__name__}"
         )
         result = _Source("", 0)
-    if filename is not None and not filename.strip():
+    if result.filename and (problem := check_filename(result.filename)):
+        problems.append(problem)
+    elif filename is not None and not filename.strip():
         problems.append("filename: must not be empty")
+    if not problems and result.size == 0:
+        problems.append(EMPTY_FILE)
     if problems:
         raise CincopaValidationError(problems, operation=UPLOAD_OPERATION)
     return result
@@ -353,16 +498,14 @@ class _Uploader:
 
     async def _complete(self, build: Callable[[], httpx.Request]) -> str:
         """Post the request that completes the file, finding the asset on an unknown outcome."""
-        since = datetime.now(UTC) - timedelta(minutes=2)
+        since = datetime.now(UTC) - CLOCK_SKEW
         retries = 0
         while True:
             try:
                 rid = await self._post(build())
             except CincopaError as error:
-                if _may_have_been_applied(error):
-                    found = await find_stored_asset(
-                        self.client, self.source.filename, self.source.size, since
-                    )
+                if may_have_been_applied(error):
+                    found = await self._find_stored(since)
                     if found is not None:
                         rid = found.rid
                         break
@@ -373,9 +516,7 @@ class _Uploader:
                 await self.client._shared.sleep(delay)
                 continue
             if rid is None:  # an intermediate reply: the host already had this file complete
-                found = await find_stored_asset(
-                    self.client, self.source.filename, self.source.size, since
-                )
+                found = await self._find_stored(since)
                 if found is None:
                     raise APIResponseError(
                         "the upload host acknowledged the last chunk without creating an asset",
@@ -390,6 +531,12 @@ class _Uploader:
         if self.state_file is not None:
             await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
         return rid
+
+    async def _find_stored(self, since: datetime) -> Asset | None:
+        source = self.source
+        return await find_stored_asset(
+            self.client, source.filename, source.size, since, source.sha256
+        )
 
     def _chunk_request(self, index: int, held: bytes | None) -> httpx.Request:
         """One chunk's POST, its body streamed in blocks (built anew for every attempt)."""
@@ -453,29 +600,157 @@ async def _slices(data: bytes) -> AsyncIterator[bytes]:
         yield bytes(view[offset : offset + BLOCK_SIZE])
 
 
-def _may_have_been_applied(error: CincopaError) -> bool:
+def may_have_been_applied(error: CincopaError) -> bool:
+    """Could the failed request have changed something on the server (an unknown outcome)?
+
+    Yes after a dropped connection or a timeout once the request was sent, a 5xx, or a garbled
+    reply (the server answered, so it acted). No when the request never left (a refused
+    connection), on a 429 (the server refused to act) or another HTTP error status.
+    """
+    if isinstance(error, RateLimitError):
+        return False
     if isinstance(error, APIConnectionError):
         return error.request_sent
-    return getattr(error, "status_code", 0) >= 500
+    if isinstance(error, APIStatusError):
+        return error.status_code >= 500
+    return isinstance(error, ResponseDecodeError | ResponseValidationError)
 
 
 async def find_stored_asset(
-    client: AsyncCincopa, filename: str, size: int, since: datetime, exclude: Sequence[str] = ()
+    client: AsyncCincopa,
+    filename: str,
+    size: int,
+    since: datetime,
+    digest: Callable[[], Awaitable[bytes]],
 ) -> Asset | None:
-    """The newest asset that looks like this file's upload and has no reference_id yet."""
+    """The newest asset that provably holds this file's bytes and has no reference_id yet.
+
+    What an upload leaves behind when the file was stored but the reply, or the step tagging it
+    (``asset.set_meta``), was lost. Candidates share the file name and size and were uploaded
+    since ``since``; a look-alike is never enough (another file of the same name and size may be
+    uploading at the same moment), so each candidate's ``original`` is downloaded and its
+    SHA-256 compared with ``digest()`` (computed only when there is a candidate). At most
+    ``MAX_PROOFS`` candidates are checked. An asset whose original cannot be fetched is not
+    adopted. Assumed (unverified on the live API): ``asset.list(search=...)`` matches file
+    names, and ``versions.original.url`` serves the bytes as uploaded.
+    """
     page = await client.asset.list(search=filename, items_per_page=100)
-    candidates = [
-        asset
-        for asset in page.items
-        if asset.filename == filename
-        and asset.filesize == size
-        and not asset.reference_id
-        and asset.rid not in exclude
-        and (asset.uploaded is None or asset.uploaded >= since)
-    ]
+    candidates = sorted(
+        (
+            asset
+            for asset in page.items
+            if asset.filename == filename
+            and asset.filesize == size
+            and not asset.reference_id
+            and (asset.uploaded is None or asset.uploaded >= since)
+        ),
+        key=lambda a: a.uploaded or _EPOCH,
+        reverse=True,
+    )
     if not candidates:
         return None
-    return max(candidates, key=lambda a: a.uploaded or _EPOCH)
+    expected = await digest()
+    for asset in candidates[:MAX_PROOFS]:
+        if await _original_digest(client, asset, size) == expected:
+            return asset
+    return None
+
+
+async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> bytes | None:
+    """The SHA-256 of the asset's ``original`` as downloaded, or None when it cannot be had or
+    is not ``size`` bytes long."""
+    version = asset.versions.get("original")
+    if version is None or not version.url:
+        return None
+    downloaded = await download_digest(client, version.url, size)
+    return None if downloaded is None else downloaded[0]
+
+
+async def download_digest(
+    client: AsyncCincopa, url: str, size: int | None = None
+) -> tuple[bytes, int] | None:
+    """``(SHA-256, size)`` of what ``url`` serves, or None when it cannot be had (or, with
+    ``size`` given, is not that long). No token is sent: the URL is used as given.
+
+    Read in ranges of ``DEFAULT_CHUNK_SIZE``, each a request of its own (retried on its own),
+    so no attempt outlives its deadline; a server that ignores ``Range`` sends the whole file in
+    one reply, which is hashed as it streams in. Memory stays at one network read.
+    """
+    hasher, offset = sha256(), 0
+    while True:
+        block = _RangeDigest(hasher, offset, size)
+        await client._with_retries(UPLOAD_OPERATION, True, partial(block.fetch, client, url))
+        if block.outcome is None:
+            return None
+        hasher, offset, size = block.outcome, block.end, block.size
+        if size is not None and offset >= size:
+            return hasher.digest(), size
+
+
+class _RangeDigest:
+    """One range of a download, hashed into a copy of the running hash (kept on success)."""
+
+    __slots__ = ("_base", "end", "outcome", "size", "start")
+
+    def __init__(self, base: hashlib._Hash, start: int, size: int | None) -> None:
+        self._base = base
+        self.start, self.size = start, size
+        self.end = (
+            start + DEFAULT_CHUNK_SIZE if size is None else min(start + DEFAULT_CHUNK_SIZE, size)
+        )
+        self.outcome: hashlib._Hash | None = None
+
+    async def fetch(self, client: AsyncCincopa, url: str) -> None:
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        if self.size != 0:  # an empty file has no byte range to ask for
+            headers["Range"] = f"bytes={self.start}-{self.end - 1}"
+        request = client._shared.http.build_request(
+            "GET", url, headers=headers, timeout=client._timeout
+        )
+        response, _ = await client._exchange(UPLOAD_OPERATION, request, self._read)
+        if response.status_code in (408, 429) or response.status_code >= 500:
+            raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        self.outcome = None
+        hasher = self._base.copy()
+        status = response.status_code
+        span = _content_range(response) if status == 206 else None
+        if span is not None and span[0] == self.start < span[1] and self.size in (None, span[2]):
+            self.end, self.size = span[1], span[2]
+            expected: int | None = span[1] - span[0]
+        elif status == 200:  # Range ignored: the whole file, from its first byte
+            hasher = sha256() if self.start else hasher
+            self.start, expected = 0, self.size
+        else:  # not the bytes asked for: read a little of it, prove nothing
+            with contextlib.suppress(BodyTooLarge):
+                await stream_body(response, 64 * 1024, lambda piece: None)
+            return b""
+        received = 0
+
+        def take(piece: bytes) -> None:
+            nonlocal received
+            received += len(piece)
+            hasher.update(piece)
+
+        with contextlib.suppress(BodyTooLarge):  # longer than the asset's size: not this file
+            await stream_body(response, 2**62 if expected is None else expected, take)
+            if expected is None or received == expected:
+                self.outcome = hasher
+                if status == 200:
+                    self.end = self.size = received
+        return b""
+
+
+def _content_range(response: httpx.Response) -> tuple[int, int, int] | None:
+    """``(start, end exclusive, total)`` of a ``Content-Range: bytes s-e/t`` reply header."""
+    match = re.fullmatch(
+        r"\s*bytes\s+(\d+)-(\d+)/(\d+)\s*", response.headers.get("content-range", "")
+    )
+    if match is None:
+        return None
+    start, last, total = (int(group) for group in match.groups())
+    return start, last + 1, total
 
 
 def _load_state(state_file: Path | None, source: _Source, chunk_size: int) -> UploadState | None:
@@ -512,11 +787,13 @@ async def upload_file(
     on_progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
 ) -> Asset:
-    """Upload one file and return its asset (see the module docstring)."""
-    if chunk_size < 1 or chunk_concurrency < 1:
-        raise CincopaValidationError(
-            ["chunk_size and chunk_concurrency: must be >= 1"], operation=UPLOAD_OPERATION
-        )
+    """Upload one file and return its asset (see the module docstring).
+
+    Every argument is checked before anything is sent (``CincopaValidationError``), the
+    metadata included: it is applied only once the file is stored.
+    """
+    check_upload_options(chunk_size, chunk_concurrency, on_progress, state_file)
+    check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
     opened = await _open_source(source, filename, size)
     if state_file is not None and opened.path is None:
         await opened.aclose()
@@ -601,48 +878,235 @@ async def import_url(
     early, by cancellation or timeout, aborts the server's job (``upload_from_url_abort``).
     Terminal status words beyond ``inprogress`` are undocumented: assumed ``done`` and
     ``failed``/``aborted`` (and their usual variants).
+
+    **A lost reply.** When the reply to ``asset.upload_from_url`` is lost after the request may
+    have reached Cincopa (a dropped connection, a timeout, a 5xx, a garbled reply), an import
+    may be running, and starting another could import the file twice. The SDK waits for that
+    import's asset instead: for up to ``timeout`` seconds of polling it looks (``asset.list``)
+    for an asset named like the URL's last path segment (assumed: the name Cincopa gives an
+    imported file), without a reference_id, uploaded since the call began, and not claimed by
+    another import of the same name in this client, and adopts it only if it provably holds the
+    URL's bytes: the SDK downloads the URL itself (no token sent) and compares SHA-256 digests
+    with the asset's ``original`` (and waits until every other import of that name in this
+    client knows its own asset, in case their bytes are the same). If no such asset appears --
+    or the SDK cannot fetch the URL to prove it -- ``ImportOutcomeUnknownError``; nothing is
+    started again.
+    """
+    check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
+    problems = [
+        f"{name}: must be a number of seconds > 0"
+        for name, value in (
+            ("timeout", timeout),
+            ("poll_interval", poll_interval),
+            ("max_poll_interval", max_poll_interval),
+        )
+        if not _is_seconds(value)
+    ]
+    if problems:
+        raise CincopaValidationError(problems, operation="asset.upload_from_url")
+    name = import_filename(url)
+    since = datetime.now(UTC) - CLOCK_SKEW
+    with client._shared.imports.track(name) as claim:
+        lost: CincopaError | None = None
+        try:
+            job = await client.asset.upload_from_url(input=url, fid=gallery)
+        except CincopaError as error:
+            if not may_have_been_applied(error):
+                raise
+            lost = error
+        if lost is not None:
+            found = await _find_imported(client, url, name, since, claim, timeout, poll_interval)
+            if found is None:
+                raise ImportOutcomeUnknownError(
+                    f"asset.upload_from_url: the reply was lost ({type(lost).__name__}) and no"
+                    f" asset named {name!r} appeared within {timeout:g} s of polling; the"
+                    " import was not started again",
+                    operation="asset.upload_from_url",
+                    url=lost.url,
+                ) from lost
+            rid = found
+        else:
+            rid = await _await_import(
+                client, job.status_id, timeout, poll_interval, max_poll_interval
+            )
+        claim.resolve(rid)
+        return await finish_asset(
+            client,
+            rid,
+            caption=caption,
+            description=description,
+            reference_id=reference_id,
+            tags=tags,
+            fallback={"rid": rid},
+        )
+
+
+def import_filename(url: str) -> str:
+    """The name an imported file gets: the URL path's last segment (inferred)."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2]) or "download"
+
+
+async def _find_imported(
+    client: AsyncCincopa,
+    url: str,
+    name: str,
+    since: datetime,
+    claim: ImportClaim,
+    budget: float,
+    interval: float,
+) -> str | None:
+    """The rid of the asset of a lost-reply import (see ``import_url``), or None."""
+    source = _UrlContent(client, url)
+    waited = 0.0
+    while True:
+        page = await client.asset.list(search=name, items_per_page=100)
+        taken = claim.claimed_by_others()
+        candidates = [
+            asset
+            for asset in page.items
+            if asset.filename == name
+            and not asset.reference_id
+            and asset.rid not in taken
+            and (asset.uploaded is None or asset.uploaded >= since)
+        ]
+        if candidates and not claim.others_unresolved():
+            found = await source.holder(candidates)
+            if found is not None:
+                return found.rid
+        if waited >= budget:
+            return None
+        await client._shared.sleep(interval)
+        waited += interval
+        interval = min(interval * 1.5, 10.0)
+
+
+class _UrlContent:
+    """What an import's URL serves, downloaded by the SDK (no token) when first needed, to
+    prove which asset holds it."""
+
+    __slots__ = ("_client", "_digest", "url")
+
+    def __init__(self, client: AsyncCincopa, url: str) -> None:
+        self._client = client
+        self.url = url
+        self._digest: tuple[bytes, int] | None = None
+
+    async def holder(self, candidates: Sequence[Asset]) -> Asset | None:
+        """The newest of ``candidates`` whose ``original`` has exactly the URL's bytes."""
+        if not candidates:
+            return None
+        if self._digest is None:  # a failed download is tried again on the next call
+            self._digest = await download_digest(self._client, self.url)
+            if self._digest is None:
+                return None
+        digest, size = self._digest
+        newest = sorted(candidates, key=lambda a: a.uploaded or _EPOCH, reverse=True)
+        for asset in newest[:MAX_PROOFS]:
+            if asset.filesize in (None, size) and (
+                await _original_digest(self._client, asset, size) == digest
+            ):
+                return asset
+        return None
+
+
+async def find_imported_orphan(client: AsyncCincopa, url: str) -> Asset | None:
+    """An untagged asset that provably holds what ``url`` serves: what an earlier import of it
+    left when tagging it failed (or its job outlived its caller).
+
+    Candidates carry the URL's file name, no reference_id, and are not claimed by an import of
+    this client in flight; only when there is one is ``url`` itself downloaded (by the SDK, with
+    no token) and hashed, and a candidate adopted only if its ``original`` has those bytes.
+    """
+    name = import_filename(url)
+    page = await client.asset.list(search=name, items_per_page=100)
+    taken = client._shared.imports.claimed(name)
+    candidates = [
+        asset
+        for asset in page.items
+        if asset.filename == name and not asset.reference_id and asset.rid not in taken
+    ]
+    return await _UrlContent(client, url).holder(candidates)
+
+
+async def _await_import(
+    client: AsyncCincopa,
+    status_id: str,
+    timeout: float,  # noqa: ASYNC109 - the job's deadline, which also aborts it
+    poll_interval: float,
+    max_poll_interval: float,
+) -> str:
+    """Poll an import job until it is done: the rid of its asset.
+
+    Leaving before the job ended aborts it. When polling failed or timed out, the abort's
+    answer is checked: a job that finished meanwhile (its abort refused, its status done) is
+    not lost -- its asset is returned, not left behind untagged for a rerun to import again.
     """
     from ._errors import APITimeoutError
 
-    job = await client.asset.upload_from_url(input=url, fid=gallery)
-    finished = False
+    failure: CincopaError | None = None
     try:
         with anyio.fail_after(timeout):
-            interval = poll_interval
-            while True:
-                status = await client.asset.upload_from_url_get_status(status_id=job.status_id)
-                word = status.status.lower()
-                if word in _IMPORT_DONE and status.resid:
-                    finished = True
-                    rid = status.resid
-                    break
-                if word in _IMPORT_FAILED:
-                    finished = True
-                    raise APIResponseError(
-                        f"import {word}: {status.debug or status.more or 'no detail'}",
-                        operation="asset.upload_from_url",
-                        url=None,
-                        payload=dict(status.raw),
-                    )
-                await client._shared.sleep(interval)
-                interval = min(interval * 1.5, max_poll_interval)
+            return await _poll_import(client, status_id, poll_interval, max_poll_interval)
+    except _ImportFailed as failed:
+        raise failed.error from None
     except TimeoutError:
-        raise APITimeoutError(
+        failure = APITimeoutError(
             f"asset.upload_from_url: the import did not finish within {timeout} s",
             operation="asset.upload_from_url",
             url=None,
-        ) from None
-    finally:
-        if not finished:
-            with anyio.move_on_after(10, shield=True):
-                with contextlib.suppress(CincopaError):  # the job may have ended meanwhile
-                    await client.asset.upload_from_url_abort(status_id=job.status_id)
-    return await finish_asset(
-        client,
-        rid,
-        caption=caption,
-        description=description,
-        reference_id=reference_id,
-        tags=tags,
-        fallback={"rid": rid},
-    )
+        )
+    except CincopaError as error:
+        failure = error
+    except BaseException:  # cancelled: abort, without waiting for anything else
+        with anyio.move_on_after(10, shield=True), contextlib.suppress(CincopaError):
+            await client.asset.upload_from_url_abort(status_id=status_id)
+        raise
+    with anyio.move_on_after(30, shield=True):
+        rid = await _abort_or_adopt(client, status_id)
+        if rid is not None:
+            return rid
+    raise failure
+
+
+class _ImportFailed(Exception):
+    """The job itself ended in failure: nothing to abort."""
+
+    def __init__(self, error: APIResponseError) -> None:
+        self.error = error
+
+
+async def _poll_import(
+    client: AsyncCincopa, status_id: str, interval: float, max_poll_interval: float
+) -> str:
+    while True:
+        status = await client.asset.upload_from_url_get_status(status_id=status_id)
+        word = status.status.lower()
+        if word in _IMPORT_DONE and status.resid:
+            return status.resid
+        if word in _IMPORT_FAILED:
+            raise _ImportFailed(
+                APIResponseError(
+                    f"import {word}: {status.debug or status.more or 'no detail'}",
+                    operation="asset.upload_from_url",
+                    url=None,
+                    payload=dict(status.raw),
+                )
+            )
+        await client._shared.sleep(interval)
+        interval = min(interval * 1.5, max_poll_interval)
+
+
+async def _abort_or_adopt(client: AsyncCincopa, status_id: str) -> str | None:
+    """Abort the job; if it cannot be aborted because it is done, the rid of its asset."""
+    try:
+        await client.asset.upload_from_url_abort(status_id=status_id)
+        return None  # aborted: no asset will appear
+    except CincopaError:
+        pass  # refused (the job ended?) or unreachable: look at its status
+    with contextlib.suppress(CincopaError):
+        status = await client.asset.upload_from_url_get_status(status_id=status_id)
+        if status.status.lower() in _IMPORT_DONE and status.resid:
+            return status.resid
+    return None

@@ -28,19 +28,24 @@ hook URL (a random path segment) and HTTPS; use the signature check when your de
 the header.
 
 Receivers: ``WebhookReceiver`` is a dependency-free ASGI app; ``webhook_endpoint`` and
-``webhook_route`` give a Starlette/FastAPI endpoint (the ``fastapi`` extra). Both answer 200 when
-the handler returned, 401 for a missing or wrong signature (when a ``security_key`` is set), 400
-for a payload that cannot be parsed, and 500 when the handler raised, so that Cincopa retries.
+``webhook_route`` give a Starlette/FastAPI endpoint (the ``fastapi`` extra). In this order, both
+answer 413 for a body over ``max_body_size`` (default ``DEFAULT_MAX_BODY_SIZE``, 1 MiB: Cincopa's
+events are a few KB) -- refused on its ``Content-Length`` before reading, or as soon as that many
+bytes arrived -- 401 for a missing or wrong signature (when a ``security_key`` is set; checked
+before the body is parsed), 400 for a payload that cannot be parsed (malformed, not an object,
+nested too deeply, a known event of the wrong shape), 200 when the handler returned, and 500
+only when the handler itself raised, so that Cincopa delivers it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
     from starlette.routing import Route
 
 __all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
     "EVENT_TYPES",
     "SIGNATURE_HEADER",
     "AssetChangeEvent",
@@ -84,6 +90,8 @@ __all__ = [
 
 #: The header the emulator signs deliveries in (an assumption: Cincopa documents none).
 SIGNATURE_HEADER: Final = "X-Cincopa-Signature"
+#: The largest body a receiver reads, by default (bytes).
+DEFAULT_MAX_BODY_SIZE: Final = 1024 * 1024
 _OPERATION: Final = "webhook"
 _logger = logging.getLogger("cincopa_async.webhooks")
 
@@ -329,6 +337,8 @@ def parse_event(body: bytes | bytearray | str | Mapping[str, Any]) -> WebhookEve
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise WebhookPayloadError(f"webhook: the body is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise WebhookPayloadError("webhook: the body is JSON nested too deeply") from None
     if not isinstance(payload, Mapping):
         raise WebhookPayloadError(
             f"webhook: the body must be a JSON object, got {type(payload).__name__}"
@@ -342,7 +352,10 @@ def parse_event(body: bytes | bytearray | str | Mapping[str, Any]) -> WebhookEve
     try:
         event: WebhookEvent = _converter().structure(_unflatten(payload), cls)
     except Exception as exc:
-        errors = tuple(cattrs.transform_error(exc, path="$"))
+        try:
+            errors = tuple(cattrs.transform_error(exc, path="$"))
+        except RecursionError:  # pragma: no cover - a payload nested beyond what cattrs walks
+            errors = ("nested too deeply @ $",)
         raise WebhookPayloadError(
             f"webhook: the {name} payload does not have the expected shape: " + "; ".join(errors),
             errors=errors,
@@ -377,13 +390,42 @@ WebhookHandler = Callable[[WebhookEvent], Awaitable[object] | object]
 """What a receiver calls with each event: a function or a coroutine function."""
 
 
+class _TooLarge(Exception):
+    """The body is larger than the receiver's ``max_body_size``."""
+
+
+async def _read_limited(
+    chunks: AsyncGenerator[bytes, None], declared: str | None, limit: int
+) -> bytes:
+    """The whole body, or ``_TooLarge`` -- on the declared length before reading anything, or
+    as soon as more than ``limit`` bytes arrived."""
+    async with contextlib.aclosing(chunks):
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise _TooLarge
+        body = bytearray()
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > limit:
+                raise _TooLarge
+    return bytes(body)
+
+
 async def _receive(
-    body: bytes,
-    signature: str | None,
+    chunks: AsyncGenerator[bytes, None],
+    headers: Mapping[str, str],
     handler: WebhookHandler,
     security_key: str | None,
+    max_body_size: int,
 ) -> tuple[int, dict[str, Any]]:
-    """The shared logic of the receivers: (HTTP status, JSON reply)."""
+    """The shared logic of the receivers: (HTTP status, JSON reply); see the module docstring.
+
+    ``headers`` are keyed in lower case. Only the handler's own failure is a 500.
+    """
+    try:
+        body = await _read_limited(chunks, headers.get("content-length"), max_body_size)
+    except _TooLarge:
+        return 413, {"ok": False, "error": f"the body is larger than {max_body_size} bytes"}
+    signature = headers.get(SIGNATURE_HEADER.lower())
     if security_key is not None and not verify_signature(body, signature, security_key):
         reason = "missing" if not signature else "invalid"
         return 401, {"ok": False, "error": f"{reason} {SIGNATURE_HEADER} header"}
@@ -391,24 +433,41 @@ async def _receive(
         event = parse_event(body)
     except WebhookPayloadError as exc:
         return 400, {"ok": False, "error": str(exc)}
-    result = handler(event)
-    if inspect.isawaitable(result):
-        await result
+    try:
+        result = handler(event)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:  # the handler failed: 500, so that Cincopa delivers it again
+        _logger.exception("webhook handler %r failed on a %s event", handler, event.event)
+        return 500, {"ok": False, "error": "the handler failed"}
     return 200, {"ok": True, "event": event.event}
+
+
+def _check_limit(max_body_size: object) -> int:
+    if not isinstance(max_body_size, int) or isinstance(max_body_size, bool) or max_body_size < 1:
+        raise ValueError("max_body_size: must be an int >= 1")
+    return max_body_size
 
 
 class WebhookReceiver:
     """A minimal ASGI app receiving webhooks on any path (POST only), without dependencies.
 
-    ``handler`` gets each parsed event; with ``security_key`` the signature is required. When
-    the handler raises, the error is logged (logger ``cincopa_async.webhooks``) and the reply is
-    500, so that the sender retries.
+    ``handler`` gets each parsed event; with ``security_key`` the signature is required; bodies
+    over ``max_body_size`` bytes are refused (413). When the handler raises, the error is logged
+    (logger ``cincopa_async.webhooks``) and the reply is 500, so that the sender retries.
     Serve it with any ASGI server, or mount it in a framework that accepts ASGI apps.
     """
 
-    def __init__(self, handler: WebhookHandler, *, security_key: str | None = None) -> None:
+    def __init__(
+        self,
+        handler: WebhookHandler,
+        *,
+        security_key: str | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
         self.handler = handler
         self.security_key = security_key
+        self.max_body_size = _check_limit(max_body_size)
 
     def __repr__(self) -> str:  # the key stays out of it
         signed = " signed" if self.security_key is not None else ""
@@ -433,26 +492,28 @@ class WebhookReceiver:
         if scope["method"] != "POST":
             await _send_json(send, 405, {"ok": False, "error": "POST only"})
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        signature = None
-        for key, value in scope.get("headers", ()):
-            if key.decode("latin-1").lower() == SIGNATURE_HEADER.lower():
-                signature = value.decode("latin-1")
-        try:
-            status, reply = await _receive(
-                b"".join(chunks), signature, self.handler, self.security_key
-            )
-        except Exception:  # the handler failed: 500, so that Cincopa delivers it again
-            _logger.exception("webhook handler %r failed", self.handler)
-            status, reply = 500, {"ok": False, "error": "the handler failed"}
-        await _send_json(send, status, reply)
+        headers = {
+            key.decode("latin-1").lower(): value.decode("latin-1")
+            for key, value in scope.get("headers", ())
+        }
+        disconnected = False
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            nonlocal disconnected
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected = True
+                    return
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        status, reply = await _receive(
+            chunks(), headers, self.handler, self.security_key, self.max_body_size
+        )
+        if not disconnected:
+            await _send_json(send, status, reply)
 
 
 async def _send_json(
@@ -467,7 +528,10 @@ async def _send_json(
 
 
 def webhook_endpoint(
-    handler: WebhookHandler, *, security_key: str | None = None
+    handler: WebhookHandler,
+    *,
+    security_key: str | None = None,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette/FastAPI endpoint function receiving webhooks (the ``fastapi`` extra).
 
@@ -476,11 +540,11 @@ def webhook_endpoint(
     """
     from starlette.responses import JSONResponse
 
+    limit = _check_limit(max_body_size)
+
     async def endpoint(request: Request) -> Response:
-        body = await request.body()
-        status, reply = await _receive(
-            body, request.headers.get(SIGNATURE_HEADER), handler, security_key
-        )
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        status, reply = await _receive(request.stream(), headers, handler, security_key, limit)
         return JSONResponse(reply, status_code=status)
 
     return endpoint
@@ -491,6 +555,7 @@ def webhook_route(
     handler: WebhookHandler,
     *,
     security_key: str | None = None,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     name: str | None = None,
 ) -> Route:
     """A Starlette ``Route`` (POST) receiving webhooks at ``path``.
@@ -502,7 +567,7 @@ def webhook_route(
 
     return Route(
         path,
-        webhook_endpoint(handler, security_key=security_key),
+        webhook_endpoint(handler, security_key=security_key, max_body_size=max_body_size),
         methods=["POST"],
         name=name or "cincopa_webhook",
     )

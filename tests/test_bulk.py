@@ -10,7 +10,12 @@ import anyio
 import pytest
 
 from cincopa_async import APIResponseError, AsyncCincopa
-from cincopa_async._bulk import AdaptiveLimit, BulkCancelledError, BulkProgress
+from cincopa_async._bulk import (
+    AdaptiveLimit,
+    BulkCancelledError,
+    BulkProgress,
+    derived_reference,
+)
 from cincopa_async.testing import CincopaEmulator, serve_asgi_app
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +58,9 @@ async def test_bulk_upload_under_faults_stores_each_file_exactly_once(
     assert len(assets) == 500
     references = Counter(asset.reference_id for asset in assets)
     assert len(references) == 500
-    expected = {"sha256-" + hashlib.sha256(data).hexdigest()[:32]: name for name, data in inputs}
+    expected = {
+        derived_reference(name, hashlib.sha256(data).digest()): name for name, data in inputs
+    }
     assert {a.reference_id: a.filename for a in assets} == expected
     assert {item.value.rid for item in result if item.value} == {a.rid for a in assets}
     faults = Counter(r.fault for r in emu.requests if r.fault)

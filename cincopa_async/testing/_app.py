@@ -475,7 +475,9 @@ def _base(scope: Scope) -> str:
     return f"{scope['scheme']}://localhost"
 
 
-def _retry_after(seconds: float) -> bytes:
+def _retry_after(seconds: float | str) -> bytes:
+    if isinstance(seconds, str):
+        return seconds.encode("latin-1")
     return str(int(seconds) if float(seconds).is_integer() else seconds).encode()
 
 

@@ -11,7 +11,8 @@ Kinds and their observable effect (whether the server applied the change first):
 
 * ``server_error`` (``status=`` 500, 502 or 503; default: drawn among the three): HTTP 5xx with a
   JSON ``success: false`` body. Not applied.
-* ``rate_limit`` (``retry_after=1``): HTTP 429 with ``Retry-After``. Not applied.
+* ``rate_limit`` (``retry_after=1``): HTTP 429 with ``Retry-After`` (seconds, or a str sent as
+  it is: an HTTP date, ``inf``, garbage). Not applied.
 * ``latency`` (``seconds=0.05``): the reply is delayed; combines with any other kind.
 * ``drop_before``: the connection is dropped before the request is handled. Not applied.
 * ``drop_after``: the request is handled (the change IS applied), then the connection is dropped
@@ -83,7 +84,7 @@ class Fault:
         operations: frozenset[str] | None,
         times: int | None,
         status: int | None,
-        retry_after: float,
+        retry_after: float | str,
         seconds: float,
     ) -> None:
         self._owner = owner
@@ -184,7 +185,7 @@ class Faults:
         *,
         times: int | None = None,
         status: int | None = None,
-        retry_after: float = 1,
+        retry_after: float | str = 1,
         seconds: float | None = None,
     ) -> Fault:
         """Register a fault; see the module docstring for the kinds and their options."""

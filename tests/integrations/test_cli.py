@@ -16,6 +16,7 @@ import pexpect
 import pytest
 
 import cincopa_async.cli
+from cincopa_async import ResponseDecodeError
 from cincopa_async._spec import ENDPOINTS, ParamKind
 from cincopa_async.cli._app import cli, command_name, option_name
 from cincopa_async.cli._coverage import readme_with_table
@@ -521,3 +522,28 @@ def test_console_script() -> None:
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "cincopa" in result.stdout
+
+
+@pytest.mark.parametrize("status", ["200 OK", "500 Internal Server Error"])
+def test_a_reply_nested_too_deeply_is_a_decode_error_not_a_traceback(status: str) -> None:
+    """JSON nested past the parser's depth, with a success or an error status: the CLI exits
+    with the decode-error code and one message, never a Python traceback."""
+    from tests._raw_server import http_reply, raw_server
+
+    deep = b'{"success": true, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    token = "1234567ideepreplytokenabcdefgh"
+    with raw_server(lambda request, number: http_reply(deep, status=status)) as server:
+        env = environment(None, token)
+        env["CINCOPA_BASE_URL"] = server.base_url
+        proc = subprocess.run(
+            [sys.executable, "-m", "cincopa_async.cli", "--max-retries", "0", "ping"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    expected = EXIT_CODES[ResponseDecodeError] if status.startswith("200") else 7
+    assert proc.returncode == expected, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert token not in proc.stdout + proc.stderr

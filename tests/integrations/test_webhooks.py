@@ -221,3 +221,128 @@ async def test_a_failing_handler_gets_the_delivery_again(caplog: pytest.LogCaptu
     assert [d.status for d in emu.webhook_deliveries] == [500, 200]
     assert [type(e) for e in calls] == [GalleryCreatedEvent, GalleryCreatedEvent]
     assert "handler failed once" in caplog.text
+
+
+# -- hostile senders: malformed, deep and oversized bodies -----------------------------------
+
+DEEP = b'{"event": "asset.updated", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+def _receivers(handler: Any, **options: Any) -> dict[str, Any]:
+    return {
+        "asgi": WebhookReceiver(handler, **options),
+        "starlette": Starlette(routes=[webhook_route("/hook", handler, **options)]),
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+@pytest.mark.parametrize("signed", [False, True])
+async def test_deeply_nested_bodies_are_a_400_never_the_handlers_fault(
+    kind: str, signed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body nested beyond the parser's depth: 400 (the sender's fault), the handler is not
+    called and nothing is logged as a handler failure -- a 500 would be retried forever."""
+    calls: list[WebhookEvent] = []
+    options = {"security_key": KEY} if signed else {}
+    app = _receivers(calls.append, **options)[kind]
+    headers = {"X-Cincopa-Signature": sign(DEEP, KEY)} if signed else {}
+    async with serve_asgi_app(app) as root, httpx.AsyncClient(base_url=root) as http:
+        reply = await http.post("/hook", content=DEEP, headers=headers)
+    assert reply.status_code == 400
+    assert "nested too deeply" in reply.json()["error"]
+    assert calls == []
+    assert "handler" not in caplog.text
+    with pytest.raises(WebhookPayloadError):
+        parse_event(DEEP)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+async def test_the_signature_is_checked_before_the_body_is_parsed(kind: str) -> None:
+    """Unsigned garbage is a 401, not a 400: nothing of an unauthenticated body is parsed."""
+    app = _receivers(lambda event: None, security_key=KEY)[kind]
+    async with serve_asgi_app(app) as root, httpx.AsyncClient(base_url=root) as http:
+        deep = await http.post("/hook", content=DEEP)
+        garbage = await http.post("/hook", content=b"\xff\xfe{")
+    assert (deep.status_code, garbage.status_code) == (401, 401)
+
+
+class _Counting:
+    """Wraps an ASGI app, counting the body bytes it takes in through ``receive``, and the
+    body messages it asked for once it already had more than ``limit`` bytes (first request
+    only)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.received = 0
+        self.read_past_limit = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or self.received:
+            await self.app(scope, receive, send)
+            return
+
+        async def counted() -> Any:
+            if self.received > self.limit:
+                self.read_past_limit += 1
+            message = await receive()
+            self.received += len(message.get("body", b""))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+async def test_a_body_over_the_limit_is_413_and_not_read_past_it(kind: str) -> None:
+    """Streamed (chunked, no length) past the limit: 413 once the limit is passed; the
+    receiver asks for no body message after the one that crossed the limit."""
+    calls: list[WebhookEvent] = []
+    limit = 64 * 1024
+    app = _Counting(_receivers(calls.append, max_body_size=limit)[kind], limit)
+    chunk = b" " * 16 * 1024
+
+    async def body() -> Any:
+        for _ in range(1024):  # 16 MiB if the receiver read it all
+            yield chunk
+
+    # uvicorn hands the app the body as it arrives, as production servers do
+    async with (
+        serve_asgi_app(app, engine="uvicorn") as root,
+        httpx.AsyncClient(base_url=root) as http,
+    ):
+        reply = await http.post("/hook", content=body())
+        small = await http.post("/hook", content=json.dumps({"event": "gallery.created"}))
+    assert reply.status_code == 413
+    assert limit < app.received < 16 * 1024 * 1024
+    assert app.read_past_limit == 0, app.received
+    assert small.status_code == 200  # the limit leaves honest bodies alone
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+def test_a_declared_oversized_body_is_refused_before_reading(kind: str) -> None:
+    """Content-Length of 512 MiB and not one body byte sent: the 413 comes anyway."""
+    import socket
+
+    from ._support import portal_context
+
+    app = _receivers(lambda event: None)[kind]
+    with portal_context(serve_asgi_app(app, engine="uvicorn")) as root:
+        port = int(root.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.settimeout(60)  # a hang guard only: a receiver waiting for the body never answers
+            raw.sendall(
+                b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 536870912\r\n\r\n"
+            )
+            reply = raw.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413")
+
+
+def test_max_body_size_must_be_a_positive_int() -> None:
+    for bad in (0, -1, 1.5, True, "10"):
+        with pytest.raises(ValueError, match="max_body_size"):
+            WebhookReceiver(lambda event: None, max_body_size=bad)  # type: ignore[arg-type]  # wrong on purpose
