@@ -28,6 +28,8 @@ import attrs
 from cincopa_async import AsyncCincopa, CincopaError
 from cincopa_async.testing import CincopaEmulator
 
+from ._waits import HANG_GUARD
+
 FAULT_MIX: tuple[tuple[str, float, dict[str, Any]], ...] = (
     ("server_error", 0.03, {}),
     ("rate_limit", 0.03, {"retry_after": 0.05}),
@@ -83,8 +85,12 @@ def connections_in_use(cp: AsyncCincopa) -> int:
     return sum(1 for c in pool.connections if not (c.is_idle() or c.is_closed()))
 
 
-async def run_soak(seconds: float, seed: int = 1, workers: int = 16) -> SoakReport:
+async def run_soak(
+    seconds: float = 0.0, seed: int = 1, workers: int = 16, operations: int | None = None
+) -> SoakReport:
+    """Run for ``seconds``, or, with ``operations``, until that many were attempted."""
     report = SoakReport(seconds=seconds)
+    started = time.monotonic()
     rng = random.Random(seed)
     tasks_before = len(anyio.get_running_tasks())
     async with CincopaEmulator(seed=seed) as emu, emu.serve() as base_url:
@@ -133,15 +139,21 @@ async def run_soak(seconds: float, seed: int = 1, workers: int = 16) -> SoakRepo
             for item in result.failed:
                 report.errors[f"bulk item: {type(item.error).__name__}"] += 1
 
-        operations = [op_read] * 6 + [op_gallery, op_meta, op_add, op_upload, op_bulk]
+        choices = [op_read] * 6 + [op_gallery, op_meta, op_add, op_upload, op_bulk]
         deadline = time.monotonic() + seconds
+        budget = operations
+
+        def more() -> bool:
+            if budget is not None:
+                return report.attempted < budget
+            return time.monotonic() < deadline
 
         async def worker() -> None:
-            while time.monotonic() < deadline:
-                operation = rng.choice(operations)
+            while more():
+                operation = rng.choice(choices)
                 report.attempted += 1
                 try:
-                    with anyio.fail_after(60):
+                    with anyio.fail_after(HANG_GUARD):  # only a real hang counts as lost
                         await operation()
                 except CincopaError as error:
                     report.failed_typed += 1
@@ -156,7 +168,7 @@ async def run_soak(seconds: float, seed: int = 1, workers: int = 16) -> SoakRepo
             async with anyio.create_task_group() as tg:
                 for _ in range(workers):
                     tg.start_soon(worker)
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()
             report.connections_in_use_at_end = connections_in_use(cp)
         references = Counter(
             asset.reference_id
@@ -165,6 +177,7 @@ async def run_soak(seconds: float, seed: int = 1, workers: int = 16) -> SoakRepo
         )
         report.duplicated_assets = sum(count - 1 for count in references.values() if count > 1)
     report.tasks_left_at_end = len(anyio.get_running_tasks()) - tasks_before
+    report.seconds = time.monotonic() - started
     report.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 

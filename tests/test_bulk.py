@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
+from functools import partial
 
 import anyio
 import pytest
@@ -17,6 +18,8 @@ from cincopa_async._bulk import (
     derived_reference,
 )
 from cincopa_async.testing import CincopaEmulator, serve_asgi_app
+
+from ._waits import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -177,10 +180,16 @@ async def test_cancel_midway_leaks_nothing_and_a_rerun_finishes(emu: CincopaEmul
     async with AsyncCincopa(
         emu.create_token(), base_url=emu.base_url, transport=transport, max_concurrency=8
     ) as cp:
-        with anyio.move_on_after(0.15):
-            await cp.bulk.upload_files(inputs)
+        with anyio.CancelScope() as scope:
+
+            def stop_at_20(update: BulkProgress) -> None:
+                if update.items_done >= 20:
+                    scope.cancel()
+
+            await cp.bulk.upload_files(inputs, on_progress=stop_at_20)
+        assert scope.cancelled_caught
         done_before = len(stored(emu))
-        assert 0 < done_before < 60
+        assert 20 <= done_before < 60
         assert len(anyio.get_running_tasks()) == tasks_before  # cancelled work left no task
         pool = cp._shared.http
         result = await cp.bulk.upload_files(inputs)
@@ -201,9 +210,21 @@ async def test_cancel_aborts_imports_in_flight(emu: CincopaEmulator) -> None:
     """Imports in flight when the run is cancelled are aborted on the server."""
     async with serve_asgi_app(_stalling_file) as root:
         urls = [f"{root}/v{i}.mp4" for i in range(3)]
-        async with emu.client() as cp:
-            with anyio.move_on_after(0.3):
-                await cp.bulk.import_urls(urls, poll_interval=0.01)
+        async with emu.client() as cp, anyio.create_task_group() as tg:
+            tg.start_soon(partial(cp.bulk.import_urls, urls, poll_interval=0.01))
+            await wait_until(  # every job started and is being polled
+                lambda: (
+                    len(
+                        {
+                            r.params["status_id"]
+                            for r in emu.requests
+                            if r.operation == "asset.upload_from_url_get_status"
+                        }
+                    )
+                    == 3
+                )
+            )
+            tg.cancel_scope.cancel()
     aborted = [r for r in emu.requests if r.operation == "asset.upload_from_url_abort"]
     assert len(aborted) == 3
     jobs = [r.params["status_id"] for r in aborted]

@@ -20,6 +20,7 @@ from cincopa_async import AsyncCincopa, CincopaValidationError, RateLimitError
 from cincopa_async._uploads import ImportOutcomeUnknownError
 from cincopa_async.testing import CincopaEmulator
 
+from ._waits import HANG_GUARD
 from .conftest import Sleeps
 
 pytestmark = pytest.mark.anyio
@@ -63,7 +64,7 @@ async def test_a_long_retry_after_fails_that_item_and_the_run_goes_on(
     emu.faults.add("rate_limit", operations="asset.set_meta", times=1, retry_after=hint)
     inputs = [(f"f{i}.bin", f"content {i}".encode()) for i in range(12)]
     async with client(emu, sleeps, max_concurrency=4) as cp:
-        with anyio.fail_after(120):  # a guard against a hang only
+        with anyio.fail_after(HANG_GUARD):  # a guard against a hang only
             result = await cp.bulk.upload_files(inputs)
     failed = result.failed
     assert len(failed) == 1

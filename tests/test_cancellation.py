@@ -2,7 +2,7 @@
 
 Against the emulator on a real loopback socket (so the real pools are in play: aiohttp under
 asyncio, httpcore under trio), with a small pool: a connection leaked by a cancelled request
-would exhaust it and make the calls afterwards hang, which ``fail_after`` turns into a failure.
+would exhaust it and make the calls afterwards hang, which the hang guard turns into a failure.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from cincopa_async import AsyncCincopa
 from cincopa_async.testing import CincopaEmulator
 
+from ._waits import HANG_GUARD
 from .soak import connections_in_use
 
 pytestmark = [
@@ -38,9 +39,9 @@ async def served() -> AsyncIterator[tuple[CincopaEmulator, str]]:
 
 async def pool_still_works(cp: AsyncCincopa) -> None:
     """No connection is left checked out, and more calls than the pool holds all complete."""
-    await anyio.sleep(0.01)
+    await anyio.wait_all_tasks_blocked()
     assert connections_in_use(cp) == 0
-    with anyio.fail_after(10):
+    with anyio.fail_after(HANG_GUARD):
         async with anyio.create_task_group() as tg:
             for _ in range(POOL * 4):
                 tg.start_soon(cp.ping)
@@ -75,7 +76,7 @@ async def test_cancelled_uploads_leave_the_pool_usable(
             with anyio.move_on_after(step * 0.006):
                 await cp.upload_file(path, chunk_size=64 * 1024, chunk_concurrency=2)
         await pool_still_works(cp)
-        with anyio.fail_after(10):
+        with anyio.fail_after(HANG_GUARD):
             asset = await cp.upload_file(path, chunk_size=64 * 1024, reference_id="last")
     assert emu.state.main.assets[asset.rid].content == data
     assert len(anyio.get_running_tasks()) == tasks_before
@@ -93,7 +94,7 @@ async def test_cancelled_bulk_runs_leave_the_pool_usable(
             with anyio.move_on_after(step * 0.03):
                 await cp.bulk.upload_files(files)
         await pool_still_works(cp)
-        with anyio.fail_after(20):
+        with anyio.fail_after(HANG_GUARD):
             result = await cp.bulk.upload_files(files)
         assert cp._shared.overload_listeners == []
     assert result.ok

@@ -21,6 +21,7 @@ from cincopa_async import APIConnectionError, APITimeoutError, AsyncCincopa
 from cincopa_async._aiohttp import AiohttpTransport
 from cincopa_async.testing import ConnectionDropped, serve_asgi_app
 
+from ._waits import HANG_GUARD
 from .conftest import TOKEN, golden
 
 pytestmark = pytest.mark.anyio
@@ -97,9 +98,8 @@ async def test_read_timeout_is_api_timeout_and_may_have_been_sent(
     """A stalled reply hits the read timeout: APITimeoutError, request_sent=True."""
     _, root = server
     async with AsyncCincopa(TOKEN, base_url=f"{root}/stall/", timeout=0.3, max_retries=0) as cp:
-        with anyio.fail_after(3):
-            with pytest.raises(APITimeoutError) as caught:
-                await cp.asset.delete(rid="R1")
+        with anyio.fail_after(HANG_GUARD), pytest.raises(APITimeoutError) as caught:
+            await cp.asset.delete(rid="R1")
     assert caught.value.request_sent is True
     assert TOKEN not in str(caught.value)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -12,6 +13,8 @@ import pytest
 from cincopa_async import APIResponseError, AsyncCincopa, CincopaValidationError
 from cincopa_async._uploads import UploadProgress, UploadState
 from cincopa_async.testing import CincopaEmulator
+
+from ._waits import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -216,10 +219,14 @@ async def test_import_url_polls_to_completion(emu: CincopaEmulator, cp: AsyncCin
 
 
 async def test_import_url_cancelled_aborts_the_job(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
-    """Leaving import_url early aborts the server job."""
+    """Leaving import_url early (cancelled while it polls the job) aborts the server job."""
     url = emu.add_file("slow.mp4", os.urandom(KIB))
-    emu.faults.add("latency", operations="asset.upload_from_url_get_status", seconds=0.05)
-    with anyio.move_on_after(0.02):
-        await cp.import_url(url, poll_interval=0.01)
+    emu.import_chunk_delay = 3600  # the job never finishes on its own
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(partial(cp.import_url, url, poll_interval=0.01))
+        await wait_until(
+            lambda: any(r.operation == "asset.upload_from_url_get_status" for r in emu.requests)
+        )
+        tg.cancel_scope.cancel()
     aborts = [r for r in emu.requests if r.operation == "asset.upload_from_url_abort"]
     assert len(aborts) == 1

@@ -7,23 +7,26 @@ import hmac
 import json
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
 from cincopa_async.testing import CincopaEmulator, serve_asgi_app
+from tests._waits import wait_until
 from tests.emulator._support import Api, Receiver, rid_of, upload_raw
 
 pytestmark = pytest.mark.anyio
 
 
 async def _wait_status(api: Api, status_id: str) -> dict[str, Any]:
-    with anyio.fail_after(5):
-        while True:
-            reply = await api("asset.upload_from_url_get_status", status_id=status_id)
-            if reply["status"] != "inprogress":
-                return reply
-            await anyio.sleep(0.005)
+    reply: dict[str, Any] = {}
+
+    async def finished() -> bool:
+        nonlocal reply
+        reply = await api("asset.upload_from_url_get_status", status_id=status_id)
+        return reply["status"] != "inprogress"
+
+    await wait_until(finished)
+    return reply
 
 
 async def test_import_from_inprocess_file(emu: CincopaEmulator, api: Api) -> None:
@@ -70,11 +73,12 @@ async def test_import_abort(emu: CincopaEmulator, api: Api) -> None:
     emu.import_chunk_delay = 30
     url = emu.add_file("slow.mp4", b"s" * 100)
     status_id = (await api("asset.upload_from_url", input=url))["status_id"]
-    with anyio.fail_after(5):
-        while (await api("asset.upload_from_url_get_status", status_id=status_id))[
-            "progress_bytes"
-        ] == "0":
-            await anyio.sleep(0.005)
+
+    async def started() -> bool:
+        reply = await api("asset.upload_from_url_get_status", status_id=status_id)
+        return reply["progress_bytes"] != "0"
+
+    await wait_until(started)
     aborted = await api("asset.upload_from_url_abort", status_id=status_id, _method="POST")
     assert aborted == {"success": True, "runtime": aborted["runtime"], "status_id": status_id}
     await emu.wait_idle(limit=2)

@@ -11,7 +11,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
@@ -27,6 +26,7 @@ from cincopa_async import (
     ServerError,
 )
 from cincopa_async.testing import CincopaEmulator, serve_asgi_app
+from tests._waits import wait_until
 from tests.emulator._support import Receiver, rid_of, upload_raw
 
 pytestmark = pytest.mark.anyio
@@ -74,11 +74,15 @@ async def test_library_workflow(emu: CincopaEmulator) -> None:
 
         source = emu.add_file("poster.png", b"p" * 64)
         job = await cp.asset.upload_from_url(input=source, fid=fid)
-        with anyio.fail_after(5):
-            while (
-                status := await cp.asset.upload_from_url_get_status(status_id=job.status_id)
-            ).status == "inprogress":
-                await anyio.sleep(0.005)
+        status = None
+
+        async def finished() -> bool:
+            nonlocal status
+            status = await cp.asset.upload_from_url_get_status(status_id=job.status_id)
+            return status.status != "inprogress"
+
+        await wait_until(finished)
+        assert status is not None
         assert status.status == "done"
         assert status.progress == 100
         poster = status.resid
@@ -188,9 +192,12 @@ async def test_sdk_against_a_real_port(emu: CincopaEmulator) -> None:
             "http://cincopa.localhost/", base_url.removesuffix("v2/")
         )
         job = await cp.asset.upload_from_url(input=source, fid=fid)  # runs on the server thread
-        with anyio.fail_after(5):
-            while (await cp.asset.upload_from_url_get_status(status_id=job.status_id)).resid == "":
-                await anyio.sleep(0.005)
+
+        async def has_asset() -> bool:
+            reply = await cp.asset.upload_from_url_get_status(status_id=job.status_id)
+            return reply.resid != ""
+
+        await wait_until(has_asset)
         items = await cp.gallery.get_items(fid=fid)
         assert [a.filename for a in items.folder.items] == ["a.jpg", "over-tcp.mp4"]
 

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -29,6 +28,7 @@ from cincopa_async.webhooks import (
     verify_signature,
     webhook_route,
 )
+from tests._waits import wait_until
 
 KEY = "s3cr3t-hook-key"
 
@@ -151,9 +151,7 @@ async def test_emulator_delivers_typed_events_end_to_end(kind: str) -> None:
         await cp.asset.delete(rid=asset.rid)
         await cp.gallery.delete(fid=created.fid)
         await emu.wait_idle()
-        with anyio.fail_after(5):
-            while len(received) < len(emu.events):
-                await anyio.sleep(0.01)
+        await wait_until(lambda: len(received) >= len(emu.events))
         assert all(d.ok for d in emu.webhook_deliveries)
     kinds = {type(event) for event in received}
     assert {
