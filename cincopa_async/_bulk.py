@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import anyio
 
+from ._encode import is_count
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -246,6 +247,17 @@ async def run_bulk(
     bytes_done: Callable[[], int] | None = None,
 ) -> BulkResult[InputT, ValueT]:
     """Run ``fn`` over ``items``; see the module docstring."""
+    problems = []
+    if concurrency is not None and not is_count(concurrency, 1):
+        problems.append(f"concurrency: must be an int >= 1, got {concurrency!r:.40}")
+    if not is_count(item_attempts, 1):
+        problems.append(f"item_attempts: must be an int >= 1, got {item_attempts!r:.40}")
+    if not callable(fn):
+        problems.append("fn: must be callable")
+    if on_progress is not None and not callable(on_progress):
+        problems.append("on_progress: must be callable")
+    if problems:
+        raise CincopaValidationError(problems, operation="bulk")
     inputs = list(items)
     outcomes: list[BulkItem[InputT, ValueT] | None] = [None] * len(inputs)
     limit = AdaptiveLimit(concurrency or client.max_concurrency, client._shared.sleep)

@@ -5,7 +5,13 @@ Every operation, generated or hand-written, ends in ``_call``::
     validate (encode_arguments) -> limiter -> send -> decode -> map errors -> structure
 
 with the retry loop around the middle steps. The concurrency limiter is acquired in exactly one
-place, ``_exchange``, and is released while a retry waits.
+place, ``_exchange``, and is released while a retry waits. What may be sent more than once, and
+why each case is safe, is listed in ``_retry``'s docstring: the retry policy is the only place
+that decides it.
+
+Every failure becomes a ``CincopaError`` whose text, attributes and chain hold no secret: errors
+are raised outside the handler of a transport's exception and chained to a scrubbed copy of it
+(``_exchange``), and what they keep of a reply is scrubbed of the request's secrets.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import httpx
 from . import _uploads
 from ._body import ACCEPT_ENCODING, BodyTooLarge, UndecodableBody, read_body
 from ._bulk import BulkOperations
-from ._encode import encode_arguments
+from ._encode import encode_arguments, is_count
 from ._errors import (
     APIConnectionError,
     APIResponseError,
@@ -85,10 +91,6 @@ def _check_base_url(base_url: str) -> str:
         ],
         operation="AsyncCincopa",
     )
-
-
-def _is_count(value: object, *, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def is_loopback_host(host: str) -> bool:
@@ -229,9 +231,9 @@ class AsyncCincopa(ClientOperations):
         token = api_token if api_token is not None else os.environ.get(TOKEN_ENV_VAR)
         if not token or not token.strip():
             problems.append(f"api_token: is required (pass api_token= or set {TOKEN_ENV_VAR})")
-        if not _is_count(max_retries, minimum=0):
+        if not is_count(max_retries, 0):
             problems.append("max_retries: must be an int >= 0")
-        if not _is_count(max_concurrency, minimum=1):
+        if not is_count(max_concurrency, 1):
             problems.append("max_concurrency: must be an int >= 1")
         if http_client is not None and transport is not None:
             problems.append("transport: cannot be combined with http_client")
@@ -284,7 +286,7 @@ class AsyncCincopa(ClientOperations):
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         if max_retries is not None:
-            if not _is_count(max_retries, minimum=0):
+            if not is_count(max_retries, 0):
                 raise CincopaValidationError(
                     ["max_retries: must be an int >= 0"], operation="with_options"
                 )

@@ -15,7 +15,17 @@ from collections.abc import Callable, Mapping, Sequence
 from ._errors import CincopaValidationError
 from ._spec import Endpoint, Param, ParamKind
 
-__all__ = ["encode_arguments"]
+__all__ = ["encode_arguments", "is_count", "is_seconds"]
+
+
+def is_count(value: object, minimum: int) -> bool:
+    """An int (not a bool) of at least ``minimum``: for counts, sizes and limits."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def is_seconds(value: object) -> bool:
+    """A number of seconds > 0 (``inf`` allowed: no limit)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 class _Problem(Exception):

@@ -12,6 +12,33 @@
 Hand-written rather than built on a retry library: the decision needs the operation, the error
 class and the server's hint together, the limiter must be released while waiting, and importing
 stamina (with tenacity) costs more than this module does at run time.
+
+**Every place a request can be sent more than once, and why each is safe.** Nothing else in the
+SDK re-sends; the transports do not either (tests/test_hostile_wire.py counts the requests a
+raw server receives).
+
+1. This policy (``AsyncCincopa._with_retries``): a ``retry_safe`` operation after any transient
+   failure -- sending a read or an absolute set twice changes nothing; any other operation only
+   when the first try certainly did not reach the server (the connection was never made) or was
+   refused with 429 (the server did not act).
+2. aiohttp's own resend of idempotent methods when a connection drops after the request was
+   written: turned off (``_aiohttp``), because ``token.create``, ``account.add_sub`` and
+   ``live.*`` are GETs that create things. httpcore (trio) only moves a request that was never
+   written to a new connection, which is not a resend.
+3. Upload chunks other than the last (``_uploads``): retried as retry-safe -- the host keeps the
+   last copy of a chunk posted at the same offset (Cincopa's chunked-upload guide).
+4. The POST that completes a file: sent again only after a lookup found no asset that provably
+   holds the file's bytes (``find_stored_asset``: its original downloaded and hashed), or when
+   the failure certainly did not reach the host.
+5. ``asset.upload_from_url``: never sent again after an unknown outcome -- the import's asset
+   is waited for and proven against the URL's bytes instead (``import_url``); its status polls
+   and the range downloads of proofs are reads.
+6. Bulk item attempts (``_bulk``, ``item_attempts``) re-run an item: an upload starts again by
+   looking up its reference and any proven untagged copy, so it never stores a file twice; an
+   import is attempted again only if it certainly did not start; ``set_meta`` is absolute;
+   ``delete`` confirms with ``asset.list`` after an unknown outcome; ``gallery.add_item`` adds
+   rids already in the gallery as a no-op (the emulator's rule; assumed of the live API);
+   ``bulk.run`` makes one attempt unless the caller asks for more.
 """
 
 from __future__ import annotations

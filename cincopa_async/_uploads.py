@@ -50,6 +50,7 @@ import httpx
 from anyio.lowlevel import RunVar
 
 from ._body import ACCEPT_ENCODING, BodyTooLarge, stream_body
+from ._encode import encode_arguments, is_count, is_seconds
 from ._errors import (
     APIConnectionError,
     APIResponseError,
@@ -164,7 +165,6 @@ def check_metadata(
     An upload or import whose metadata turned out invalid only after the file was stored would
     leave an untagged asset behind.
     """
-    from ._encode import encode_arguments
     from ._spec import ENDPOINTS_BY_NAME
 
     arguments = {
@@ -184,9 +184,9 @@ def check_upload_options(
     state_file: object = None,
 ) -> None:
     problems = []
-    if not _is_count(chunk_size, 1):
+    if not is_count(chunk_size, 1):
         problems.append(f"chunk_size: must be an int >= 1, got {chunk_size!r:.40}")
-    if not _is_count(chunk_concurrency, 1):
+    if not is_count(chunk_concurrency, 1):
         problems.append(f"chunk_concurrency: must be an int >= 1, got {chunk_concurrency!r:.40}")
     if on_progress is not None and not callable(on_progress):
         problems.append("on_progress: must be callable")
@@ -194,14 +194,6 @@ def check_upload_options(
         problems.append(f"state_file: expected a path, got {type(state_file).__name__}")
     if problems:
         raise CincopaValidationError(problems, operation=UPLOAD_OPERATION)
-
-
-def _is_count(value: object, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _is_seconds(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 class UploadProgress(NamedTuple):
@@ -350,7 +342,7 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
     if filename is not None and not isinstance(filename, str):
         problems.append(f"filename: expected str, got {type(filename).__name__}")
         filename = None
-    if size is not None and not _is_count(size, 0):
+    if size is not None and not is_count(size, 0):
         problems.append(f"size: expected an int >= 0, got {size!r:.40}")
         size = None
     if isinstance(source, bytes | bytearray | memoryview):
@@ -900,7 +892,7 @@ async def import_url(
             ("poll_interval", poll_interval),
             ("max_poll_interval", max_poll_interval),
         )
-        if not _is_seconds(value)
+        if not is_seconds(value)
     ]
     if problems:
         raise CincopaValidationError(problems, operation="asset.upload_from_url")
