@@ -12,8 +12,11 @@ import os
 from datetime import UTC, datetime
 
 __all__ = [
+    "axios_query",
     "csharp_iso_string",
+    "encode_uri_component",
     "js_to_iso_string",
+    "php_urlencode",
     "php_v3_expiry",
     "v3_token",
 ]
@@ -52,3 +55,42 @@ def v3_token(parent: str, payload: str) -> str:
     blob = salt + iv + encryptor.update(data) + encryptor.finalize()
     emsg = base64.urlsafe_b64encode(blob).decode().rstrip("=")
     return f"{parent.split('i', 1)[0]}i3{parent[-4:]}{emsg}"
+
+
+_URI_UNRESERVED = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()"
+)
+
+
+def encode_uri_component(text: str) -> str:
+    """ECMA-262 ``encodeURIComponent``: each character outside the unreserved set becomes the
+    percent-encoded bytes of its UTF-8 form (S4 and S7 send ``X-FILE-NAME`` so)."""
+    return "".join(
+        ch if ch in _URI_UNRESERVED else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+        for ch in text
+    )
+
+
+def axios_query(params: dict[str, object]) -> str:
+    """The query string axios builds from ``params`` (S8): keys in order, ``undefined``/``null``
+    left out, values through encodeURIComponent and then ``%3A %24 %2C %20 %5B %5D`` turned
+    back into ``: $ , + [ ]`` (axios's ``buildURL`` encode)."""
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        encoded = encode_uri_component(str(value))
+        for code, char in (("%3A", ":"), ("%24", "$"), ("%2C", ","), ("%20", "+")):
+            encoded = encoded.replace(code, char)
+        encoded = encoded.replace("%5B", "[").replace("%5D", "]")
+        parts.append(f"{encode_uri_component(key)}={encoded}")
+    return "&".join(parts)
+
+
+def php_urlencode(text: str) -> str:
+    """PHP's ``urlencode``: ``A-Z a-z 0-9 - _ .`` kept, space as ``+``, the rest ``%XX``."""
+    keep = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+    return "".join(
+        ch if ch in keep else "+" if ch == " " else "".join(f"%{b:02X}" for b in ch.encode())
+        for ch in text
+    )
