@@ -551,8 +551,9 @@ class _Uploader:
         text = body.decode("utf-8", "replace")
         if response.status_code >= 300:
             if _QUOTA_TEXT in text.lower():  # however the host frames it, the cause is the same
-                parse_host_reply(text, self.safe_url, self.secrets)
-            raise self.client._status_error(UPLOAD_OPERATION, request, response, None, body)
+                parse_host_reply(text, self.safe_url, self.secrets)  # raises QuotaExceededError
+            host_text = scrub(text[:_HOST_TEXT_LIMIT], self.secrets).encode()
+            raise self.client._status_error(UPLOAD_OPERATION, request, response, None, host_text)
         result = parse_host_reply(text, self.safe_url, self.secrets)
         return None if result is None else result[1]
 

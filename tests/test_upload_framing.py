@@ -337,3 +337,18 @@ def test_secrets_are_scrubbed_from_the_hosts_text() -> None:
 )
 def test_file_names_are_encoded_as_encode_uri_component(name: str, encoded: str) -> None:
     assert encode_uri_component(name) == encoded
+
+
+async def test_an_error_status_carries_the_hosts_text_without_secrets() -> None:
+    """A 5xx from the host is a ServerError whose body is the host's text, the hash scrubbed."""
+    from cincopa_async import ServerError
+
+    async def failing(request: Message) -> tuple[int, str]:
+        return 503, f"error: storage unavailable for {UPLOAD_TARGET} {HASH}\n"
+
+    fake = FakeCincopa(failing)
+    async with fake.client() as cp:
+        with pytest.raises(ServerError) as caught:
+            await cp.upload_file(b"abc", filename="s.bin")
+    assert "storage unavailable" in caught.value.body
+    assert HASH not in caught.value.body + str(caught.value) + repr(caught.value)
