@@ -34,7 +34,12 @@ uploaders (REAL-CLIENTS.md S4 ``cpUploadAPI``, S7 the recorder):
   re-posts a chunk up to 10 times after network errors.
 * On asyncio (the aiohttp transport) header names travel in lower case (``x-file-name``): HTTP
   field names are case-insensitive (RFC 9110 section 5.1), and browsers speaking HTTP/2 send
-  them lower-case too.
+  them lower-case too. The HTTP client adds its usual headers (``User-Agent``,
+  ``Accept-Encoding`` ...), as a browser adds its own.
+* ``unique-id`` has S4's form, but where S4's ``Date.now()`` may repeat, the SDK's never does
+  within one process; two processes starting an upload of the same file name in the same
+  millisecond could still share one (each upload has its own upload URL, by which the emulator
+  at least keeps sessions apart; whether the live host does is unknown).
 * The reply check is stricter than S4's (which takes any reply without ``error`` as success)
   and as strict as S7's ``done`` test, plus the line grammar above (assumed: REFERENCE.md 7.1
   step 4 quotes every line the host is known to send). ``_DONE_LINES``/``_STATUS_LINE`` hold it,
