@@ -5,18 +5,20 @@ copy stamped with its index) is written to a temp dir (deleted afterwards) and u
 emulator's upload host, the emulator in a separate process (a fresh one per measurement: it keeps
 every uploaded byte in memory). Variants:
 
-  sdk-<N>M  ``await cp.upload_file(path, chunk_size=N MiB)`` (``chunk_concurrency=2``, the
-            default): ``get_upload_url``, the chunk POSTs, the ``asset.list`` read-back.
-  raw-httpx one raw-body POST of the whole file (``X-File-Name``, ``unique-id``,
-            ``Content-Range: bytes 0-<size>/<size>``, ``Content-Length``) on a plain
-            ``httpx.AsyncClient`` (httpx's default transport), the content streamed from an async
-            generator reading the file in 1 MiB ``os.pread`` blocks in a worker thread. The upload
-            URL is fetched before the clock starts.
+  sdk-<N>M  ``await cp.upload_file(path, chunk_size=N MiB)`` (``chunk_concurrency=1``, the
+            default: one chunk at a time, as Cincopa's own uploaders send them):
+            ``get_upload_url``, the chunk POSTs, the ``asset.list`` read-back.
+  sdk-<N>M-par2  the same with ``chunk_concurrency=2`` (the opt-in parallel chunks).
+  raw-httpx one raw-body POST of the whole file, framed as the SDK frames a chunk (Cincopa's
+            uploader's headers: ``Content-Type: multipart/form-data``, ``X-FILE-NAME``,
+            ``Content-Range: bytes 0-<size>/<size>``, ``unique-id``, ``Content-Length``) on a
+            plain ``httpx.AsyncClient`` (httpx's default transport), the content streamed from an
+            async generator reading the file in 1 MiB ``os.pread`` blocks in a worker thread. The
+            upload URL is fetched before the clock starts.
   raw-aio   the same stream through the SDK's own aiohttp transport (what the SDK sends over).
-  stream-<N>M  a prototype of a fix, not the SDK: the SDK's chunking (N MiB chunks, 2 at a time,
-            the last alone) through the aiohttp transport, but each chunk's body streamed in
-            1 MiB ``os.pread`` blocks (an async generator, ``Content-Length`` set) instead of
-            read whole into one ``bytes``.
+  stream-<N>M  the prototype of the block-streamed chunk bodies the SDK now has, as it was
+            measured before it landed: N MiB chunks, 2 at a time, the last alone, through the
+            aiohttp transport, each chunk's body streamed in 1 MiB ``os.pread`` blocks.
 
 The emulator's upload host assembles each file in memory, which makes it, not the client, the
 bottleneck for throughput (its process is at 100% CPU): ``--discard-uploads`` runs the
@@ -31,7 +33,7 @@ Throughput is MB/s (10^6 bytes) of wall time; client CPU is ``process_time`` (al
 Medians of ``--rounds``, variants interleaved within each round.
 
     python benchmarks/bench_upload_memory.py [--size-mib 1024] [--chunk-sizes 4,8,16] [--rounds 3]
-        [--stream-chunk-sizes 8] [--discard-uploads] [--no-raw]
+        [--parallel-chunk-sizes 8] [--stream-chunk-sizes 8] [--discard-uploads] [--no-raw]
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 MIB = 1024 * 1024
+
+
+def s4_headers(path: str, start: int, end: int, size: int, unique_id: str) -> dict[str, str]:
+    """The headers Cincopa's uploader (and so the SDK) sends with a chunk (REAL-CLIENTS.md S4)."""
+    from urllib.parse import quote
+
+    return {
+        "Content-Type": "multipart/form-data",
+        "X-FILE-NAME": quote(Path(path).name, safe="!*'()"),
+        "Content-Range": f"bytes {start}-{end}/{size}",
+        "unique-id": unique_id,
+        "Content-Length": str(end - start),
+    }
+
+
 GOAL_MIB = 64
 _STATUS = re.compile(r"^(VmRSS|VmHWM):\s+(\d+) kB", re.MULTILINE)
 
@@ -117,7 +134,7 @@ async def streamed_chunks(
     import httpx
 
     assert isinstance(http, httpx.AsyncClient)
-    unique = os.urandom(16).hex()
+    unique = str(time.time_ns() // 1_000_000)
     count = -(-size // chunk_size)
     limiter = anyio.CapacityLimiter(concurrency)
 
@@ -130,15 +147,7 @@ async def streamed_chunks(
                 yield block
 
         reply = await http.post(
-            url,
-            content=body(),
-            headers={
-                "X-File-Name": Path(path).name,
-                "Content-Range": f"bytes {start}-{end}/{size}",
-                "Content-Length": str(end - start),
-                "unique-id": unique,
-                "Content-Type": "application/octet-stream",
-            },
+            url, content=body(), headers=s4_headers(path, start, end, size, unique)
         )
         return reply.raise_for_status().text
 
@@ -160,14 +169,18 @@ async def child(variant: str, path: str, base_url: str, token: str) -> dict[str,
 
     size = os.path.getsize(path)
     if variant.startswith("sdk-"):
-        chunk_size = int(variant[4:-1]) * MIB
+        mib, _, parallel = variant[4:].partition("M")
+        chunk_size = int(mib) * MIB
+        concurrency = int(parallel.removeprefix("-par")) if parallel else 1
         async with AsyncCincopa(token, base_url=base_url) as cp:
             await cp.ping()  # the pool and the lazy imports, before the baseline
             baseline = status_mib()["VmRSS"]
             reset = reset_peak()
             with Sampler() as sampler:
                 cpu0, wall0 = time.process_time(), time.perf_counter()
-                asset = await cp.upload_file(path, chunk_size=chunk_size)
+                asset = await cp.upload_file(
+                    path, chunk_size=chunk_size, chunk_concurrency=concurrency
+                )
                 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             assert asset.filesize == size, asset
     elif variant.startswith("stream-"):
@@ -198,13 +211,7 @@ async def child(variant: str, path: str, base_url: str, token: str) -> dict[str,
                 posted = await http.post(
                     upload_url,
                     content=file_stream(path, size),
-                    headers={
-                        "X-File-Name": Path(path).name,
-                        "Content-Range": f"bytes 0-{size}/{size}",
-                        "Content-Length": str(size),
-                        "unique-id": os.urandom(16).hex(),
-                        "Content-Type": "application/octet-stream",
-                    },
+                    headers=s4_headers(path, 0, size, size, str(time.time_ns() // 1_000_000)),
                 )
                 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             assert "new resource id" in posted.text, posted.text
@@ -255,6 +262,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-raw", action="store_true", help="only the SDK variants")
     parser.add_argument(
+        "--parallel-chunk-sizes",
+        default="8",
+        help="MiB of the chunk_concurrency=2 SDK variant ('' = none)",
+    )
+    parser.add_argument(
         "--stream-chunk-sizes", default="8", help="MiB of the streamed-chunks prototype ('' = none)"
     )
     parser.add_argument(
@@ -271,6 +283,7 @@ def main() -> None:
         return
 
     variants = [f"sdk-{int(n)}M" for n in args.chunk_sizes.split(",")]
+    variants += [f"sdk-{int(n)}M-par2" for n in args.parallel_chunk_sizes.split(",") if n]
     if not args.no_raw:
         variants += ["raw-httpx", "raw-aio"]
     variants += [f"stream-{int(n)}M" for n in args.stream_chunk_sizes.split(",") if n]
@@ -289,7 +302,7 @@ def main() -> None:
         f"loopback; median of {args.rounds} rounds"
     )
     print(
-        f"{'variant':<10} {'MB/s':>7} {'peak RSS':>9} {'baseline':>9} {'growth':>7} "
+        f"{'variant':<13} {'MB/s':>7} {'peak RSS':>9} {'baseline':>9} {'growth':>7} "
         f"{'sampled':>8} {'CPU s/GB':>9}   MB/s min-max"
     )
     med: dict[str, dict[str, float]] = {}
@@ -303,7 +316,7 @@ def main() -> None:
         rates = [size / 1e6 / c["wall"] for c in cells]
         m["rate"] = statistics.median(rates)
         print(
-            f"{variant:<10} {m['rate']:>7.0f} {m['peak']:>7.1f}Mi {m['baseline']:>7.1f}Mi "
+            f"{variant:<13} {m['rate']:>7.0f} {m['peak']:>7.1f}Mi {m['baseline']:>7.1f}Mi "
             f"{m['growth']:>5.1f}Mi {m['sampled']:>6.1f}Mi {m['cpu']:>9.2f}"
             f"   {min(rates):.0f}-{max(rates):.0f}"
         )

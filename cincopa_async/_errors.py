@@ -12,6 +12,7 @@
     │   ├── RateLimitError            429 (.retry_after, in seconds, when the server said)
     │   └── ServerError               5xx
     ├── APIResponseError              HTTP 200 with "success": false (.message from the server)
+    │   └── QuotaExceededError        the upload host says the account is out of assets quota
     ├── ResponseDecodeError           the body is not JSON
     └── ResponseValidationError       JSON of the wrong shape (.errors lists each field path)
 
@@ -33,6 +34,7 @@ __all__ = [
     "CincopaError",
     "CincopaValidationError",
     "NotFoundError",
+    "QuotaExceededError",
     "RateLimitError",
     "ResponseDecodeError",
     "ResponseValidationError",
@@ -143,8 +145,18 @@ class APIResponseError(CincopaError):
         self.payload = payload
 
 
+class QuotaExceededError(APIResponseError):
+    """The upload host refused a file because the account is ``out of assets quota``.
+
+    Cincopa's own recorder knows this reply (REAL-CLIENTS.md S7); ``.message`` and
+    ``.payload["reply"]`` carry the host's words (secrets redacted). Retrying does not help:
+    free space in the account, or raise its plan, first.
+    """
+
+
 class ResponseDecodeError(CincopaError):
-    """The reply body is not JSON (or not UTF-8); ``.body_excerpt`` holds its start."""
+    """The reply body is not JSON (or not UTF-8), or an upload host's reply is not one it is known
+    to send; ``.body_excerpt`` holds its start (secrets redacted)."""
 
     def __init__(self, message: str, *, operation: str, url: str | None, body_excerpt: str) -> None:
         super().__init__(message, operation=operation, url=url)

@@ -188,6 +188,7 @@ class AssetResource:
         related_link_url: str | None = None,
         reference_id: str | None = None,
         tags: Sequence[str] | None = None,
+        cache: Literal["never"] | None = None,
     ) -> Ack:
         """Update an asset's descriptive metadata.
 
@@ -204,6 +205,8 @@ class AssetResource:
                 'shopify').
             tags: comma-separated tags (replaces the tag set - replace vs merge unverified)
                 (sent comma-separated).
+            cache: 'never' bypasses caching (sent so by Cincopa's Chrome extension; effect
+                inferred).
         """
         return cast(
             "Ack",
@@ -218,6 +221,7 @@ class AssetResource:
                     "related_link_url": related_link_url,
                     "reference_id": reference_id,
                     "tags": tags,
+                    "cache": cache,
                 },
             ),
         )

@@ -371,6 +371,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                 CSV,
                 doc="comma-separated tags (replaces the tag set - replace vs merge unverified)",
             ),
+            Param(
+                "cache",
+                ENUM,
+                choices=("never",),
+                doc="'never' bypasses caching (sent so by Cincopa's Chrome extension; effect inferred)",
+            ),
         ),
         retry_safe=True,  # absolute set: re-applying gives the same state
     ),

@@ -1,28 +1,61 @@
 """Uploads: files to Cincopa's upload host, and imports from a URL.
 
-``upload_file`` follows REFERENCE.md section 7:
+``upload_file`` follows REFERENCE.md section 7 and, where they are more precise, Cincopa's own
+uploaders (REAL-CLIENTS.md S4 ``cpUploadAPI``, S7 the recorder):
 
 1. ``asset.get_upload_url`` gives a self-authorising URL on the upload host;
-2. the file goes as raw-byte POSTs with ``X-File-Name`` (URL-encoded), ``Content-Range: bytes
-   <start>-<end exclusive>/<total>`` and ``unique-id``, as Cincopa's own uploader sends it: one
-   POST for a file up to ``chunk_size``, else every chunk but the last first (``chunk_concurrency``
-   at a time, each retried on its own) and the last alone, so exactly one POST completes the
-   file. (A multipart form is assumed to work too, but it mangles some file names — httpx
-   escapes ``"`` as ``%22`` — and only the raw form is documented.);
-3. the host answers in plain-text lines; ``new resource id <id> <rid>`` names the new asset and
-   a line containing ``error`` is a failure (``APIResponseError``);
+2. the file goes as raw-byte POSTs framed as ``cpUploadAPI`` frames them (S4), header for header:
+   ``Content-Type: multipart/form-data`` (no boundary: the body is the raw bytes, not a form),
+   ``X-FILE-NAME: encodeURIComponent(name)``, ``Content-Range: bytes <start>-<end exclusive>/
+   <total>`` on every POST, a one-shot upload included (``bytes 0-N/N``), and ``unique-id``, a
+   ``Date.now()``-style millisecond count kept for the whole file (one more than the last one
+   issued when two uploads of this process start in the same millisecond). A file up to
+   ``chunk_size`` is one POST; a larger one goes in chunks **one at a time, in order, each sent
+   only after the host acknowledged the one before**, as S4 and S7 both do. Each chunk is
+   retried on its own.
+3. the host answers in plain-text lines, and a POST counts only when the host says the bytes
+   were stored (``parse_host_reply``): an intermediate chunk's reply is ``... ok`` lines ending
+   ``chunk done.`` (S7 requires ``done``); the reply that completes the file adds
+   ``new resource id <id> <rid>`` followed by ``done.``. ``out of assets quota`` (known to S7) is
+   ``QuotaExceededError``, any line with ``error`` (S4's test) ``APIResponseError``, and any other
+   reply ``ResponseDecodeError``, each carrying the host's text with the token and the upload
+   URL's ``hash`` redacted;
 4. metadata (caption, reference_id, tags ...) is applied with ``asset.set_meta``, and the asset
    is read back with ``asset.list(rid=...)``.
 
-Files are read with positional reads in a worker thread, one chunk at a time, so the event loop
-never waits on the disk and memory stays near ``chunk_size * chunk_concurrency``. Progress
-reports bytes the host has acknowledged, never bytes merely queued.
+**Where the SDK still differs from S4, and why:**
+
+* ``chunk_size`` defaults to 8 MiB, not S4's 50,000 KiB: the host takes small chunks too (S7
+  sends 100 KiB), and smaller chunks make a retry cheaper and progress finer.
+* ``chunk_concurrency > 1`` (opt-in; the default is 1) sends up to that many chunks at once, the
+  last one still alone after all the others. It relies only on Cincopa's "Upload content in
+  chunks" guide saying chunks may arrive in any order; no Cincopa client does it.
+* Retries follow the SDK's retry policy (``max_retries``, default 2, per chunk), where S4
+  re-posts a chunk up to 10 times after network errors.
+* On asyncio (the aiohttp transport) header names travel in lower case (``x-file-name``): HTTP
+  field names are case-insensitive (RFC 9110 section 5.1), and browsers speaking HTTP/2 send
+  them lower-case too. The HTTP client adds its usual headers (``User-Agent``,
+  ``Accept-Encoding`` ...), as a browser adds its own.
+* ``unique-id`` has S4's form, but where S4's ``Date.now()`` may repeat, the SDK's never does
+  within one process; two processes starting an upload of the same file name in the same
+  millisecond could still share one (each upload has its own upload URL, by which the emulator
+  at least keeps sessions apart; whether the live host does is unknown).
+* The reply check is stricter than S4's (which takes any reply without ``error`` as success)
+  and as strict as S7's ``done`` test, plus the line grammar above (assumed: REFERENCE.md 7.1
+  step 4 quotes every line the host is known to send). ``_DONE_LINES``/``_STATUS_LINE`` hold it,
+  to change in one place if the live host says more.
+
+Files are read with positional reads in a worker thread, one 1 MiB block at a time, so the event
+loop never waits on the disk and memory stays near ``BLOCK_SIZE * chunk_concurrency`` for file
+and bytes sources (a stream's chunk is held whole until acknowledged, since a retry must send it
+again). Progress reports bytes the host has acknowledged, never bytes merely queued.
 
 **Unknown outcomes.** The protocol has no idempotency key. When the POST that completes a file
-fails in a way that may have reached the host (a dropped connection, a timeout, a 5xx), the SDK
-looks for the asset before posting again: an asset with the same file name and size, no
-reference_id (none is set until after the upload), uploaded since the attempt began. That lookup
-uses ``asset.list(search=<file name>)`` — assumed to match file names, as it does in the
+fails in a way that may have reached the host (a dropped connection, a timeout, a 5xx, a reply
+that cannot be read), the SDK looks for the asset before posting again, and takes it only if it
+provably holds this file's bytes (``find_stored_asset``: same name and size, no reference_id yet,
+uploaded since the attempt began, and its original's SHA-256 equal to the file's). That lookup
+uses ``asset.list(search=<file name>)`` -- assumed to match file names, as it does in the
 emulator; Cincopa documents ``search`` only as free text.
 
 **Resume.** With ``state_file=``, the upload URL, ``unique-id`` and the acknowledged chunks are
@@ -38,6 +71,8 @@ import json
 import os
 import re
 import stat
+import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -57,18 +92,19 @@ from ._errors import (
     APIStatusError,
     CincopaError,
     CincopaValidationError,
+    QuotaExceededError,
     RateLimitError,
     ResponseDecodeError,
     ResponseValidationError,
 )
-from ._redact import redact_url
+from ._redact import redact_url, scrub
 
 if TYPE_CHECKING:
     import hashlib
 
     from ._client import AsyncCincopa
     from ._locks import ImportClaim
-    from ._models import Asset
+    from ._models import Asset, ImportStatus
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -101,8 +137,19 @@ def file_threads() -> anyio.CapacityLimiter:
 
 
 UPLOAD_OPERATION: Final = "upload"
-_RESOURCE_LINE = re.compile(r"new resource id (\d+) (\S+)")
-_IMPORT_DONE = frozenset({"done", "complete", "completed", "success", "finished"})
+
+# The upload host's reply lines (REFERENCE.md 7.1 step 4; REAL-CLIENTS.md S4, S7), compared
+# stripped and in lower case, except the resource line, whose rid keeps its case.
+_RESOURCE_LINE = re.compile(r"(?i:new resource id) (\d+) (\S+)")
+_DONE_LINES = frozenset({"chunk done.", "chunk done", "done.", "done"})
+_STATUS_LINE = re.compile(r"[a-z][a-z ]* ok")  # "authentication ok", "file stored ok", ...
+_QUOTA_TEXT = "out of assets quota"  # S7: `resp.indexOf('out of assets quota') > -1`
+_HOST_TEXT_LIMIT = 2000
+
+# import status words (REFERENCE.md 7.3: only "inprogress" is evidenced; the rest is assumed)
+_IMPORT_IN_PROGRESS = frozenset(
+    {"inprogress", "in_progress", "in-progress", "in progress", "pending", "queued", "processing"}
+)
 _IMPORT_FAILED = frozenset({"failed", "error", "aborted", "canceled", "cancelled"})
 
 UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
@@ -383,17 +430,91 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
     return result
 
 
-def parse_host_reply(text: str, url: str) -> tuple[str, str] | None:
-    """``(id, rid)`` from a final reply, None for an intermediate one; raise on an error reply."""
-    match = _RESOURCE_LINE.search(text)
-    if match is not None:
-        return match.group(1), match.group(2)
-    if "error" in text.lower():
-        line = next((ln for ln in text.splitlines() if "error" in ln.lower()), text).strip()
-        raise APIResponseError(
-            line[:500], operation=UPLOAD_OPERATION, url=url, payload={"reply": text[:2000]}
+def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[str, str] | None:
+    """What the upload host's reply says: ``(id, rid)`` when it completed the file, None when it
+    stored an intermediate chunk; any other reply raises (see the module docstring, step 3).
+
+    ``url`` (already redacted) goes on the error; ``secrets`` (the token, the upload URL's
+    ``hash``) are scrubbed from the host's text wherever it appears in the error.
+
+    Raises:
+        QuotaExceededError: the reply says ``out of assets quota``.
+        APIResponseError: a line of the reply mentions ``error``.
+        ResponseDecodeError: the reply is not one the host is known to send (an HTML error
+            page, a truncated reply, a reply without ``done`` ...).
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lowered = [line.lower() for line in lines]
+
+    def host_text() -> str:
+        return scrub(text[:_HOST_TEXT_LIMIT], secrets)
+
+    def line_with(word: str) -> str:
+        found = next((line for line in lines if word in line.lower()), text.strip())
+        return scrub(found[:500], secrets)
+
+    if any(_QUOTA_TEXT in line for line in lowered):
+        raise QuotaExceededError(
+            f"the account is out of assets quota (the upload host said {line_with(_QUOTA_TEXT)!r})",
+            operation=UPLOAD_OPERATION,
+            url=url,
+            payload={"reply": host_text()},
         )
-    return None
+    if any("error" in line for line in lowered):
+        raise APIResponseError(
+            line_with("error"),
+            operation=UPLOAD_OPERATION,
+            url=url,
+            payload={"reply": host_text()},
+        )
+    resource = next(
+        (index for index, line in enumerate(lines) if _RESOURCE_LINE.fullmatch(line)), None
+    )
+    done = [index for index, line in enumerate(lowered) if line in _DONE_LINES]
+    known = all(
+        line in _DONE_LINES or _STATUS_LINE.fullmatch(line) or index == resource
+        for index, line in enumerate(lowered)
+    )
+    if known and done:
+        if resource is None:
+            return None
+        if done[-1] > resource:
+            match = _RESOURCE_LINE.fullmatch(lines[resource])
+            assert match is not None
+            return match.group(1), match.group(2)
+    excerpt = host_text()
+    raise ResponseDecodeError(
+        f"{UPLOAD_OPERATION}: the upload host's reply is not one it is known to send (it must end"
+        f" 'chunk done.', or 'new resource id <id> <rid>' then 'done.'): {excerpt[:200]!r}"
+        f" ({url})",
+        operation=UPLOAD_OPERATION,
+        url=url,
+        body_excerpt=excerpt,
+    )
+
+
+_unique_id_lock = threading.Lock()
+_last_unique_id = 0
+
+
+def new_unique_id() -> str:
+    """A ``unique-id`` as ``cpUploadAPI`` makes it (S4: ``Date.now()``, milliseconds since the
+    epoch), but never one this process already issued: one more than the last when two uploads
+    start in the same millisecond."""
+    global _last_unique_id
+    with _unique_id_lock:
+        _last_unique_id = max(time.time_ns() // 1_000_000, _last_unique_id + 1)
+        return str(_last_unique_id)
+
+
+def _url_secrets(client: AsyncCincopa, upload_url: str) -> tuple[str, ...]:
+    """The values to scrub from the host's text: the api_token and the upload URL's ``hash``."""
+    try:
+        signature = httpx.URL(upload_url).params.get("hash") or ""
+    except httpx.InvalidURL:
+        signature = ""
+    # a hash too short to be a real one would scrub unrelated text: only the token then
+    return tuple(s for s in (client._api_token, signature if len(signature) >= 8 else "") if s)
 
 
 class _Uploader:
@@ -418,10 +539,11 @@ class _Uploader:
         self.chunk_concurrency = chunk_concurrency
         self.on_progress = on_progress
         self.state_file = state_file
-        self.unique_id = state.unique_id if state else os.urandom(16).hex()
+        self.unique_id = state.unique_id if state else new_unique_id()
         self.done: set[int] = set(state.done) if state else set()
         self.bytes_done = sum(self._chunk_length(index) for index in self.done)
         self.safe_url = redact_url(upload_url)
+        self.secrets = _url_secrets(client, upload_url)
         self._state_lock = anyio.Lock()
 
     def _chunk_length(self, index: int) -> int:
@@ -449,34 +571,41 @@ class _Uploader:
         await self._save_state()
         # A stream can only be read in order: its chunks go one at a time.
         concurrency = 1 if self.source.stream is not None else self.chunk_concurrency
-        limiter = anyio.CapacityLimiter(concurrency)
-        turn = iter(missing)
+        if concurrency == 1:  # as Cincopa's uploaders send them: each after the last's reply
+            for index in missing:
+                await self._post_chunk(index)
+        else:  # opt-in: relies on the docs' "chunks may arrive in any order"
+            limiter = anyio.CapacityLimiter(concurrency)
+            turn = iter(missing)
 
-        async def post_chunk() -> None:
-            async with limiter:
-                index = next(turn)
-                data = await self._held(index)
-                result = await self.client._with_retries(
-                    UPLOAD_OPERATION, True, lambda: self._post(self._chunk_request(index, data))
-                )
-                if result is not None:  # the host completed the file before its last chunk
-                    raise APIResponseError(
-                        "the upload host completed the file before its last chunk",
-                        operation=UPLOAD_OPERATION,
-                        url=self.safe_url,
-                        payload={},
-                    )
-                self.done.add(index)
-                self.bytes_done += self._chunk_length(index)
-                await self._save_state()  # saved before reported: a callback may cancel
-                self._report()
+            async def post_next() -> None:
+                async with limiter:
+                    await self._post_chunk(next(turn))
 
-        async with anyio.create_task_group() as tg:
-            for _ in missing:
-                tg.start_soon(post_chunk)
+            async with anyio.create_task_group() as tg:
+                for _ in missing:
+                    tg.start_soon(post_next)
         last = count - 1
         data = await self._held(last)
         return await self._complete(lambda: self._chunk_request(last, data))
+
+    async def _post_chunk(self, index: int) -> None:
+        """Post chunk ``index`` (not the last) until the host acknowledges it, then record it."""
+        data = await self._held(index)
+        result = await self.client._with_retries(
+            UPLOAD_OPERATION, True, lambda: self._post(self._chunk_request(index, data))
+        )
+        if result is not None:  # the host completed the file before its last chunk
+            raise APIResponseError(
+                "the upload host completed the file before its last chunk",
+                operation=UPLOAD_OPERATION,
+                url=self.safe_url,
+                payload={},
+            )
+        self.done.add(index)
+        self.bytes_done += self._chunk_length(index)
+        await self._save_state()  # saved before reported: a callback may cancel
+        self._report()
 
     async def _held(self, index: int) -> bytes | None:
         """A stream's chunk, read once and held for retries; None: read it again per attempt."""
@@ -531,7 +660,11 @@ class _Uploader:
         )
 
     def _chunk_request(self, index: int, held: bytes | None) -> httpx.Request:
-        """One chunk's POST, its body streamed in blocks (built anew for every attempt)."""
+        """One chunk's POST, its body streamed in blocks (built anew for every attempt).
+
+        The headers are S4's, in S4's order (see the module docstring); ``Content-Length`` is
+        what a browser adds to such a request by itself.
+        """
         start, end = self._chunk_range(index)
         body: AsyncIterator[bytes] = (
             self.source.blocks(start, end) if held is None else _slices(held)
@@ -541,20 +674,25 @@ class _Uploader:
             self.upload_url,
             content=body,
             headers={
-                "X-File-Name": quote(self.source.filename),
+                "Content-Type": "multipart/form-data",
+                "X-FILE-NAME": encode_uri_component(self.source.filename),
                 "Content-Range": f"bytes {start}-{end}/{self.source.size}",
-                "Content-Length": str(end - start),
                 "unique-id": self.unique_id,
-                "Content-Type": "application/octet-stream",
+                "Content-Length": str(end - start),
             },
             timeout=self.client._timeout,
         )
 
     async def _post(self, request: httpx.Request) -> str | None:
+        """Send one POST; the rid when it completed the file, None for a stored chunk."""
         response, body = await self.client._exchange(UPLOAD_OPERATION, request)
+        text = body.decode("utf-8", "replace")
         if response.status_code >= 300:
-            raise self.client._status_error(UPLOAD_OPERATION, request, response, None, body)
-        result = parse_host_reply(body.decode("utf-8", "replace"), self.safe_url)
+            if _QUOTA_TEXT in text.lower():  # however the host frames it, the cause is the same
+                parse_host_reply(text, self.safe_url, self.secrets)  # raises QuotaExceededError
+            host_text = scrub(text[:_HOST_TEXT_LIMIT], self.secrets).encode()
+            raise self.client._status_error(UPLOAD_OPERATION, request, response, None, host_text)
+        result = parse_host_reply(text, self.safe_url, self.secrets)
         return None if result is None else result[1]
 
     async def _save_state(self) -> None:
@@ -584,6 +722,12 @@ class _Uploader:
             os.replace(temporary, path)
 
         await anyio.to_thread.run_sync(write)
+
+
+def encode_uri_component(text: str) -> str:
+    """JavaScript's ``encodeURIComponent``: UTF-8, every byte percent-encoded except
+    ``A-Z a-z 0-9 - _ . ! ~ * ' ( )`` (S4 sends ``X-FILE-NAME`` so)."""
+    return quote(text, safe="!*'()")
 
 
 async def _slices(data: bytes) -> AsyncIterator[bytes]:
@@ -775,7 +919,7 @@ async def upload_file(
     reference_id: str | None = None,
     tags: Sequence[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    chunk_concurrency: int = 2,
+    chunk_concurrency: int = 1,
     on_progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
 ) -> Asset:
@@ -783,6 +927,25 @@ async def upload_file(
 
     Every argument is checked before anything is sent (``CincopaValidationError``), the
     metadata included: it is applied only once the file is stored.
+
+    Args:
+        source: a file path, ``bytes`` (needs ``filename``) or an async byte stream (needs
+            ``filename`` and ``size``).
+        gallery: fid of the gallery the asset is added to.
+        caption, description, reference_id, tags: metadata applied after the upload.
+        chunk_size: a file larger than this goes in chunks of this many bytes.
+        chunk_concurrency: chunks in flight at once. 1 (the default) sends them in order, each
+            after the host acknowledged the one before, as every Cincopa uploader does. More is
+            an explicit opt-in that relies only on Cincopa's docs saying chunks may arrive in
+            any order (no Cincopa client sends them so); the last chunk still goes alone, after
+            all the others. Stream sources always go one at a time.
+        on_progress: called with ``UploadProgress`` after each acknowledged chunk.
+        state_file: where to keep what a resume needs (path sources only).
+
+    Raises:
+        QuotaExceededError: the account is out of assets quota.
+        APIResponseError: the upload host reported an error.
+        ResponseDecodeError: the upload host's reply is not one it is known to send.
     """
     check_upload_options(chunk_size, chunk_concurrency, on_progress, state_file)
     check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
@@ -865,11 +1028,21 @@ async def import_url(
 ) -> Asset:
     """Import a file from a URL (``asset.upload_from_url``) and wait until it is an asset.
 
-    Polls ``asset.upload_from_url_get_status`` with a growing interval until the job is done,
-    failed (``APIResponseError``) or ``timeout`` seconds passed (``APITimeoutError``). Leaving
-    early, by cancellation or timeout, aborts the server's job (``upload_from_url_abort``).
-    Terminal status words beyond ``inprogress`` are undocumented: assumed ``done`` and
-    ``failed``/``aborted`` (and their usual variants).
+    Polls ``asset.upload_from_url_get_status`` with a growing interval and reads each status
+    (only ``inprogress`` is documented; the other words are assumed, see ``_IMPORT_*``):
+
+    * an in-progress word (``inprogress``, ``pending``, ``queued`` ...): poll again;
+    * a failure word (``failed``, ``error``, ``aborted``, ``canceled``): ``APIResponseError``,
+      even with a ``resid`` (an import attaching to an asset may name it from the start);
+    * any other status with a non-empty ``resid`` is done, whatever the word (``done``, or the
+      ``ready`` a third-party schema guesses): the asset is ``resid``;
+    * any other status without a ``resid``: ``ResponseValidationError`` naming the status. The
+      job is left running, not aborted -- it may have succeeded -- and the error message
+      carries its ``status_id`` to poll it further.
+
+    After ``timeout`` seconds still in progress it raises ``APITimeoutError``; leaving early, by
+    cancellation or timeout, aborts the server's job (``upload_from_url_abort``) -- unless it
+    turns out to have finished meanwhile, when its asset is returned.
 
     **A lost reply.** When the reply to ``asset.upload_from_url`` is lost after the request may
     have reached Cincopa (a dropped connection, a timeout, a 5xx, a garbled reply), an import
@@ -1029,11 +1202,13 @@ async def _await_import(
     poll_interval: float,
     max_poll_interval: float,
 ) -> str:
-    """Poll an import job until it is done: the rid of its asset.
+    """Poll an import job until it is done: the rid of its asset (see ``_poll_import``).
 
-    Leaving before the job ended aborts it. When polling failed or timed out, the abort's
-    answer is checked: a job that finished meanwhile (its abort refused, its status done) is
-    not lost -- its asset is returned, not left behind untagged for a rerun to import again.
+    Leaving while the job is in progress aborts it. When polling failed or timed out, the
+    abort's answer is checked: a job that finished meanwhile (its abort refused, its status
+    done) is not lost -- its asset is returned, not left behind untagged for a rerun to import
+    again. A job that ended in failure, or in a status that cannot be classified, is not
+    aborted: it is not in progress (and the latter may have succeeded).
     """
     from ._errors import APITimeoutError
 
@@ -1041,8 +1216,8 @@ async def _await_import(
     try:
         with anyio.fail_after(timeout):
             return await _poll_import(client, status_id, poll_interval, max_poll_interval)
-    except _ImportFailed as failed:
-        raise failed.error from None
+    except _ImportEnded as ended:
+        raise ended.error from None
     except TimeoutError:
         failure = APITimeoutError(
             f"asset.upload_from_url: the import did not finish within {timeout} s",
@@ -1062,11 +1237,49 @@ async def _await_import(
     raise failure
 
 
-class _ImportFailed(Exception):
-    """The job itself ended in failure: nothing to abort."""
+class _ImportEnded(Exception):
+    """The job is no longer in progress, but did not give an asset: nothing to abort."""
 
-    def __init__(self, error: APIResponseError) -> None:
+    def __init__(self, error: CincopaError) -> None:
         self.error = error
+
+
+def _import_outcome(status: ImportStatus, status_id: str) -> str | None:
+    """What a job's status says (only ``inprogress`` is documented; the rest is assumed, see
+    ``_IMPORT_*``): None while in progress (an in-progress word: ``inprogress``, ``pending``,
+    ``queued`` ...); the rid once done -- any other status with a non-empty ``resid``, whatever
+    the word (``done``, or the ``ready`` a third-party schema guesses); ``_ImportEnded`` with
+    ``APIResponseError`` for a failure word (``failed``, ``error``, ``aborted``, ``canceled``),
+    even with a ``resid`` (an import attaching to an asset may name it from the start), and with
+    ``ResponseValidationError`` naming the status for any other status without a ``resid``.
+    """
+    word = status.status.strip().lower()
+    if word in _IMPORT_IN_PROGRESS:
+        return None
+    if word in _IMPORT_FAILED:
+        raise _ImportEnded(
+            APIResponseError(
+                f"import {word}: {status.debug or status.more or 'no detail'}",
+                operation="asset.upload_from_url",
+                url=None,
+                payload=dict(status.raw),
+            )
+        )
+    if status.resid:
+        return status.resid
+    problem = (
+        f"status {status.status!r} is neither in progress nor a failure, and no resid names"
+        " an asset"
+    )
+    raise _ImportEnded(
+        ResponseValidationError(
+            f"asset.upload_from_url_get_status: {problem}; the import"
+            f" (status_id={status_id}) was left running, not aborted",
+            operation="asset.upload_from_url_get_status",
+            url=None,
+            errors=[f"{problem} @ $.status"],
+        )
+    )
 
 
 async def _poll_import(
@@ -1074,18 +1287,9 @@ async def _poll_import(
 ) -> str:
     while True:
         status = await client.asset.upload_from_url_get_status(status_id=status_id)
-        word = status.status.lower()
-        if word in _IMPORT_DONE and status.resid:
-            return status.resid
-        if word in _IMPORT_FAILED:
-            raise _ImportFailed(
-                APIResponseError(
-                    f"import {word}: {status.debug or status.more or 'no detail'}",
-                    operation="asset.upload_from_url",
-                    url=None,
-                    payload=dict(status.raw),
-                )
-            )
+        rid = _import_outcome(status, status_id)
+        if rid is not None:
+            return rid
         await client._shared.sleep(interval)
         interval = min(interval * 1.5, max_poll_interval)
 
@@ -1097,8 +1301,7 @@ async def _abort_or_adopt(client: AsyncCincopa, status_id: str) -> str | None:
         return None  # aborted: no asset will appear
     except CincopaError:
         pass  # refused (the job ended?) or unreachable: look at its status
-    with contextlib.suppress(CincopaError):
+    with contextlib.suppress(CincopaError, _ImportEnded):
         status = await client.asset.upload_from_url_get_status(status_id=status_id)
-        if status.status.lower() in _IMPORT_DONE and status.resid:
-            return status.resid
+        return _import_outcome(status, status_id)
     return None

@@ -13,16 +13,22 @@
 **The format** (REFERENCE.md section 2.3 b; Cincopa's "temporary token v3" guide and the
 identical PHP and JavaScript implementations in Cincopa's own plugins):
 
-1. payload = expiry in UTC as ``YYYY-MM-DDTHH:MM:SS.fffffffZ`` (7 fractional digits), then the
-   optional restrictions, in this order, each as ``!`` + one letter + value: ``!p<permissions>``
-   (``|``-joined scopes), ``!r<rid>``, ``!f<fid>``, ``!d<rrid>`` (only in the PHP version),
-   ``!i<source IPv4>``, ``!h<host>``;
+1. payload = expiry in UTC as ``YYYY-MM-DDTHH:MM:SS.fffffffZ`` (7 fractional digits, the form
+   ``make_temp_token`` writes), then the optional restrictions, in this order, each as ``!`` +
+   one letter + value: ``!p<permissions>`` (``|``-joined scopes), ``!r<rid>``, ``!f<fid>``,
+   ``!d<rrid>`` (only in the PHP version), ``!i<source IPv4>``, ``!h<host>``;
 2. key = HKDF-SHA256(input key material = the parent token's bytes, salt = 16 random bytes,
    info = empty, length = 32) (RFC 5869, computed here with the standard library);
 3. ciphertext = AES-256-CBC(key, iv = 16 random bytes, PKCS#7 padding) over the UTF-8 payload;
 4. blob = base64url without padding of ``salt || iv || ciphertext``;
 5. token = ``<account id>`` + ``i3`` + ``<last 4 characters of the parent token>`` + blob, the
    account id being the parent token's digits before its first ``i``.
+
+``parse_temp_token`` reads every form Cincopa's own generators write (REAL-CLIENTS.md): 7
+fractional digits (Strapi S1's ``toCSharpISOString``, Moodle S5's ``str_pad($micro, 7, '0')``,
+the C# form) and 3 (Shopify S3's JavaScript ``toISOString()``, used for every call of that app),
+with any of the segments, Moodle's ``!d<rrid>`` included. Other fraction lengths are refused: no
+real generator writes them (``_EXPIRY`` holds the accepted forms).
 
 The token is built entirely on this machine: **the parent token is never sent anywhere** (only
 its account id and last four characters appear in the result, as the format requires). Cincopa
@@ -79,7 +85,8 @@ _SALT_LEN = 16
 _IV_LEN = 16
 _PARENT = re.compile(r"(\d+)i(\S{4,})")
 _TOKEN = re.compile(r"(\d+)i3(.{4})([A-Za-z0-9_-]+)", re.DOTALL)
-_EXPIRY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{7})Z")
+# 7 fractional digits (S1, S5: C#'s "o" format) or 3 (S3: JavaScript's toISOString)
+_EXPIRY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{7}|\d{3})Z")
 # restriction codes in their documented order, with the claim each one fills
 _CODES: tuple[tuple[str, str], ...] = (
     ("p", "permissions"),
@@ -332,7 +339,7 @@ def _parse_payload(payload: str) -> TempTokenClaims:
             int(hour),
             int(minute),
             int(second),
-            int(fraction[:6]),
+            int(fraction.ljust(6, "0")[:6]),  # ".774" is 774,000 microseconds
             tzinfo=UTC,
         )
     except ValueError:

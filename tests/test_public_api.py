@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import cincopa_async
-from cincopa_async import _models
+from cincopa_async import _errors, _models
 
 
 def test_every_public_name_resolves() -> None:
@@ -18,6 +18,14 @@ def test_lazy_models_are_exactly_the_models() -> None:
     """The lazily exported names are the models module's ``__all__``, all in ``__all__``."""
     assert set(_models.__all__) == cincopa_async._LAZY_MODELS
     assert set(cincopa_async.__all__) >= cincopa_async._LAZY_MODELS
+
+
+def test_every_error_class_is_public() -> None:
+    """Each class of the exception tree is exported, QuotaExceededError included."""
+    assert set(_errors.__all__) <= set(cincopa_async.__all__)
+    assert issubclass(cincopa_async.QuotaExceededError, cincopa_async.APIResponseError)
+    for name in _errors.__all__:
+        assert getattr(cincopa_async, name).__module__ == "cincopa_async", name
 
 
 def test_models_show_the_public_module() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import sys
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,6 +20,8 @@ from cincopa_async.tokens import (
     make_temp_token,
     parse_temp_token,
 )
+
+from ._real_clients import csharp_iso_string, js_to_iso_string, php_v3_expiry, v3_token
 
 pytestmark = pytest.mark.anyio
 
@@ -190,7 +194,9 @@ def test_parse_rejects_a_well_encrypted_but_malformed_payload() -> None:
     from cincopa_async import tokens
 
     for payload in (
-        "2030-01-01T00:00:00Z",  # 7 fractional digits are required
+        "2030-01-01T00:00:00Z",  # 7 or 3 fractional digits are required (what generators write)
+        "2030-01-01T00:00:00.000000Z",  # 6: no real generator writes it
+        "2030-01-01T00:00:00.0Z",
         "2030-13-01T00:00:00.0000000Z",  # no month 13
         "2030-01-01T00:00:00.0000000Z!fx!passet.read",  # out of order
         "2030-01-01T00:00:00.0000000Z!x1",  # unknown code
@@ -204,6 +210,57 @@ def test_parse_rejects_a_well_encrypted_but_malformed_payload() -> None:
         token = "1234567i31234" + tokens._b64url(SALT + IV + body)
         with pytest.raises(TempTokenError):
             parse_temp_token(token, PARENT)
+
+
+MOMENT = datetime(2026, 12, 1, 21, 45, 19, 774512, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expires", "claims"),
+    [
+        # S1 Strapi: toCSharpISOString (7 digits), called with only the source ip
+        (
+            csharp_iso_string(MOMENT) + "!i203.0.113.9",
+            MOMENT.replace(microsecond=774000),
+            {"source_ip": "203.0.113.9"},
+        ),
+        (csharp_iso_string(MOMENT), MOMENT.replace(microsecond=774000), {}),
+        # S3 Shopify: JavaScript's toISOString() (3 digits)
+        (js_to_iso_string(MOMENT), MOMENT.replace(microsecond=774000), {}),
+        (
+            js_to_iso_string(MOMENT) + "!passet.read|gallery.read!fAbCdEfGhIjK",
+            MOMENT.replace(microsecond=774000),
+            {"permissions": ("asset.read", "gallery.read"), "fid": "AbCdEfGhIjK"},
+        ),
+        # S5 Moodle: str_pad($micro, 7, '0') (7 digits) and the !d (rrid) segment
+        (php_v3_expiry(MOMENT) + "!dassign:12:34", MOMENT, {"rrid": "assign:12:34"}),
+    ],
+)
+def test_parse_reads_every_form_real_generators_write(
+    payload: str, expires: datetime, claims: dict[str, Any]
+) -> None:
+    """Tokens built as Cincopa's plugins build them (an independent implementation)."""
+    parsed = parse_temp_token(v3_token(PARENT, payload), PARENT)
+    assert parsed == TempTokenClaims(expires=expires, **claims)
+
+
+def test_the_generators_write_the_forms_real_clients_write() -> None:
+    """The re-implementations above, checked against the forms REAL-CLIENTS.md quotes."""
+    assert js_to_iso_string(MOMENT) == "2026-12-01T21:45:19.774Z"  # S3's example shape
+    assert csharp_iso_string(MOMENT) == "2026-12-01T21:45:19.7740000Z"
+    assert php_v3_expiry(MOMENT) == "2026-12-01T21:45:19.7745120Z"
+
+
+def test_make_still_writes_the_seven_digit_form() -> None:
+    """What make_temp_token writes: 7 digits, as Cincopa's C#-style code (the vector)."""
+    from cincopa_async import tokens
+
+    token = make_temp_token(PARENT, expires=MOMENT, permissions=["asset.read"])
+    blob = base64.urlsafe_b64decode(token[13:] + "=" * (-len(token[13:]) % 4))
+    key = tokens._hkdf_sha256(PARENT.encode(), blob[:16])
+    decryptor = tokens._aes_cbc(key, blob[16:32], "t").decryptor()
+    data = decryptor.update(blob[32:]) + decryptor.finalize()
+    assert data[: -data[-1]].decode() == "2026-12-01T21:45:19.7745120Z!passet.read"
 
 
 @pytest.mark.parametrize(

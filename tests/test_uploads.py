@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx
 import pytest
 
-from cincopa_async import APIResponseError, AsyncCincopa, CincopaValidationError
+from cincopa_async import (
+    APIResponseError,
+    AsyncCincopa,
+    CincopaValidationError,
+    ResponseDecodeError,
+    ResponseValidationError,
+)
 from cincopa_async._uploads import UploadProgress, UploadState
 from cincopa_async.testing import CincopaEmulator
 
 from ._waits import wait_until
+from .conftest import MakeClient, golden, operation_of
 
 pytestmark = pytest.mark.anyio
 
@@ -98,6 +107,39 @@ async def test_large_file_goes_in_ranged_chunks(
     assert seen == sorted(seen)
     assert seen[-1] == total
     assert emu.state.main.assets[asset.rid].content == data
+
+
+async def test_chunks_go_in_order_by_default(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
+    """Without chunk_concurrency the chunks reach the host strictly in file order (S4, S7)."""
+    data = os.urandom(5 * 16 * KIB + 1)
+    await cp.upload_file(data, filename="ordered.bin", chunk_size=16 * KIB)
+    assert [start for start, _, _ in upload_posts(emu)] == [i * 16 * KIB for i in range(6)]
+
+
+async def test_an_unreadable_reply_to_the_last_post_finds_the_stored_file(
+    emu: CincopaEmulator, cp: AsyncCincopa
+) -> None:
+    """The host stored the file but its reply came back cut in half: not a success by itself,
+    but the file may be stored, so the SDK looks for it and adopts it (no second POST)."""
+    emu.faults.add("truncated_body", operations="upload", times=1)
+    asset = await cp.upload_file(os.urandom(4 * KIB), filename="cut.bin")
+    assert asset.filename == "cut.bin"
+    assert len(upload_posts(emu)) == 1
+    assert len(emu.state.main.assets) == 1
+
+
+async def test_an_unreadable_reply_to_a_chunk_stops_the_upload(
+    emu: CincopaEmulator, cp: AsyncCincopa
+) -> None:
+    """A chunk whose reply does not say it was stored does not count: ResponseDecodeError with
+    the host's text, and no later chunk is sent."""
+    emu.faults.add("malformed_body", operations="upload", times=1)
+    with pytest.raises(ResponseDecodeError) as caught:
+        await cp.upload_file(os.urandom(48 * KIB), filename="bad.bin", chunk_size=16 * KIB)
+    assert "502 Bad Gateway" in caught.value.body_excerpt
+    assert "hash=REDACTED" in (caught.value.url or "")
+    assert len(upload_posts(emu)) == 1
+    assert emu.state.main.assets == {}
 
 
 async def test_bytes_and_stream_sources(emu: CincopaEmulator, cp: AsyncCincopa) -> None:
@@ -230,3 +272,74 @@ async def test_import_url_cancelled_aborts_the_job(emu: CincopaEmulator, cp: Asy
         tg.cancel_scope.cancel()
     aborts = [r for r in emu.requests if r.operation == "asset.upload_from_url_abort"]
     assert len(aborts) == 1
+
+
+# -- import_url and the status words it may meet (a scripted server: the emulator says "done") --
+
+
+def scripted_import(statuses: list[dict[str, Any]]) -> Any:
+    """A handler playing ``statuses`` to successive get_status polls (the last one repeats)."""
+    plays: Iterator[dict[str, Any]] = iter(statuses)
+    last: dict[str, Any] = {}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal last
+        operation = operation_of(request)
+        if operation == "asset.upload_from_url_get_status":
+            last = next(plays, last)
+            return httpx.Response(200, json={"success": True, **last})
+        if operation == "asset.list":
+            rid = request.url.params.get("rid")
+            return httpx.Response(200, json={"success": True, "items": [{"rid": rid}]})
+        return httpx.Response(200, json=golden(operation))
+
+    return handle
+
+
+@pytest.mark.parametrize("word", ["ready", "done", "Imported", ""])
+async def test_a_resid_with_any_status_but_in_progress_is_done(
+    make_client: MakeClient, word: str
+) -> None:
+    """A status word the SDK never heard of, with a resid, is a finished job: nothing aborted."""
+    client, recorder = make_client(
+        scripted_import(
+            [{"status": "inprogress", "resid": ""}, {"status": word, "resid": "AEyCfY7ET4hA"}]
+        )
+    )
+    async with client:
+        asset = await client.import_url("https://example.com/a.mp4", timeout=60)
+    assert asset.rid == "AEyCfY7ET4hA"
+    operations = [operation_of(r) for r in recorder.requests]
+    assert "asset.upload_from_url_abort" not in operations
+    assert operations.count("asset.upload_from_url_get_status") == 2
+
+
+@pytest.mark.parametrize("word", ["ready", "done", "mystery"])
+async def test_an_unknown_status_without_resid_is_a_typed_error_not_an_abort(
+    make_client: MakeClient, word: str
+) -> None:
+    """Nothing to classify it by: ResponseValidationError naming the status and the job, which
+    is left running (it may have succeeded), at once rather than after the timeout."""
+    client, recorder = make_client(
+        scripted_import([{"status": "pending"}, {"status": word, "resid": ""}])
+    )
+    async with client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.import_url("https://example.com/a.mp4", timeout=60)
+    assert repr(word) in str(caught.value)
+    assert "imp_5f2c9a1e7b" in str(caught.value)
+    assert caught.value.errors[0].endswith("@ $.status")
+    operations = [operation_of(r) for r in recorder.requests]
+    assert "asset.upload_from_url_abort" not in operations
+    assert operations.count("asset.upload_from_url_get_status") == 2
+
+
+async def test_a_failure_word_fails_even_with_a_resid(make_client: MakeClient) -> None:
+    """An import attaching to an asset may name it from the start: 'failed' still fails."""
+    client, recorder = make_client(
+        scripted_import([{"status": "failed", "resid": "AEyCfY7ET4hA", "debug": "HTTP 404"}])
+    )
+    async with client:
+        with pytest.raises(APIResponseError, match="import failed: HTTP 404"):
+            await client.import_url("https://example.com/a.mp4")
+    assert "asset.upload_from_url_abort" not in [operation_of(r) for r in recorder.requests]

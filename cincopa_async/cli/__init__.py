@@ -38,9 +38,10 @@ bulk upload with failures exits with the code of its first failure)::
       9  APIConnectionError: no HTTP reply (connection refused or dropped)
      10  APITimeoutError: a timeout expired
      11  APIResponseError: the API answered "success": false
-     12  ResponseDecodeError: the reply is not JSON
+     12  ResponseDecodeError: the reply is not JSON (or not a known upload-host reply)
      13  ResponseValidationError: the reply JSON has an unexpected shape
      14  BulkCancelledError: a bulk run stopped before an item finished
+     15  QuotaExceededError: the upload host says the account is out of assets quota
     130  interrupted (Ctrl-C)
 """
 

@@ -14,6 +14,7 @@ from cincopa_async._errors import (
     CincopaError,
     CincopaValidationError,
     NotFoundError,
+    QuotaExceededError,
     RateLimitError,
     ResponseDecodeError,
     ResponseValidationError,
@@ -41,6 +42,7 @@ EXIT_CODES: Final[dict[type[BaseException], int]] = {
     ResponseDecodeError: 12,
     ResponseValidationError: 13,
     BulkCancelledError: 14,
+    QuotaExceededError: 15,
 }
 
 _MEANINGS: Final[dict[type[BaseException], str]] = {
@@ -54,9 +56,10 @@ _MEANINGS: Final[dict[type[BaseException], str]] = {
     APIConnectionError: "no HTTP reply (connection refused or dropped)",
     APITimeoutError: "a timeout expired",
     APIResponseError: 'the API answered "success": false',
-    ResponseDecodeError: "the reply is not JSON",
+    ResponseDecodeError: "the reply is not JSON (or not a known upload-host reply)",
     ResponseValidationError: "the reply JSON has an unexpected shape",
     BulkCancelledError: "a bulk run stopped before an item finished",
+    QuotaExceededError: "the upload host says the account is out of assets quota",
 }
 
 

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, unquote
 import anyio
 
 from ._faults import FaultKind, FaultPlan, Faults
-from ._handlers import HANDLERS, ApiFailure, AuthFailure, Ctx
+from ._handlers import HANDLERS, ApiFailure, AuthFailure, Ctx, canonical_rid
 from ._ops import OPERATIONS, Operation, grants
 from ._state import EmulatorState, Outbox
 from ._upload_host import process_upload
@@ -70,7 +70,8 @@ class RecordedRequest:
     ``security_key``, auth headers) are replaced by ``"<redacted>"``.
 
     ``status`` is ``None`` when the connection was dropped; ``fault`` names the injected fault;
-    ``chunk`` is ``(start, end_exclusive, total)`` for a ranged upload-host POST.
+    ``chunk`` is ``(start, end_exclusive, total)`` for a ranged upload-host POST (``total``
+    None for a streaming chunk, which names none: REAL-CLIENTS.md S7).
     """
 
     method: str
@@ -80,7 +81,7 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int | None
     fault: str | None = None
-    chunk: tuple[int, int, int] | None = None
+    chunk: tuple[int, int, int | None] | None = None
     at: float = field(default=0.0, compare=False)
 
 
@@ -322,8 +323,10 @@ class EmulatorApp:
                         raise AuthFailure("api_token not valid from this ip")
                     if token.fid is not None and params.get("fid", token.fid) != token.fid:
                         raise AuthFailure("api_token is restricted to another gallery")
-                    if token.rid is not None and params.get("rid", token.rid) != token.rid:
-                        raise AuthFailure("api_token is restricted to another asset")
+                    if token.rid is not None and "rid" in params:
+                        owner = state.accounts[token.uid]  # either rid may be a numeric id (S5)
+                        if canonical_rid(owner, params["rid"]) != canonical_rid(owner, token.rid):
+                            raise AuthFailure("api_token is restricted to another asset")
                 if op.scope is not None and not grants(token.permissions, op.scope):
                     raise AuthFailure(f"api_token lacks permission {op.scope}")
                 for required in op.required:
@@ -357,7 +360,7 @@ class EmulatorApp:
         params: dict[str, str],
         status: int | None,
         fault: FaultKind | None,
-        chunk: tuple[int, int, int] | None = None,
+        chunk: tuple[int, int, int | None] | None = None,
     ) -> None:
         if not self.record_requests:
             return
@@ -481,13 +484,13 @@ def _retry_after(seconds: float | str) -> bytes:
     return str(int(seconds) if float(seconds).is_integer() else seconds).encode()
 
 
-def _chunk_of(headers: dict[str, str]) -> tuple[int, int, int] | None:
+def _chunk_of(headers: dict[str, str]) -> tuple[int, int, int | None] | None:
     value = headers.get("content-range", "")
     try:
         spec = value.strip().partition(" ")[2]
-        span, _, total = spec.partition("/")
+        span, slash, total = spec.partition("/")
         start, _, end = span.partition("-")
-        return int(start), int(end), int(total)
+        return int(start), int(end), int(total) if slash else None
     except ValueError:
         return None
 

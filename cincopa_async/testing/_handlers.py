@@ -3,6 +3,26 @@
 A handler returns the operation's own reply fields (the app adds ``success`` and ``runtime``) or
 raises ``ApiFailure`` (HTTP 200 ``{"success": false, "message"}``) or ``AuthFailure`` (HTTP 403).
 
+Behaviour taken from a real client cites it in the handler's docstring by its S-number in
+``cincopa-api/REAL-CLIENTS.md`` (S1 Strapi, S3 Shopify, S4 ``cpUploadAPI``, S5 Moodle, S7 the
+Chrome recorder, S8 Pipedream, ...), so that a correction is a one-line change. In short:
+
+* **Numeric ids** (S5): Moodle's grader deletes an asset by the numeric ``id`` of the upload
+  host's reply, passed as ``rid``. Wherever a rid is taken (``asset.set_meta``/``resync``/
+  ``delete``, the ``rid`` filter of ``asset.list``, ``gallery.add_item``/``remove_item``, the
+  ``rid`` of ``asset.get_upload_url``/``upload_from_url``, a token's ``rid`` restriction) an
+  asset's numeric id names it too. Live behaviour is **unverified**: S5 shows only that
+  Cincopa's own code relies on it for ``asset.delete``.
+* **Webhook events** (S8): Pipedream's constants ``gallery.claim``, ``gallery.sync``,
+  ``asset.synced`` and ``analytics.*`` are accepted by ``webhook.set`` besides the documented
+  names (the emulator never emits them).
+* **Renditions** (S1, S7): images and videos list ``jpg_100x75``, ``jpg_200x150``,
+  ``jpg_600x450`` and ``jpg_1200x900``, videos also ``mp4_hd`` and ``jpg_sb_200x150``; ``exif``
+  carries ``width``/``height`` (and ``duration`` for video and music) as strings. The values are
+  placeholders (``"0"``, ``"00:00:00"``): the emulator does not decode media.
+* ``cache=never`` (S7) is accepted by ``asset.get_tags``, ``asset.list`` and ``asset.set_meta``
+  and changes nothing.
+
 Behaviour that REFERENCE.md leaves open, all *assumed*:
 
 * Lists are newest first (assets by upload order, galleries by creation order); a page past the
@@ -45,8 +65,9 @@ Behaviour that REFERENCE.md leaves open, all *assumed*:
   ``{"user"|"username": ..., "password": ...}`` objects; passwords are stored hashed and never
   sent back. ``portal.list`` items carry the settings (never the passwords).
 * Webhooks: ``events`` must name documented events (``gallery.created|updated|deleted|synced``,
-  ``asset.uploaded|updated|deleted``, ``account.traffic_usage|settings``, ``lead.created``) or a
-  namespace wildcard (``asset.*``, ``gallery.*``, ``account.*``, ``lead.*``/``leads.*``) or
+  ``asset.uploaded|updated|deleted``, ``account.traffic_usage|settings``, ``lead.created``),
+  Pipedream's (S8: ``gallery.claim|sync``, ``asset.synced``) or a namespace wildcard
+  (``asset.*``, ``gallery.*``, ``account.*``, ``lead.*``/``leads.*``, ``analytics.*``) or
   ``*``; ``hook_url`` must be an http(s) URL. ``webhook.list`` items are
   ``{"hook_url", "events", "type": "webhook"|"slack"}`` (the key is never sent back).
 * Temporary tokens (``token.get_temp``): ``ttl`` defaults to 600 s, must be 1..86400 and never
@@ -161,9 +182,10 @@ for _ext in ["mp3", "wav", "aac", "m4a", "ogg", "oga", "flac", "wma", "opus", "a
 for _ext in ["pdf", "doc", "docx", "ppt", "pptx", "xls", "xlsx", "txt", "rtf", "odt", "csv", "zip"]:
     _TYPES[_ext] = "document"
 
+_THUMBS = ("jpg_100x75", "jpg_200x150", "jpg_600x450", "jpg_1200x900")  # S1 reads them
 _DERIVED: dict[str, tuple[str, ...]] = {
-    "image": ("jpg_600x450", "jpg_200x150"),
-    "video": ("mp4_hd", "jpg_600x450"),
+    "image": _THUMBS,
+    "video": ("mp4_hd", *_THUMBS, "jpg_sb_200x150"),  # S7 reads mp4_hd and jpg_sb_200x150
     "music": (),
     "document": (),
     "other": (),
@@ -219,6 +241,10 @@ def _media_url(base: str, rid: str, version: str, filename: str) -> str:
 
 
 def render_asset(asset: Asset, base: str) -> Reply:
+    """An asset as ``asset.list`` and ``gallery.get_items`` list it (REFERENCE.md 6.1), with the
+    fields real clients read: ``caption``/``filename``/``uploaded``/``versions[...].url``/
+    ``thumbnail.url``/``type`` (S1), ``exif.duration`` (S3, S7), ``exif.width``/``height``,
+    ``id`` (S7), ``versions.original.url`` (S9). See the module docstring for the renditions."""
     rid = asset.rid
     stem = posixpath.splitext(asset.filename)[0] or "file"
     versions: dict[str, dict[str, Any]] = {
@@ -244,6 +270,8 @@ def render_asset(asset: Asset, base: str) -> Reply:
     exif: dict[str, str] = {}
     if asset.type in ("video", "music"):
         exif["duration"] = "00:00:00"
+    if asset.type in ("video", "image"):
+        exif["width"] = exif["height"] = "0"
     return {
         "rid": rid,
         "id": asset.id,
@@ -373,8 +401,16 @@ def gallery_event(account: Account, gallery: Gallery, event: str, reason: str = 
     return payload
 
 
+def canonical_rid(account: Account, value: str) -> str:
+    """``value`` as a rid: an asset's numeric id names the asset too (S5, live unverified)."""
+    if value in account.assets or not value.isdigit():
+        return value
+    return next((a.rid for a in account.assets.values() if a.id == value), value)
+
+
 def _asset(ctx: Ctx, rid: str) -> Asset:
-    asset = ctx.account.assets.get(rid)
+    """The asset named by ``rid``: its rid, or its numeric id (S5; see the module docstring)."""
+    asset = ctx.account.assets.get(canonical_rid(ctx.account, rid))
     if asset is None:
         raise ApiFailure(f"asset not found: {rid}")
     return asset
@@ -465,6 +501,8 @@ def filename_from_url(url: str) -> str:
 
 
 def ping(ctx: Ctx) -> Reply:
+    """Identity of the token: S5 reads ``accid``; S11's schema gives ``accid_num`` (numeric) and
+    ``revertid`` (a boolean)."""
     account = ctx.account
     return {
         "ping": "pong",
@@ -481,6 +519,8 @@ def ping(ctx: Ctx) -> Reply:
 
 
 def token_get_temp(ctx: Ctx) -> Reply:
+    """A stored temporary token; S1 (before v3) called it with ``ttl=600`` and ``sourceip`` and
+    read ``{success, token, message}``."""
     p = ctx.params
     ttl = int(p.get("ttl") or 600)
     if not 1 <= ttl <= 86400:
@@ -518,6 +558,8 @@ def token_get_temp(ctx: Ctx) -> Reply:
 
 
 def gallery_create(ctx: Ctx) -> Reply:
+    """``{fid}``: S8 reads ``response.fid``; S6 passes ``template=<fid>``, ``copy_args`` and
+    ``copy_items`` (its gallery duplication) and reads ``{success, fid}``."""
     p, state, account = ctx.params, ctx.state, ctx.account
     master_fid = _opt(p, "master")
     master = None
@@ -576,6 +618,7 @@ def _delete_asset(ctx: Ctx, asset: Asset) -> None:
 
 
 def gallery_delete(ctx: Ctx) -> Reply:
+    """Delete ``fid``; S5 passes ``delete_assets=yes`` to delete the assets too."""
     p = ctx.params
     gallery = _gallery(ctx, p["fid"])
     if gallery.is_master:
@@ -604,13 +647,12 @@ def _token_grants(token: TokenRecord, scope: str) -> bool:
 
 
 def gallery_add_item(ctx: Ctx) -> Reply:
+    """Add the comma list ``rid`` (S8 sends ``ids.join(",")``; numeric ids too, S5)."""
     p = ctx.params
     gallery = _gallery(ctx, p["fid"])
-    rids = csv(p["rid"])
+    rids = list(dict.fromkeys(_asset(ctx, rid).rid for rid in csv(p["rid"])))
     if not rids:
         raise ApiFailure("missing required parameter: rid")
-    for rid in rids:
-        _asset(ctx, rid)
     new = [rid for rid in rids if rid not in gallery.items]
     if p.get("insert_position", "bottom") == "top":
         gallery.items[:0] = new
@@ -636,7 +678,7 @@ def gallery_add_item(ctx: Ctx) -> Reply:
 def gallery_remove_item(ctx: Ctx) -> Reply:
     p = ctx.params
     gallery = _gallery(ctx, p["fid"])
-    rids = csv(p["rid"])
+    rids = [canonical_rid(ctx.account, rid) for rid in csv(p["rid"])]  # numeric ids too (S5)
     if not rids:
         raise ApiFailure("missing required parameter: rid")
     missing = [rid for rid in rids if rid not in gallery.items]
@@ -654,6 +696,10 @@ def gallery_remove_item(ctx: Ctx) -> Reply:
 
 
 def gallery_list(ctx: Ctx) -> Reply:
+    """Galleries, newest first. S5 finds its gallery with ``search=caption=rrid:<ref>`` and reads
+    ``galleries[0].fid``; S8 pages with ``page`` and reads ``galleries[{fid, name}]``; S9 POSTs
+    it with an empty body and reads ``galleries[].fid/name/description``; S10 reads
+    ``workspace``, ``tag_cloud`` and ``items_data.page_count`` (spelt so here only)."""
     p = ctx.params
     page, per_page = _paging(p)
     galleries = sorted(ctx.account.galleries.values(), key=lambda g: g.seq, reverse=True)
@@ -692,6 +738,8 @@ def gallery_list(ctx: Ctx) -> Reply:
 
 
 def gallery_get_items(ctx: Ctx) -> Reply:
+    """A gallery's items: S10 reads ``fid``, ``upload_url``, ``claimed``, ``spfid`` (non-empty
+    strings) and ``folder.items``; S5 and S9 read ``folder.items_data.items_count``."""
     p = ctx.params
     gallery = _gallery(ctx, p["fid"])
     page, per_page = _paging(p)
@@ -748,12 +796,16 @@ _ASSET_SEARCH_FIELDS = ("caption", "filename", "description", "reference_id", "t
 
 
 def asset_list(ctx: Ctx) -> Reply:
+    """Assets, newest first. S1 pages with ``items_per_page=50&page=N`` and reads
+    ``items_data.page``/``pages_count``, filters by ``rid``, ``search`` and ``tag``; S2 reads
+    ``items[0]`` of ``rid=``; S7 POSTs ``search=tag=<tag>`` with ``cache=never``; S8 reads
+    ``items[{rid, filename}]``."""
     p = ctx.params
     page, per_page = _paging(p)
     assets: Iterable[Asset] = sorted(ctx.account.assets.values(), key=lambda a: -a.seq)
     rids = csv(p.get("rid"))
     if rids:
-        wanted = set(rids)
+        wanted = {canonical_rid(ctx.account, rid) for rid in rids}  # numeric ids too (S5)
         assets = [a for a in assets if a.rid in wanted]
     reference_id = p.get("reference_id")
     if reference_id:
@@ -787,6 +839,7 @@ def asset_list(ctx: Ctx) -> Reply:
 
 
 def asset_get_tags(ctx: Ctx) -> Reply:
+    """The tag cloud; S7 calls it with ``cache=never``."""
     cloud: dict[str, int] = {}
     for asset in ctx.account.assets.values():
         for tag in asset.tags:
@@ -805,6 +858,9 @@ _ASSET_META = (
 
 
 def asset_set_meta(ctx: Ctx) -> Reply:
+    """Set the given fields only: S1/S2/S3 send just ``reference_id``, S2 the text fields, S5 a
+    ``caption``, S7 ``caption``/``description``/``tags`` (with ``cache=never``, by POST with
+    no body); the rid may be the numeric id (S5)."""
     p = ctx.params
     asset = _asset(ctx, p["rid"])
     for name in _ASSET_META:
@@ -829,6 +885,8 @@ def asset_resync(ctx: Ctx) -> Reply:
 
 
 def asset_delete(ctx: Ctx) -> Reply:
+    """Delete ``rid``, which may be the asset's numeric id: Moodle's grader passes word 3 of
+    line 5 of the upload host's reply (S5). Live behaviour with a numeric id is unverified."""
     _delete_asset(ctx, _asset(ctx, ctx.params["rid"]))
     return {}
 
@@ -839,13 +897,14 @@ def _attach_target(ctx: Ctx) -> tuple[str | None, str | None, str | None]:
     if fid is not None:
         _gallery(ctx, fid)
     if rid is not None:
-        _asset(ctx, rid)
+        rid = _asset(ctx, rid).rid
         if attach_type is None:
             raise ApiFailure("type is required when rid is given")
     return fid, rid, attach_type
 
 
 def asset_get_upload_url(ctx: Ctx) -> Reply:
+    """``{upload_url}``: S1/S2/S3 call it with no other parameter and read ``upload_url``."""
     p = ctx.params
     fid, rid, attach_type = _attach_target(ctx)
     ttl = int(p["ttl"]) if p.get("ttl") else None
@@ -863,6 +922,7 @@ def asset_get_upload_url(ctx: Ctx) -> Reply:
 
 
 def asset_upload_from_url(ctx: Ctx) -> Reply:
+    """Start an import: S8 passes ``input`` and ``fid`` and reads ``response.status_id``."""
     p = ctx.params
     url = p["input"]
     if not is_loopback_url(url):
@@ -926,6 +986,9 @@ def asset_upload_from_url_abort(ctx: Ctx) -> Reply:
 
 
 def upload_iframe(ctx: Ctx) -> Reply:
+    """The upload widget's page. S5 passes a v3 token with ``rrid=assign:<cm>:<user>``: the
+    gallery named ``rrid:<ref>`` is created on first use, and found again by ``gallery.list``'s
+    ``search=caption=rrid:<ref>``."""
     p = ctx.params
     fid = _opt(p, "fid")
     rrid = _opt(p, "rrid")
@@ -1187,9 +1250,15 @@ KNOWN_EVENTS = frozenset(
         "account.traffic_usage",
         "account.settings",
         "lead.created",
+        # Pipedream's events.mjs constants (S8), undocumented, never emitted by the emulator
+        "gallery.claim",
+        "gallery.sync",
+        "asset.synced",
     }
 )
-_WILDCARDS = frozenset({"*", "gallery.*", "asset.*", "account.*", "lead.*", "leads.*"})
+_WILDCARDS = frozenset(
+    {"*", "gallery.*", "asset.*", "account.*", "lead.*", "leads.*", "analytics.*"}  # S8
+)
 
 
 def _hook(ctx: Ctx, kind: str) -> Reply:
@@ -1212,6 +1281,9 @@ def _hook(ctx: Ctx, kind: str) -> Reply:
 
 
 def webhook_set(ctx: Ctx) -> Reply:
+    """Upsert the hook of ``hook_url``. ``events`` takes the documented names and namespaces
+    and Pipedream's (S8: ``gallery.claim``, ``gallery.sync``, ``asset.synced``,
+    ``analytics.*``, ``leads.*``); ``security_key`` is optional (S8 sends a uuid)."""
     return _hook(ctx, "webhook")
 
 
@@ -1300,11 +1372,13 @@ def live_delete(ctx: Ctx) -> Reply:
 
 
 def account_list_sub(ctx: Ctx) -> Reply:
+    """S5 reads ``sub_accounts[].account_name`` and ``.uid``."""
     subs = [ctx.state.accounts[uid] for uid in ctx.account.sub_accounts]
     return {"sub_accounts": [{"account_name": a.name, "uid": a.uid} for a in subs]}
 
 
 def account_add_sub(ctx: Ctx) -> Reply:
+    """S5 reads ``success`` and ``new_sub_account_uid``, else ``message``."""
     name = ctx.params["name"].strip()
     if ctx.account.parent is not None:
         raise ApiFailure("a sub-account cannot have sub-accounts")
@@ -1324,6 +1398,8 @@ def _target_account(ctx: Ctx) -> Account:
 
 
 def token_list(ctx: Ctx) -> Reply:
+    """The permanent tokens of the account (or of ``sub_account``): S5 reads
+    ``tokens[].permissions`` and ``.api_token``."""
     account = _target_account(ctx)
     tokens = sorted(
         (t for t in ctx.state.tokens.values() if t.uid == account.uid and not t.temp),
@@ -1338,6 +1414,8 @@ def token_list(ctx: Ctx) -> Reply:
 
 
 def token_create(ctx: Ctx) -> Reply:
+    """A new permanent token: S5 creates ``permissions=asset.*|gallery.*`` tokens on a
+    ``sub_account`` and reads ``api_token``."""
     p = ctx.params
     account = _target_account(ctx)
     scopes = [s for s in p["permissions"].split("|") if s]

@@ -17,6 +17,10 @@ Permission mapping (REFERENCE.md 2.2; the exact names for delete/upload rights a
 * ``*`` grants everything and ``<resource>.*`` everything on that resource. ``write`` does *not*
   imply ``read`` (assumed: the dashboard offers them as separate grants).
 
+``cache`` takes only ``never``, on the three operations Cincopa's Chrome extension sends it with
+(REAL-CLIENTS.md S7: ``asset.get_tags``, ``asset.list``, ``asset.set_meta``), and changes nothing
+(the emulator caches nothing).
+
 Resources are ``gallery``, ``asset``, ``portal``, ``webhook``, ``live``, ``account`` and ``token``
 (the last three are assumed names).
 """
@@ -87,7 +91,7 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
             _op("gallery.download", "GET", "gallery.read", ("fid",)),
             _op("asset.list", "GET", "asset.read", enums={"cache": _NEVER}, integers=_PAGING),
             _op("asset.get_tags", "GET", "asset.read", enums={"cache": _NEVER}),
-            _op("asset.set_meta", "POST", "asset.write", ("rid",)),
+            _op("asset.set_meta", "POST", "asset.write", ("rid",), {"cache": _NEVER}),
             _op("asset.resync", "POST", "asset.write", ("rid",)),
             _op("asset.delete", "POST", "asset.delete", ("rid",)),
             _op("asset.get_upload_url", "GET", "asset.upload", integers=("ttl",)),

@@ -204,13 +204,14 @@ class UploadSession:
     """A (possibly chunked) upload in progress, keyed by ticket, file name and ``unique-id``.
 
     ``received_ranges()`` tells which byte ranges arrived (end exclusive), so resuming an
-    interrupted upload can be tested.
+    interrupted upload can be tested. ``total`` is None while a streaming upload has not yet
+    sent its last chunk (the only one carrying ``/<total>``: REAL-CLIENTS.md S7).
     """
 
     ticket: str
     filename: str
     unique_id: str
-    total: int
+    total: int | None
     created: float
     chunks: dict[int, bytes] = field(default_factory=dict, repr=False)
     complete: bool = False
@@ -230,21 +231,27 @@ class UploadSession:
         return merged
 
     def missing_ranges(self) -> list[tuple[int, int]]:
-        """Byte ranges still missing, ``(start, end_exclusive)``."""
+        """Byte ranges still missing, ``(start, end_exclusive)``; while ``total`` is unknown,
+        only the gaps before the last byte received."""
         missing: list[tuple[int, int]] = []
         position = 0
         for start, end in self.received_ranges():
             if start > position:
                 missing.append((position, start))
             position = max(position, end)
-        if position < self.total:
+        if self.total is not None and position < self.total:
             missing.append((position, self.total))
         return missing
 
     def received_bytes(self) -> int:
         return sum(end - start for start, end in self.received_ranges())
 
+    def is_complete(self) -> bool:
+        """Every byte of a known ``total`` arrived."""
+        return self.total is not None and not self.missing_ranges()
+
     def assemble(self) -> bytes:
+        assert self.total is not None, "a streaming upload is assembled once its total is known"
         buffer = bytearray(self.total)
         for start in sorted(self.chunks):
             chunk = self.chunks[start]

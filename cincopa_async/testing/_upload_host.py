@@ -1,23 +1,34 @@
 """The fake media upload host (REFERENCE.md 7): ``POST /upload/post.jpg?uid&d&hash&addtofid``.
 
-Accepted bodies:
+Accepted bodies, each as a real client sends it (S-numbers of REAL-CLIENTS.md):
 
-* a ``multipart/form-data`` form with one file part (single shot);
-* raw bytes with ``X-File-Name`` (URL-encoded), optionally ``Content-Range: bytes
-  <start>-<end exclusive>/<total>`` and ``unique-id``; chunks may arrive in any order and are
-  assembled by (upload URL, file name, ``unique-id``) once every byte of ``total`` arrived.
-  A ``Content-Type: multipart/form-data`` without a boundary (Cincopa's own uploader) counts as
-  raw bytes.
+* a ``multipart/form-data`` form with one file part (single shot; REFERENCE.md 7.1 assumes it);
+* raw bytes with ``X-File-Name`` (URL-encoded: ``encodeURIComponent`` in S4 and S7), optionally
+  ``Content-Range: bytes <start>-<end exclusive>/<total>`` and ``unique-id``, the framing of
+  Cincopa's uploader ``cpUploadAPI`` (S4): ``Content-Type: multipart/form-data`` *without a
+  boundary* and the raw bytes as the body, a range on every chunk (a one-shot upload sends
+  ``bytes 0-N/N``), ``unique-id`` = ``Date.now()``. A POST without ``Content-Range`` is a whole
+  file (REFERENCE.md 11.10 assumes the header optional). Chunks may arrive in any order (the
+  docs' claim; every real client sends them in order) and are assembled by (upload URL, file
+  name, ``unique-id``) once every byte of ``total`` arrived;
+* streaming chunks: ``Content-Range: bytes <start>-<end exclusive>`` with **no total** on every
+  chunk but the last, which carries ``/<total>``, with or without ``unique-id`` (S7, Cincopa's
+  recorder, whose file grows while it records and which sends no ``unique-id``; S4's
+  ``tempChunk`` mode). Such a session has no total until its last chunk, and completes when
+  that chunk arrived and no byte before it is missing.
 
 Replies are the plain-text lines of the real host (``authentication ok`` / ``chunk done.`` for an
-intermediate chunk; the 7 lines ending ``new resource id <id> <rid>`` / ``done.`` when the file
-is complete). Failures are HTTP 200 with a text line starting ``error:`` (assumed; only "a
-reply containing ``error``" is documented): bad or unknown ``hash``/``d``/``uid``, an expired
-URL, a source IP other than the one the URL was issued for, an unknown ``addtofid`` gallery, a
-missing file name, a malformed or inconsistent ``Content-Range`` (start >= end, end > total,
-length != end - start, total differing from earlier chunks). ``addtofid`` is not covered by the
-hash (assumed: Cincopa's UI rewrites it), ``0`` meaning no gallery. A chunk re-posted at the same
-start replaces the earlier one. A chunk arriving after its session completed starts a new upload.
+intermediate chunk -- S7 requires ``done`` in it; the 7 lines ending ``new resource id <id>
+<rid>`` / ``done.`` when the file is complete, the resource line being line 5, whose word 3
+Moodle's grader reads as the numeric id, S5). Failures are HTTP 200 with a text line starting
+``error:`` (assumed; S4 only tests for ``error``): bad or unknown ``hash``/``d``/``uid``, an
+expired URL, a source IP other than the one the URL was issued for, an unknown ``addtofid``
+gallery, a missing file name, a malformed or inconsistent ``Content-Range`` (start >= end, end >
+total, length != end - start, total differing from earlier chunks or below bytes already
+received). ``addtofid`` is not covered by the hash: S7 rewrites ``addtofid=0`` into the gallery
+it records for, S5 ``&addtofid=*`` into ``&addtofid=``; ``0`` and empty mean no gallery. A chunk
+re-posted at the same start replaces the earlier one. A chunk arriving after its session
+completed starts a new upload.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from ._state import EmulatorState, UploadSession
 
 __all__ = ["UploadOutcome", "intermediate_reply", "parse_multipart", "process_upload"]
 
-_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$")
+_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)(?:/(\d+))?\s*$")
 _FILENAME = re.compile(r'filename\*?=(?:"((?:[^"\\]|\\.)*)"|([^;]+))', re.IGNORECASE)
 _BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
 
@@ -54,7 +65,7 @@ def final_reply(asset_id: str, rid: str) -> str:
 class UploadOutcome:
     status: int
     text: str
-    chunk: tuple[int, int, int] | None = None
+    chunk: tuple[int, int, int | None] | None = None
     session: tuple[str, str, str] | None = None
 
 
@@ -148,24 +159,33 @@ def process_upload(
     match = _RANGE.match(content_range)
     if match is None:
         return UploadOutcome(200, "error: bad content-range\n")
-    start, end, total = (int(g) for g in match.groups())
-    if not (start < end <= total) or end - start != len(body):
-        return UploadOutcome(200, "error: bad content-range\n", (start, end, total))
+    start, end = int(match.group(1)), int(match.group(2))
+    total = int(match.group(3)) if match.group(3) is not None else None  # None: streaming (S7)
+    chunk = (start, end, total)
+    if not start < end or (total is not None and end > total) or end - start != len(body):
+        return UploadOutcome(200, "error: bad content-range\n", chunk)
     unique_id = headers.get("unique-id", "")
     key = (d, filename, unique_id)
     session = state.upload_sessions.get(key)
     if session is None or session.complete:
         session = UploadSession(d, filename, unique_id, total, state.now())
         state.upload_sessions[key] = session
-    elif session.total != total:
-        return UploadOutcome(
-            200, "error: bad content-range (total changed)\n", (start, end, total), key
-        )
+    elif total is not None and session.total is None:  # a streaming upload's last chunk
+        received = session.received_ranges()
+        if received and received[-1][1] > total:
+            return UploadOutcome(
+                200, "error: bad content-range (total below bytes received)\n", chunk, key
+            )
+        session.total = total
+    elif total is not None and session.total != total:
+        return UploadOutcome(200, "error: bad content-range (total changed)\n", chunk, key)
+    elif session.total is not None and end > session.total:
+        return UploadOutcome(200, "error: bad content-range (beyond the total)\n", chunk, key)
     session.chunk_requests += 1
     session.chunks[start] = body
-    if session.missing_ranges():
-        return UploadOutcome(200, INTERMEDIATE, (start, end, total), key)
+    if not session.is_complete():
+        return UploadOutcome(200, INTERMEDIATE, chunk, key)
     asset_id, rid = finish(filename, session.assemble())
     session.complete = True
     session.rid = rid
-    return UploadOutcome(200, final_reply(asset_id, rid), (start, end, total), key)
+    return UploadOutcome(200, final_reply(asset_id, rid), chunk, key)

@@ -3,9 +3,12 @@
 A token that is not a stored token and matches ``^\\d+i3.{4}`` is read as a v3 token: the parent
 is looked up among the **permanent** tokens of the account named by the leading digits whose
 last four characters match, and the token is decrypted with
-``cincopa_async.tokens.parse_temp_token`` (several candidates are tried in turn -- assumed). The
-result is a transient ``TokenRecord`` (``temp=True``, never stored, so ``token.list`` does not
-show it) that goes through the same checks as tokens from ``token.get_temp``:
+``cincopa_async.tokens.parse_temp_token`` (several candidates are tried in turn -- assumed), which
+reads every form Cincopa's own generators write (REAL-CLIENTS.md): the expiry with 7 fractional
+digits (S1 Strapi, S5 Moodle) or 3 (S3 Shopify's ``toISOString()``), and Moodle's ``!d`` segment
+(S5, with ``rrid=assign:<cm>:<user>``). The result is a transient ``TokenRecord``
+(``temp=True``, never stored, so ``token.list`` does not show it) that goes through the same
+checks as tokens from ``token.get_temp``:
 
 * expiry against the emulator clock (``state.now()``; at or after the expiry is expired);
 * ``!p`` scopes must be valid and within the parent's (``scope_covers``, as for
@@ -16,8 +19,8 @@ show it) that goes through the same checks as tokens from ``token.get_temp``:
 * ``!i``: compared with the client address of the ASGI scope -- ``127.0.0.1`` for in-process
   requests (``EmulatorTransport`` gives ``httpx.ASGITransport`` ``client=("127.0.0.1", 50000)``),
   the peer address under ``serve()``;
-* ``!h`` (host) and ``!d`` (rrid): accepted but not enforced (assumed; their server-side meaning
-  is not documented).
+* ``!h`` (host) and ``!d`` (rrid, S5): accepted but not enforced (assumed; their server-side
+  meaning is not documented).
 
 Every failure is the usual 403 ``{"success": false, "message"}``. Without the ``cryptography``
 package (the ``tokens`` extra) v3 tokens are refused with a message saying so.

@@ -114,3 +114,16 @@ async def test_webhook_management(api: Api) -> None:
     assert (await api("webhook.delete", hook_url=url))["success"] is True
     assert (await api("webhook.delete", hook_url=url))["success"] is False
     assert len((await api("webhook.list"))["webhooks"]) == 1
+
+
+@pytest.mark.parametrize(
+    "events",
+    ["gallery.claim", "gallery.sync", "asset.synced", "analytics.*", "leads.*", "account.*"],
+)
+async def test_webhook_takes_pipedreams_event_names(api: Api, events: str) -> None:
+    """Pipedream's events.mjs constants (S8), undocumented, are registrable."""
+    url = "https://example.com/pipedream"
+    assert (await api("webhook.set", hook_url=url, events=events))["success"] is True
+    assert (await api("webhook.list"))["webhooks"] == [
+        {"hook_url": url, "events": events, "type": "webhook"}
+    ]

@@ -162,3 +162,90 @@ async def test_attach_thumbnail_to_asset(
     assert asset["thumbnail"]["url"].endswith("/thumb/poster.jpg")
     assert (await http.get(asset["thumbnail"]["url"])).content == b"jpeg"
     assert len(emu.state.main.assets) == 1
+
+
+async def streaming_post(
+    http: httpx.AsyncClient, url: str, data: bytes, start: int, total: int | None, **headers: str
+) -> httpx.Response:
+    """A chunk as Cincopa's recorder sends it (S7): no total but on the last, no unique-id."""
+    content_range = f"bytes {start}-{start + len(data)}" + (f"/{total}" if total else "")
+    return await http.post(
+        url,
+        content=data,
+        headers={
+            "Content-Type": "multipart/form-data",
+            "X-FILE-NAME": "rec%20ord.webm",
+            "Content-Range": content_range,
+            **headers,
+        },
+    )
+
+
+@pytest.mark.parametrize("unique_id", [None, "1733091919774"])
+async def test_streaming_chunks_complete_with_the_one_that_names_the_total(
+    emu: CincopaEmulator, api: Api, http: httpx.AsyncClient, unique_id: str | None
+) -> None:
+    """``bytes s-e`` with no total until the last chunk (S7; S4's tempChunk mode), with or
+    without unique-id: stored as they come, the file made when the total arrives."""
+    url = (await api("asset.get_upload_url"))["upload_url"]
+    data = bytes(range(256)) * 10
+    extra = {"unique-id": unique_id} if unique_id else {}
+    first = await streaming_post(http, url, data[:1000], 0, None, **extra)
+    second = await streaming_post(http, url, data[1000:2000], 1000, None, **extra)
+    assert first.text == second.text == "authentication ok\nchunk done.\n"
+    [session] = emu.upload_sessions()
+    assert session.total is None
+    assert session.received_ranges() == [(0, 2000)]
+    last = await streaming_post(http, url, data[2000:], 2000, len(data), **extra)
+    rid = rid_of(last.text)
+    assert emu.state.main.assets[rid].content == data
+    assert emu.state.main.assets[rid].filename == "rec ord.webm"
+    chunk_log = [r.chunk for r in emu.requests if r.operation == "upload"]
+    assert chunk_log == [(0, 1000, None), (1000, 2000, None), (2000, 2560, 2560)]
+
+
+async def test_streaming_last_chunk_waits_for_a_missing_one(
+    emu: CincopaEmulator, api: Api, http: httpx.AsyncClient
+) -> None:
+    """The last chunk arriving before an earlier one (a retried chunk): complete when it comes."""
+    url = (await api("asset.get_upload_url"))["upload_url"]
+    await streaming_post(http, url, b"a" * 10, 0, None)
+    early = await streaming_post(http, url, b"c" * 10, 20, 30)
+    assert early.text == "authentication ok\nchunk done.\n"
+    late = await streaming_post(http, url, b"b" * 10, 10, None)
+    assert emu.state.main.assets[rid_of(late.text)].content == b"a" * 10 + b"b" * 10 + b"c" * 10
+
+
+async def test_streaming_total_below_what_arrived_is_an_error(
+    api: Api, http: httpx.AsyncClient
+) -> None:
+    url = (await api("asset.get_upload_url"))["upload_url"]
+    await streaming_post(http, url, b"a" * 10, 0, None)
+    await streaming_post(http, url, b"b" * 10, 10, None)
+    assert "error" in (await streaming_post(http, url, b"c" * 5, 5, 15)).text
+    assert "error" in (await streaming_post(http, url, b"x", 40, 30)).text  # end beyond total
+
+
+async def test_numeric_asset_id_works_wherever_a_rid_is_taken(
+    emu: CincopaEmulator, api: Api, http: httpx.AsyncClient
+) -> None:
+    """Moodle (S5) deletes by the numeric id of the host's reply; the emulator takes it as a rid
+    everywhere (live behaviour unverified)."""
+    url = (await api("asset.get_upload_url"))["upload_url"]
+    rid = rid_of((await upload_raw(http, url, b"v", "v.mp4", start=0, total=1)).text)
+    numeric = emu.state.main.assets[rid].id
+    assert numeric.isdigit()
+    assert (await api("asset.list", rid=numeric))["items"][0]["rid"] == rid
+    assert (await api("asset.set_meta", rid=numeric, caption="by id"))["success"] is True
+    fid = (await api("gallery.create", name="G"))["fid"]
+    assert (await api("gallery.add_item", fid=fid, rid=f"{numeric},{rid}"))["success"] is True
+    items = (await api("gallery.get_items", fid=fid))["folder"]["items"]
+    assert [(i["rid"], i["caption"]) for i in items] == [(rid, "by id")]
+    assert (await api("gallery.remove_item", fid=fid, rid=numeric))["success"] is True
+    thumb_url = (await api("asset.get_upload_url", rid=numeric, type="thumb"))["upload_url"]
+    assert rid_of((await upload_raw(http, thumb_url, b"j", "t.jpg")).text) == rid
+    temp = (await api("token.get_temp", rid=rid))["token"]
+    assert (await api("asset.list", _token=temp, rid=numeric))["items"][0]["rid"] == rid
+    assert (await api("asset.delete", rid=numeric))["success"] is True
+    assert emu.state.main.assets == {}
+    assert (await api("asset.delete", rid=numeric))["success"] is False
