@@ -364,11 +364,8 @@ def _upload_files_command() -> click.Command:
                 )
 
         result = run(out, main)
-        failures = [item for item in result if item.error is not None]
-        if failures:
-            first = failures[0].error
-            assert first is not None
-            fail(out, first)
+        if result.failed:
+            fail(out, result.failed[0].error)
 
     return files
 
@@ -402,8 +399,8 @@ async def upload_files(
     rows = [
         {
             "file": str(item.input),
-            "rid": item.value.rid if item.value is not None else None,
-            "error": None if item.error is None else f"{type(item.error).__name__}: {item.error}",
+            "rid": item.value.rid if item.ok else None,
+            "error": None if item.ok else f"{type(item.error).__name__}: {item.error}",
         }
         for item in result
     ]

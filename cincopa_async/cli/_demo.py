@@ -102,7 +102,7 @@ async def demo(out: Output, *, files: int = 24, concurrency: int = 6, live: bool
                     tags=["demo"],
                     live=live,
                 )
-                uploaded = [item.value for item in result if item.value is not None]
+                uploaded = [item.value for item in result.succeeded]
                 detail.append(f"{len(uploaded)} ok, {len(result.failed)} failed")
             async with steps.step("webhook.set") as detail:
                 # Subscribed here, so that the import below is what the receiver hears about.
