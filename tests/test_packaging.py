@@ -39,6 +39,6 @@ def test_the_extras_that_serve_the_emulator_bring_uvicorn_and_httptools() -> Non
     extras = project["optional-dependencies"]
     for extra in ("emulator", "cli"):
         names = {requirement.split(">")[0] for requirement in extras[extra]}
-        assert {"uvicorn", "httptools"} <= names, extra
+        assert {"uvicorn", "httptools", "uvloop"} <= names, extra
     assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
     assert project["license"] == "MIT"
