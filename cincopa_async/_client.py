@@ -162,7 +162,8 @@ class _SharedState:
 
         Without this, aiohttp would warn later, from inside aiohttp, about a session and a
         connector the user never made. Only the SDK's own aiohttp session can be released
-        without an event loop; other transports are closed when they are collected.
+        without an event loop; the sockets of httpx's own transport (the default on trio) are
+        closed, with Python's own warning, when they are collected.
         """
         if self.closed or not self.owns_http or self._http is None:
             return

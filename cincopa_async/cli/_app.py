@@ -12,7 +12,12 @@ from typing import Any, Final, NoReturn, TypeVar
 import anyio
 import click
 
-from cincopa_async._client import DEFAULT_BASE_URL, TOKEN_ENV_VAR, AsyncCincopa
+from cincopa_async._client import (
+    BASE_URL_ENV_VAR,
+    DEFAULT_BASE_URL,
+    TOKEN_ENV_VAR,
+    AsyncCincopa,
+)
 from cincopa_async._errors import CincopaError, CincopaValidationError
 from cincopa_async._spec import ENDPOINTS, Endpoint, Param, ParamKind
 from cincopa_async._uploads import DEFAULT_CHUNK_SIZE
@@ -24,7 +29,6 @@ __all__ = ["BASE_URL_ENV_VAR", "cli", "command_name", "option_name"]
 
 T = TypeVar("T")
 
-BASE_URL_ENV_VAR: Final = "CINCOPA_BASE_URL"
 _CONTEXT: Final[dict[str, Any]] = {
     "help_option_names": ["-h", "--help"],
     "max_content_width": 100,

@@ -18,10 +18,10 @@ from ._emulator import CincopaEmulator
 from ._faults import FaultKind
 from ._server import ListenError, run_forever
 
-__all__ = ["EXIT_PORT_IN_USE", "SAMPLE_MEDIA", "main"]
+__all__ = ["EXIT_CANNOT_LISTEN", "SAMPLE_MEDIA", "main"]
 
-#: Exit status when the port cannot be bound (in use, or not allowed).
-EXIT_PORT_IN_USE = 1
+#: Exit status when the port cannot be listened on (in use, or not allowed).
+EXIT_CANNOT_LISTEN = 1
 
 #: The sample files served at ``/files/<name>`` (no token needed): name -> size in bytes.
 SAMPLE_MEDIA = {"sample.mp4": 256 * 1024}
@@ -92,7 +92,7 @@ def main(
             run_forever(emu.app, host=args.host, port=args.port, ready=ready)
     except ListenError as exc:  # a port in use, or not allowed: one line, no traceback
         print(f"{prog}: error: {exc.strerror}", file=sys.stderr)
-        return EXIT_PORT_IN_USE
+        return EXIT_CANNOT_LISTEN
     return 0
 
 
