@@ -57,7 +57,6 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engine", choices=("builtin", "uvicorn"), default="builtin")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each reply")
     parser.add_argument(
         "--discard-uploads", action="store_true", help="keep only the lengths of uploaded bytes"
@@ -75,7 +74,7 @@ def main() -> int:
         print(f"CINCOPA_API_TOKEN={token}", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_forever(emu.app, host=args.host, port=args.port, engine=args.engine, ready=ready)
+        run_forever(emu.app, host=args.host, port=args.port, ready=ready)
     return 0
 
 

@@ -2,9 +2,9 @@
 
 A separate process keeps the server's CPU out of the client's measurements (``process_time``)
 and off the client's GIL. ``latency=`` (seconds) starts the bench-only launcher
-``_emulator_main.py`` instead, which adds a latency fault to every request (API and upload host):
-``python -m cincopa_async.testing`` has no flag for faults. ``discard_uploads=True`` (same
-launcher) makes the upload host keep only the lengths of uploaded bytes.
+``_emulator_main.py`` instead, which adds a latency fault to every request (API and upload host)
+and can also (``discard_uploads=True``) make the upload host keep only the lengths of uploaded
+bytes, which ``python -m cincopa_async.testing`` cannot.
 """
 
 from __future__ import annotations

@@ -13,7 +13,14 @@ Everything public is imported here; the modules behind it are private.
 
 from typing import TYPE_CHECKING, Any
 
-from ._bulk import BulkCancelledError, BulkItem, BulkProgress, BulkResult
+from ._bulk import (
+    BulkCancelledError,
+    BulkFailure,
+    BulkItem,
+    BulkProgress,
+    BulkResult,
+    BulkSuccess,
+)
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncCincopa
 from ._errors import (
     APIConnectionError,
@@ -139,9 +146,11 @@ __all__ = [
     "AsyncPager",
     "AuthenticationError",
     "BulkCancelledError",
+    "BulkFailure",
     "BulkItem",
     "BulkProgress",
     "BulkResult",
+    "BulkSuccess",
     "CincopaError",
     "CincopaValidationError",
     "DownloadLink",

@@ -18,6 +18,7 @@ for a pooled connection plus connecting), ``read`` -> ``sock_read``. aiohttp has
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -148,3 +149,29 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+    def close_from_finalizer(self) -> None:
+        """Close the session without awaiting: for a client that was never closed.
+
+        The session counts as closed at once, so aiohttp does not warn about it. Its connections
+        are closed now when this runs on the session's event loop (a garbage collection there)
+        or after that loop closed (then only marked closed: their sockets go with the loop);
+        from another thread, they are closed on that loop's thread, soon.
+        """
+        session, self._session = self._session, None
+        if session is None or session.closed:
+            return
+        connector = session.connector
+        session.detach()
+        if connector is None:
+            return
+        loop = connector._loop
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop or loop.is_closed():
+            connector._close()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(connector._close)

@@ -1,10 +1,17 @@
 """The bulk engine (``cp.bulk``): many items, run concurrently, every one accounted for.
 
-Every bulk method returns a ``BulkResult``: one ``BulkItem`` per input, in input order, each with
-``.input``, ``.value`` (None on failure) and ``.error`` (the typed error, or None). One item's
-failure never stops the others, unless ``fail_fast=True``: then the run stops at the first
-failure and every item it did not finish carries a ``BulkCancelledError``. Cancelling the caller
-cancels every item promptly (anyio task groups; imports in flight are aborted on the server).
+Every bulk method returns a ``BulkResult``: one ``BulkItem`` per input, in input order. An item
+is a ``BulkSuccess`` (``ok`` True, ``.value`` its result) or a ``BulkFailure`` (``ok`` False,
+``.error`` the exception that ended it: a typed ``CincopaError`` for an API failure); both have
+``.input``. ``if item.ok:`` narrows the item for mypy. Pyright narrows on ``item.ok is True`` or
+``isinstance(item, BulkSuccess)``, not on truthiness, so ``item.value`` is typed as the success's
+value on either kind (a failure's raises ``AttributeError``): ``item.value.rid if item.ok else
+item.error`` type-checks under both.
+
+One item's failure never stops the others, unless ``fail_fast=True``: then the run stops at the
+first failure and every item it did not finish carries a ``BulkCancelledError``. Cancelling the
+caller cancels every item promptly (anyio task groups; imports in flight are aborted on the
+server).
 
 **Concurrency.** Items run in up to ``concurrency`` workers (default: the client's
 ``max_concurrency``), and every request still passes the client's limiter. The number of items
@@ -37,12 +44,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, NoReturn, TypeAlias, TypeVar
 
 import anyio
+import attrs
 
 from ._encode import is_count
 from ._errors import (
@@ -77,10 +85,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BulkCancelledError",
+    "BulkFailure",
     "BulkItem",
     "BulkOperations",
     "BulkProgress",
     "BulkResult",
+    "BulkSuccess",
     "FileToUpload",
 ]
 
@@ -97,16 +107,47 @@ class BulkCancelledError(CincopaError):
     """The bulk run stopped (``fail_fast``) before this item finished; it may be partly done."""
 
 
-class BulkItem(NamedTuple, Generic[InputT, ValueT]):
-    """The outcome of one input: ``value`` on success, ``error`` on failure."""
+@attrs.frozen
+class BulkSuccess(Generic[InputT, ValueT]):
+    """An input that succeeded: ``ok`` is True, ``value`` its result, ``error`` None."""
 
     input: InputT
-    value: ValueT | None = None
-    error: Exception | None = None
+    value: ValueT
 
     @property
-    def ok(self) -> bool:
-        return self.error is None
+    def ok(self) -> Literal[True]:
+        return True
+
+    @property
+    def error(self) -> None:
+        return None
+
+
+@attrs.frozen
+class BulkFailure(Generic[InputT]):
+    """An input that failed: ``ok`` is False, ``error`` the exception that ended it.
+
+    It has no ``value``: reading it raises ``AttributeError`` (typed ``NoReturn``, so that on a
+    ``BulkItem`` the value's type is the success's alone).
+    """
+
+    input: InputT
+    error: Exception
+
+    @property
+    def ok(self) -> Literal[False]:
+        return False
+
+    @property
+    def value(self) -> NoReturn:
+        raise AttributeError(
+            f"this bulk item failed ({type(self.error).__name__}: {self.error}), so it has no"
+            " value; check item.ok first"
+        )
+
+
+BulkItem: TypeAlias = BulkSuccess[InputT, ValueT] | BulkFailure[InputT]
+"""The outcome of one input: a ``BulkSuccess`` or a ``BulkFailure`` (tell them by ``.ok``)."""
 
 
 class BulkResult(Generic[InputT, ValueT]):
@@ -115,9 +156,9 @@ class BulkResult(Generic[InputT, ValueT]):
     __slots__ = ("items",)
 
     def __init__(self, items: Sequence[BulkItem[InputT, ValueT]]) -> None:
-        self.items = tuple(items)
+        self.items: tuple[BulkItem[InputT, ValueT], ...] = tuple(items)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[BulkItem[InputT, ValueT]]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -129,15 +170,15 @@ class BulkResult(Generic[InputT, ValueT]):
     @property
     def ok(self) -> bool:
         """True when every item succeeded."""
-        return all(item.error is None for item in self.items)
+        return all(item.ok for item in self.items)
 
     @property
-    def succeeded(self) -> tuple[BulkItem[InputT, ValueT], ...]:
-        return tuple(item for item in self.items if item.error is None)
+    def succeeded(self) -> tuple[BulkSuccess[InputT, ValueT], ...]:
+        return tuple(item for item in self.items if isinstance(item, BulkSuccess))
 
     @property
-    def failed(self) -> tuple[BulkItem[InputT, ValueT], ...]:
-        return tuple(item for item in self.items if item.error is not None)
+    def failed(self) -> tuple[BulkFailure[InputT], ...]:
+        return tuple(item for item in self.items if isinstance(item, BulkFailure))
 
     def __repr__(self) -> str:
         return f"<BulkResult {len(self.succeeded)} ok, {len(self.failed)} failed>"
@@ -299,7 +340,7 @@ async def run_bulk(
                     and not _asks_too_long(error, max_wait)
                 ):
                     continue
-                outcomes[index] = BulkItem(inputs[index], error=error)
+                outcomes[index] = BulkFailure(inputs[index], error)
                 failed += 1
                 done += 1
                 report()
@@ -307,7 +348,7 @@ async def run_bulk(
                     tg.cancel_scope.cancel()
                 return
             limit.succeeded()
-            outcomes[index] = BulkItem(inputs[index], value=value)
+            outcomes[index] = BulkSuccess(inputs[index], value)
             done += 1
             report()
             return
@@ -329,7 +370,7 @@ async def run_bulk(
     stopped = BulkCancelledError("the bulk run stopped before this item finished", operation="bulk")
     return BulkResult(
         [
-            outcome if outcome is not None else BulkItem(inputs[index], error=stopped)
+            outcome if outcome is not None else BulkFailure(inputs[index], stopped)
             for index, outcome in enumerate(outcomes)
         ]
     )
@@ -707,7 +748,9 @@ class BulkOperations:
         )
         return BulkResult(
             [
-                BulkItem(rid, value=item.value, error=item.error)
+                BulkSuccess(rid, item.value)
+                if isinstance(item, BulkSuccess)
+                else BulkFailure(rid, item.error)
                 for item in batch_result
                 for rid in item.input
             ]

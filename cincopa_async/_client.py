@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
@@ -54,7 +55,7 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncCincopa"]
+__all__ = ["BASE_URL_ENV_VAR", "DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncCincopa"]
 
 ReplyT = TypeVar("ReplyT")
 
@@ -65,6 +66,7 @@ DEFAULT_MAX_CONCURRENCY: Final = 32
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 MAX_URL_LENGTH: Final = 65_536  # httpx's own limit
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+BASE_URL_ENV_VAR: Final = "CINCOPA_BASE_URL"
 
 _logger = logging.getLogger("cincopa_async")
 USER_AGENT: Final = f"cincopa-async/{__version__}"
@@ -77,7 +79,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 install_log_redaction()
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: str, source: str = "base_url") -> str:
     url = httpx.URL(base_url)
     host = url.host
     if url.scheme == "https" and host:
@@ -86,7 +88,7 @@ def _check_base_url(base_url: str) -> str:
         return str(url) if str(url).endswith("/") else f"{url}/"
     raise CincopaValidationError(
         [
-            f"base_url: {base_url!r} must be https:// (plain http:// is allowed only for loopback"
+            f"{source}: {base_url!r} must be https:// (plain http:// is allowed only for loopback"
             " hosts: localhost, *.localhost, 127.0.0.0/8, ::1), since every URL carries the token"
         ],
         operation="AsyncCincopa",
@@ -166,6 +168,32 @@ class _SharedState:
             )
         return self._http
 
+    def __del__(self) -> None:
+        """A client that was used and never closed: one warning of its own, and a release.
+
+        Without this, aiohttp would warn later, from inside aiohttp, about a session and a
+        connector the user never made. Only the SDK's own aiohttp session can be released
+        without an event loop; the sockets of httpx's own transport (the default on trio) are
+        closed, with Python's own warning, when they are collected.
+        """
+        if self.closed or not self.owns_http or self._http is None:
+            return
+        self.closed = True
+        direct = self.direct
+        if direct is not None:  # first: under a filter that turns warnings into errors,
+            from ._aiohttp import AiohttpTransport  # warn() raises
+
+            if isinstance(direct, AiohttpTransport):
+                direct.close_from_finalizer()
+        warnings.warn(
+            "an AsyncCincopa client was used and never closed: use `async with AsyncCincopa()"
+            " as cp:` or call `await cp.aclose()` when done (a long-lived app opens one client"
+            " at startup and closes it at shutdown)",
+            ResourceWarning,
+            source=self,
+            stacklevel=1,  # a finalizer: there is no caller to point at
+        )
+
     async def aclose(self) -> None:
         self.closed = True
         if self.owns_http:
@@ -202,11 +230,17 @@ class AsyncCincopa(ClientOperations):
         async with AsyncCincopa() as cp:          # token from CINCOPA_API_TOKEN
             page = await cp.asset.list(items_per_page=50)
 
+    A client holds a connection pool: a long-lived application opens one at startup and closes
+    it at shutdown. One that was used and is garbage-collected without being closed emits a
+    ``ResourceWarning`` naming it and releases its aiohttp session.
+
     Args:
         api_token: the API token; defaults to the ``CINCOPA_API_TOKEN`` environment variable.
             It travels in the query string of every request, so the SDK redacts it from every
             message, log record and repr.
-        base_url: the API root; ``https://`` only, except plain ``http://`` on loopback hosts.
+        base_url: the API root; defaults to the ``CINCOPA_BASE_URL`` environment variable, else
+            ``https://api.cincopa.com/v2/`` (an argument always wins over the environment).
+            ``https://`` only, except plain ``http://`` on loopback hosts (an emulator).
         timeout: seconds, or an ``httpx.Timeout`` (default 60 s, 5 s to connect).
         max_retries: retries after a retryable failure (see ``_retry``); 0 disables them.
         max_concurrency: requests in flight at once through this client, all views included.
@@ -220,7 +254,7 @@ class AsyncCincopa(ClientOperations):
         self,
         api_token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
@@ -240,7 +274,12 @@ class AsyncCincopa(ClientOperations):
         if problems:
             raise CincopaValidationError(problems, operation="AsyncCincopa")
         assert token is not None
-        self._base_url = _check_base_url(base_url)
+        if base_url is not None:
+            self._base_url = _check_base_url(base_url)
+        elif from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
+            self._base_url = _check_base_url(from_env, source=BASE_URL_ENV_VAR)
+        else:
+            self._base_url = DEFAULT_BASE_URL
         self._api_token = token
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
@@ -595,9 +634,15 @@ class AsyncCincopa(ClientOperations):
             cls = APIStatusError
         reason = response.reason_phrase or ""
         detail = f": {server_message}" if server_message else ""
+        hint = ""
+        if status == 404 and not httpx.URL(self._base_url).path.endswith("/v2/"):
+            hint = (
+                f"; the base URL {self._base_url} does not end in /v2/, where the API's"
+                f" operations are (e.g. {DEFAULT_BASE_URL})"
+            )
         secrets = self._secrets_of(request)
         message = scrub(
-            f"{operation}: HTTP {status} {reason}{detail} ({request.method} {url})", secrets
+            f"{operation}: HTTP {status} {reason}{detail} ({request.method} {url}){hint}", secrets
         )
         kept = payload if payload is not None else body[:1000].decode("utf-8", "replace")
         return cls(

@@ -1,4 +1,4 @@
-# Generated from cincopa_async/_spec.py by "python -m cincopa_async._codegen". Do not edit.
+# Generated from cincopa_async/_spec.py by "python tools/codegen.py". Do not edit.
 """Typed coroutine methods for every Cincopa operation, rendered from the endpoint table.
 
 Each method checks nothing and decides nothing: it names its operation and hands its

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._spec import PageLayout
 
@@ -40,6 +40,20 @@ class AsyncPager(Generic[ReplyT, ItemT]):
 
     def __await__(self) -> Generator[Any, None, ReplyT]:
         return self._fetch(self._start_page).__await__()
+
+    if not TYPE_CHECKING:  # a checker already rejects ``pager.items``: keep it doing so
+
+        def __getattr__(self, name: str) -> Any:
+            """A missing attribute is most often a forgotten ``await``: say so."""
+            if name.startswith("_"):
+                raise AttributeError(name)
+            raise AttributeError(
+                f"'AsyncPager' object has no attribute {name!r}: did you mean"
+                f" `(await cp.<resource>.list(...)).{name}` (one page) or"
+                " `async for item in cp.<resource>.list(...)` (every item)?",
+                name=name,
+                obj=self,
+            )
 
     def __aiter__(self) -> AsyncIterator[ItemT]:
         return self._items()

@@ -1,9 +1,9 @@
 """The endpoint table: every Cincopa REST API v2 operation, as data.
 
-This module is the single source of truth for the SDK's operations. ``_codegen`` renders it into
+This module is the single source of truth for the SDK's operations. ``tools/codegen.py`` renders it into
 ``_generated.py`` (typed resource methods), and ``AsyncCincopa._call`` reads it at run time to
 validate and encode arguments and to decide whether a failed call may be retried. Adding an
-operation is a data change here, followed by ``python -m cincopa_async._codegen``.
+operation is a data change here, followed by ``python tools/codegen.py``.
 
 The facts come from ``cincopa-api/endpoints.json`` (the project's API reference). Where the
 reference marks a fact as *inferred* (a guess, not seen in Cincopa's docs or in code calling the

@@ -5,7 +5,7 @@
     from fastapi import FastAPI
     from cincopa_async.fastapi import Cincopa, cincopa_lifespan
 
-    app = FastAPI(lifespan=cincopa_lifespan(max_concurrency=64))  # token from CINCOPA_API_TOKEN
+    app = FastAPI(lifespan=cincopa_lifespan(max_concurrency=64))  # CINCOPA_API_TOKEN, _BASE_URL
 
     @app.get("/videos")
     async def videos(cp: Cincopa) -> list[str]:

@@ -239,8 +239,6 @@ def make_temp_token(
     rrid: str | None = None,
     source_ip: str | None = None,
     host: str | None = None,
-    _salt: bytes | None = None,
-    _iv: bytes | None = None,
 ) -> str:
     """Build a v3 temporary token from ``parent_token`` locally (see the module docstring).
 
@@ -254,12 +252,38 @@ def make_temp_token(
         rrid: the ``!d`` restriction of Cincopa's PHP implementation (meaning undocumented).
         source_ip: the IPv4 address the token may be used from.
         host: the ``!h`` restriction (a host name, as documented).
-        _salt, _iv: TESTS ONLY -- fixed 16-byte salt and IV to reproduce a test vector. Never
-            pass them in real code: a reused salt/IV weakens every token made with it.
 
     Raises:
         CincopaValidationError: bad arguments (every problem listed; no token is echoed).
         TokensExtraMissingError: ``cryptography`` is not installed (the ``tokens`` extra).
+    """
+    return _make_temp_token(
+        parent_token,
+        expires=expires,
+        permissions=permissions,
+        rid=rid,
+        fid=fid,
+        rrid=rrid,
+        source_ip=source_ip,
+        host=host,
+    )
+
+
+def _make_temp_token(
+    parent_token: str,
+    *,
+    expires: datetime | timedelta,
+    permissions: Sequence[str] | None = None,
+    rid: str | None = None,
+    fid: str | None = None,
+    rrid: str | None = None,
+    source_ip: str | None = None,
+    host: str | None = None,
+    _salt: bytes | None = None,
+    _iv: bytes | None = None,
+) -> str:
+    """``make_temp_token`` with, for TESTS ONLY, a fixed 16-byte ``_salt`` and ``_iv`` (to
+    reproduce a test vector). Never in real code: a reused salt/IV weakens every token made with it.
     """
     problems: list[str] = []
     account_id = last4 = stamp = ""

@@ -29,6 +29,12 @@ TOKEN = "1234567iexampletokenabcdefghijklmn"
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
 
+@pytest.fixture(autouse=True)
+def no_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made without ``base_url`` mean the real API's, whatever the shell exported."""
+    monkeypatch.delenv("CINCOPA_BASE_URL", raising=False)
+
+
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

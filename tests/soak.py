@@ -135,7 +135,7 @@ async def run_soak(
             result = await cp.bulk.upload_files(files)
             report.bulk_items += len(files)
             report.bulk_items_reported += sum(1 for item in result if item.input in files)
-            rids.extend(item.value.rid for item in result if item.value is not None)
+            rids.extend(item.value.rid for item in result.succeeded)
             for item in result.failed:
                 report.errors[f"bulk item: {type(item.error).__name__}"] += 1
 

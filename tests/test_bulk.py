@@ -10,7 +10,7 @@ from functools import partial
 import anyio
 import pytest
 
-from cincopa_async import APIResponseError, AsyncCincopa
+from cincopa_async import APIResponseError, AsyncCincopa, BulkFailure, BulkSuccess
 from cincopa_async._bulk import (
     AdaptiveLimit,
     BulkCancelledError,
@@ -65,7 +65,7 @@ async def test_bulk_upload_under_faults_stores_each_file_exactly_once(
         derived_reference(name, hashlib.sha256(data).digest()): name for name, data in inputs
     }
     assert {a.reference_id: a.filename for a in assets} == expected
-    assert {item.value.rid for item in result if item.value} == {a.rid for a in assets}
+    assert {item.value.rid for item in result.succeeded} == {a.rid for a in assets}
     faults = Counter(r.fault for r in emu.requests if r.fault)
     assert faults["drop_after"] > 0
     assert faults["rate_limit"] > 0
@@ -114,7 +114,13 @@ async def test_one_failure_does_not_stop_the_others(emu: CincopaEmulator) -> Non
     assert [item.input for item in result] == targets
     assert [item.ok for item in result] == [True, False, True, False]
     assert isinstance(result[1].error, APIResponseError)
-    assert result[1].value is None
+    assert isinstance(result[1], BulkFailure)
+    assert [item.input for item in result.failed] == ["NOSUCHRID01", "NOSUCHRID02"]
+    assert all(isinstance(item, BulkSuccess) for item in result.succeeded)
+    no_value = r"this bulk item failed \(APIResponseError: .*check item\.ok first"
+    with pytest.raises(AttributeError, match=no_value):
+        _ = result[1].value
+    assert result[0].error is None
     assert not result.ok
     assert len(stored(emu)) == 2
 

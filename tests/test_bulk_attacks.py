@@ -101,7 +101,7 @@ async def test_same_name_same_size_different_bytes_both_arrive(
     async with client(emu, sleeps) as cp:
         result = await cp.bulk.upload_files(paths)
     assert result.ok, [repr(item.error) for item in result.failed]
-    rids = [item.value.rid for item in result if item.value is not None]
+    rids = [item.value.rid for item in result if item.ok]
     assert len(set(rids)) == 4
     assets = emu.state.main.assets
     assert len(assets) == 4
@@ -149,7 +149,7 @@ async def test_identical_bytes_under_two_references_get_two_assets(
         result = await cp.bulk.upload_files(paths, reference_ids={paths[0]: "one", paths[1]: "two"})
     assert result.ok
     assert sorted(a.reference_id for a in stored(emu)) == ["one", "two"]
-    assert len({item.value.rid for item in result if item.value is not None}) == 2
+    assert len({item.value.rid for item in result if item.ok}) == 2
 
 
 async def test_one_file_in_two_folders_is_one_asset_other_names_are_two(
@@ -164,7 +164,7 @@ async def test_one_file_in_two_folders_is_one_asset_other_names_are_two(
     async with client(emu, sleeps) as cp:
         result = await cp.bulk.upload_files(paths)
     assert result.ok
-    rids = [item.value.rid for item in result if item.value is not None]
+    rids = [item.value.rid for item in result if item.ok]
     assert rids[0] == rids[1] != rids[2]
     assert len(stored(emu)) == 2
 
@@ -222,7 +222,7 @@ async def test_concurrent_imports_of_the_same_name_keep_their_own_assets(
         result = await cp.bulk.import_urls([first, second], poll_interval=0.01)
         await emu.wait_idle()
     assert result.ok, [repr(item.error) for item in result.failed]
-    rids = [item.value.rid for item in result if item.value is not None]
+    rids = [item.value.rid for item in result if item.ok]
     assert len(set(rids)) == 2
     assets = emu.state.main.assets
     assert [assets[rid].content for rid in rids] == [b"first" * 100, b"second" * 100]

@@ -98,7 +98,7 @@ async def test_endless_body_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch) ->
     app = Hostile()
     async with (
         # uvicorn waits for the socket to drain, so app.sent is what the client had to take
-        serve_asgi_app(app, engine="uvicorn") as root,
+        serve_asgi_app(app) as root,
         AsyncCincopa(TOKEN, base_url=f"{root}/endless/", max_retries=0) as cp,
     ):
         with pytest.raises(ResponseDecodeError, match="larger than 4194304 bytes"):

@@ -116,3 +116,18 @@ async def test_gallery_items_live_inside_folder(make_client: MakeClient) -> None
     assert rids == ["P1", "P2", "P3"]
     assert pages == [1, 2, 3]
     assert all(r.url.params["fid"] == "G1" for r in recorder.requests)
+
+
+async def test_a_forgotten_await_says_what_was_meant(make_client: MakeClient) -> None:
+    """``cp.asset.list().items`` (no await) names the two ways to use a pager, and sends nothing."""
+    client, recorder = make_client(asset_pages(5, 10))
+    async with client:
+        pager: Any = client.asset.list()
+        with pytest.raises(AttributeError, match=r"did you mean `\(await .*\)\.items`") as caught:
+            _ = pager.items
+        assert "async for item in" in str(caught.value)
+        assert caught.value.name == "items"
+        with pytest.raises(AttributeError, match=r"^_private$"):
+            _ = pager._private
+        assert not hasattr(pager, "items_data")
+    assert recorder.requests == []

@@ -123,3 +123,4 @@ def test_tls_verification_cannot_be_turned_off_silently() -> None:
     pool = client._shared.http._transport._pool  # type: ignore[attr-defined]  # httpcore
     assert pool._ssl_context.verify_mode is ssl.CERT_REQUIRED
     assert pool._ssl_context.check_hostname is True
+    anyio.run(client.aclose)  # its httpx client exists now: close it like any used client

@@ -17,6 +17,7 @@ from cincopa_async.tokens import (
     TempTokenClaims,
     TempTokenError,
     TokensExtraMissingError,
+    _make_temp_token,
     make_temp_token,
     parse_temp_token,
 )
@@ -53,7 +54,7 @@ def _assert_no_secret(texts: list[str], *secrets: str) -> None:
 
 
 def test_reference_vector_make() -> None:
-    token = make_temp_token(
+    token = _make_temp_token(
         PARENT,
         expires=VECTOR_EXPIRES,
         permissions=["asset.read"],
@@ -281,9 +282,21 @@ def test_make_still_writes_the_seven_digit_form() -> None:
 )
 def test_make_rejects_bad_arguments(kwargs: dict[str, object], problem: str) -> None:
     with pytest.raises(CincopaValidationError, match="make_temp_token") as info:
-        make_temp_token(PARENT, **kwargs)  # type: ignore[arg-type]  # deliberately wrong types
+        _make_temp_token(PARENT, **kwargs)  # type: ignore[arg-type]  # deliberately wrong types
     assert any(problem in p for p in info.value.problems), info.value.problems
     _assert_no_secret(_texts(info.value), PARENT)
+
+
+def test_the_public_signature_has_no_test_only_parameters() -> None:
+    import inspect
+
+    parameters = inspect.signature(make_temp_token).parameters
+    assert not [name for name in parameters if name.startswith("_")]
+    with pytest.raises(TypeError):
+        make_temp_token(PARENT, expires=VECTOR_EXPIRES, _salt=SALT)  # type: ignore[call-arg]  # removed
+    assert make_temp_token(PARENT, expires=VECTOR_EXPIRES) != make_temp_token(
+        PARENT, expires=VECTOR_EXPIRES
+    )  # a fresh salt and IV each time
 
 
 def test_make_rejects_a_bad_parent_without_echoing_it() -> None:

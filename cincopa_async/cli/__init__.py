@@ -11,7 +11,7 @@ Every API operation is a command, generated at run time from the endpoint table
     cincopa upload clips/ --gallery FID --concurrency 8
     cincopa upload iframe --fid FID          # prints a widget URL with a temporary token
     cincopa emulator --port 8765             # serve the emulator
-    cincopa demo                             # the main job on the embedded emulator
+    cincopa demo                             # the main job against an emulator on loopback
 
 Options come from each parameter: text and numbers are typed options, comma lists (``--tags``)
 and pipe lists (``--permissions``) are repeatable or separated text, enums are choices, yes/no

@@ -12,7 +12,12 @@ from typing import Any, Final, NoReturn, TypeVar
 import anyio
 import click
 
-from cincopa_async._client import DEFAULT_BASE_URL, TOKEN_ENV_VAR, AsyncCincopa
+from cincopa_async._client import (
+    BASE_URL_ENV_VAR,
+    DEFAULT_BASE_URL,
+    TOKEN_ENV_VAR,
+    AsyncCincopa,
+)
 from cincopa_async._errors import CincopaError, CincopaValidationError
 from cincopa_async._spec import ENDPOINTS, Endpoint, Param, ParamKind
 from cincopa_async._uploads import DEFAULT_CHUNK_SIZE
@@ -24,7 +29,6 @@ __all__ = ["BASE_URL_ENV_VAR", "cli", "command_name", "option_name"]
 
 T = TypeVar("T")
 
-BASE_URL_ENV_VAR: Final = "CINCOPA_BASE_URL"
 _CONTEXT: Final[dict[str, Any]] = {
     "help_option_names": ["-h", "--help"],
     "max_content_width": 100,
@@ -169,7 +173,11 @@ def _operation_command(endpoint: Endpoint) -> click.Command:
     )
     if endpoint.pages is not None:
         params.append(
-            click.Option(["--all", "all_pages"], is_flag=True, help="fetch every page, in order")
+            click.Option(
+                ["--all", "all_pages"],
+                is_flag=True,
+                help="fetch every page, in order (with --json: JSON Lines, one item per line)",
+            )
         )
     if endpoint.url_only:
         params.append(
@@ -364,11 +372,8 @@ def _upload_files_command() -> click.Command:
                 )
 
         result = run(out, main)
-        failures = [item for item in result if item.error is not None]
-        if failures:
-            first = failures[0].error
-            assert first is not None
-            fail(out, first)
+        if result.failed:
+            fail(out, result.failed[0].error)
 
     return files
 
@@ -384,8 +389,13 @@ async def upload_files(
     tags: list[str] | None = None,
     live: bool | None = None,
     label: str = "upload",
+    show_rids: bool = True,
 ) -> Any:
-    """Bulk-upload ``inputs`` with a progress display; prints the per-file results."""
+    """Bulk-upload ``inputs`` with a progress display; prints the per-file results.
+
+    Without ``--json``: a ``RID  FILE`` line on stdout per stored file (unless ``show_rids`` is
+    off), each failure on stderr, and a summary line.
+    """
     from ._progress import ProgressReporter, human_bytes
 
     sizes = await anyio.to_thread.run_sync(lambda: [os.path.getsize(path) for path in inputs])
@@ -402,8 +412,8 @@ async def upload_files(
     rows = [
         {
             "file": str(item.input),
-            "rid": item.value.rid if item.value is not None else None,
-            "error": None if item.error is None else f"{type(item.error).__name__}: {item.error}",
+            "rid": item.value.rid if item.ok else None,
+            "error": None if item.ok else f"{type(item.error).__name__}: {item.error}",
         }
         for item in result
     ]
@@ -411,6 +421,9 @@ async def upload_files(
         out.json(rows)
         return result
     failed = [row for row in rows if row["error"]]
+    for row in rows if show_rids else ():  # the rids are what a user needs next
+        if not row["error"]:
+            out.line(f"{row['rid']}  {row['file']}")
     for row in failed:
         out.note(f"failed: {row['file']}: {row['error']}")
     total = report.last.bytes_total if report.last else 0
@@ -421,18 +434,23 @@ async def upload_files(
     return result
 
 
-@click.command("emulator", context_settings=_CONTEXT)
-@click.option("--host", default="127.0.0.1", show_default=True, help="loopback interface")
-@click.option("--port", type=int, default=8765, show_default=True, help="port (0 = any free)")
-@click.option("--seed", type=int, default=0, show_default=True, help="seed for ids and faults")
-def emulator_command(host: str, port: int, seed: int) -> None:
+@click.command(
+    "emulator",
+    context_settings={**_CONTEXT, "ignore_unknown_options": True},
+    add_help_option=False,  # --help is the emulator's own: one implementation, two names
+    short_help="Serve the API emulator on a loopback port (python -m cincopa_async.testing).",
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def emulator_command(args: tuple[str, ...]) -> None:
     """Serve the Cincopa API emulator on a loopback port until Ctrl-C.
 
-    It prints the CINCOPA_BASE_URL and a CINCOPA_API_TOKEN (of the emulator, not a real one).
+    The same program as python -m cincopa_async.testing, with the same options (cincopa
+    emulator --help lists them: --port, --fault, --latency, --permissions, ...). It prints the
+    CINCOPA_BASE_URL and a CINCOPA_API_TOKEN (of the emulator, not a real one).
     """
     from cincopa_async.testing.__main__ import main as emulator_main
 
-    sys.exit(emulator_main(["--host", host, "--port", str(port), "--seed", str(seed)]))
+    sys.exit(emulator_main(list(args), prog="cincopa emulator"))
 
 
 @click.command("demo", context_settings=_CONTEXT)
@@ -445,7 +463,7 @@ def emulator_command(host: str, port: int, seed: int) -> None:
     help="live progress bar (default: when stderr is a terminal)",
 )
 def demo_command(count: int, concurrency: int, progress: bool | None) -> None:
-    """Run the main job on the embedded emulator: no token, no network, a few seconds.
+    """Run the main job against an emulator on a loopback port: no token, no network.
 
     Starts the emulator on a loopback port, creates a gallery, bulk-uploads generated media
     (some in chunks), imports one from a URL, sets metadata, pages through the library, receives
@@ -504,7 +522,7 @@ def cli(
     cincopa gallery create --name "Launch videos"
     cincopa portal rename --from old --to new
     cincopa upload clips/*.mp4 --gallery FID --concurrency 8
-    cincopa demo                      (the embedded emulator: no token, no network)
+    cincopa demo                      (an emulator on loopback: no token, no network)
     """
     ctx.obj = Settings(token, base_url, json_mode, timeout, max_retries)
 

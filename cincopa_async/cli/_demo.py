@@ -1,7 +1,8 @@
-"""``cincopa demo``: the SDK's main job on the embedded emulator (no token, no network).
+"""``cincopa demo``: the SDK's main job against an emulator it starts (no token, no network).
 
 Every call goes over real HTTP on the loopback interface: the emulator and a webhook receiver
-(``cincopa_async.webhooks.WebhookReceiver``) are each served on a free loopback port.
+(``cincopa_async.webhooks.WebhookReceiver``) run inside the command, each served on a free
+loopback port.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class _Steps:
 
 
 def _media(directory: Path, count: int) -> list[Path]:
-    """``count`` files of 100-700 kB; every third is larger than the chunk size."""
+    """``count`` files of 60-700 kB; every third is larger than the chunk size (256 KiB)."""
     rng = random.Random(2026)
     paths = []
     for index in range(count):
@@ -101,8 +102,9 @@ async def demo(out: Output, *, files: int = 24, concurrency: int = 6, live: bool
                     chunk_size=_CHUNK_SIZE,
                     tags=["demo"],
                     live=live,
+                    show_rids=False,
                 )
-                uploaded = [item.value for item in result if item.value is not None]
+                uploaded = [item.value for item in result.succeeded]
                 detail.append(f"{len(uploaded)} ok, {len(result.failed)} failed")
             async with steps.step("webhook.set") as detail:
                 # Subscribed here, so that the import below is what the receiver hears about.
@@ -112,7 +114,8 @@ async def demo(out: Output, *, files: int = 24, concurrency: int = 6, live: bool
                 )
                 detail.append(f"asset.uploaded -> {hook_url} (signed)")
             async with steps.step("import from URL") as detail:
-                url = emu.add_file("trailer.mp4", random.Random(1).randbytes(150_000))
+                emu.add_file("trailer.mp4", random.Random(1).randbytes(150_000))
+                url = base_url.replace("/v2/", "/files/trailer.mp4")  # served on the port too
                 imported = await cp.import_url(
                     url, gallery=gallery.fid, caption="Trailer (imported)", poll_interval=0.02
                 )
@@ -148,9 +151,10 @@ async def demo(out: Output, *, files: int = 24, concurrency: int = 6, live: bool
                         " signature verified"
                     )
     total = time.monotonic() - steps.started
+    events = len(received)
     out.line(
         f"done in {total:.2f} s: {len(uploaded) + 1} assets in gallery {gallery.fid},"
-        f" {len(received)} webhook events received"
+        f" {events} webhook {'event' if events == 1 else 'events'} received"
     )
     if result.failed or not received:
         from cincopa_async._errors import CincopaError

@@ -83,6 +83,16 @@ def _item_list(reply: Any, endpoint: Endpoint | None) -> tuple[str, Sequence[Any
     return None
 
 
+def _raw_items(reply: Any, path: str) -> list[Any]:
+    """The items of a page as received: ``path`` (``folder.items``) walked in ``reply.raw``."""
+    value: Any = reply.raw
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if isinstance(value, list):
+        return value
+    return [to_jsonable(item) for item in operator.attrgetter(path)(reply)]
+
+
 class Output:
     """Writes results and errors; scrubs ``secrets`` from all of it."""
 
@@ -152,11 +162,14 @@ class Output:
         self.render(reply, endpoint)
 
     def pages(self, replies: Sequence[Any], endpoint: Endpoint) -> None:
-        """Every page of a paged operation (``--all``)."""
-        if self.json_mode:
-            self.json([reply.raw for reply in replies])
-            return
+        """Every page of a paged operation (``--all``): JSON Lines with ``--json``, one item's
+        JSON object (as the server sent it) per line, so that it streams into ``jq``."""
         assert endpoint.pages is not None
+        if self.json_mode:
+            for reply in replies:
+                for item in _raw_items(reply, endpoint.pages.items):
+                    self.line(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+            return
         items = [
             item for reply in replies for item in operator.attrgetter(endpoint.pages.items)(reply)
         ]

@@ -21,10 +21,11 @@ __all__ = ["ProgressReporter", "human_bytes"]
 
 
 def human_bytes(count: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
+    """A byte count in binary units: ``512 B``, ``256.0 KiB``, ``1.5 MiB``, ``2.0 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(count) < 1024 or unit == "GiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
+        count /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -53,15 +54,14 @@ class ProgressReporter:
                 Progress,
                 TextColumn,
                 TimeRemainingColumn,
-                TransferSpeedColumn,
             )
 
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 TextColumn("{task.fields[files]}"),
-                DownloadColumn(),
-                TransferSpeedColumn(),
+                DownloadColumn(binary_units=True),
+                _speed_column()(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
                 console=self.out.stderr,
@@ -112,3 +112,19 @@ class ProgressReporter:
             f"/{human_bytes(update.bytes_total)} ({percent}%), {human_bytes(rate)}/s, ETA {eta}"
         )
         return None
+
+
+def _speed_column() -> type[Any]:
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class BinarySpeedColumn(ProgressColumn):
+        """Bytes per second in binary units (rich's TransferSpeedColumn has only SI ones)."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text("?", style="progress.data.speed")
+            return Text(f"{human_bytes(speed)}/s", style="progress.data.speed")
+
+    return BinarySpeedColumn

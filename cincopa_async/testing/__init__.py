@@ -18,7 +18,7 @@ from ._app import ConnectionDropped, EmulatorApp, RecordedRequest
 from ._emulator import CincopaEmulator, EmittedEvent
 from ._faults import Fault, FaultKind, FaultKindName, Faults
 from ._ops import OPERATIONS, Operation
-from ._server import Engine, serve_asgi_app
+from ._server import ListenError, PortInUseError, serve_asgi_app
 from ._state import EmulatorState, UploadSession
 from ._transport import EmulatorTransport
 from ._webhooks import WebhookDelivery, signature
@@ -29,14 +29,15 @@ __all__ = [
     "ConnectionDropped",
     "EmittedEvent",
     "EmulatorApp",
-    "Engine",
     "EmulatorState",
     "EmulatorTransport",
     "Fault",
     "FaultKind",
     "FaultKindName",
     "Faults",
+    "ListenError",
     "Operation",
+    "PortInUseError",
     "RecordedRequest",
     "UploadSession",
     "WebhookDelivery",

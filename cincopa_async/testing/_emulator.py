@@ -34,7 +34,7 @@ from ._handlers import attach_file, create_asset, filename_from_url
 from ._net import INPROCESS_HOST
 from ._ops import is_valid_scope
 from ._runner import CURRENT_RUNNER, Runner
-from ._server import Engine, serve_asgi_app
+from ._server import serve_asgi_app
 from ._state import EmulatorState, ImportJob, Outbox, UploadSession
 from ._transport import EmulatorTransport
 from ._webhooks import WebhookDelivery, deliver
@@ -191,14 +191,11 @@ class CincopaEmulator:
         return bool(await task_group.__aexit__(exc_type, exc, tb))
 
     @contextlib.asynccontextmanager
-    async def serve(
-        self, *, host: str = "127.0.0.1", port: int = 0, engine: Engine = "builtin"
-    ) -> AsyncIterator[str]:
+    async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve the emulator on ``host:port`` (0 = a free port); yields the ``/v2/`` base URL.
 
-        ``engine`` is ``"builtin"`` (a small asyncio HTTP/1.1 server, no dependency) or
-        ``"uvicorn"`` (the ``emulator`` extra). The server runs on its own thread and event loop,
-        so this works under asyncio and trio.
+        The server is uvicorn (the ``emulator`` extra) on its own thread and event loop, so this
+        works under asyncio and trio; a port in use raises ``PortInUseError``.
         """
 
         def on_runner(runner: Runner | None) -> None:
@@ -208,9 +205,7 @@ class CincopaEmulator:
             else:
                 self._server_runners.clear()
 
-        async with serve_asgi_app(
-            self.app, host=host, port=port, engine=engine, on_runner=on_runner
-        ) as root:
+        async with serve_asgi_app(self.app, host=host, port=port, on_runner=on_runner) as root:
             yield f"{root}/v2/"
 
     async def wait_idle(self, limit: float = 10.0) -> None:

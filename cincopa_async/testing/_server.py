@@ -1,72 +1,71 @@
-"""Serving an ASGI app (the emulator, or a test receiver) on a loopback port.
+"""Serving an ASGI app (the emulator, or a test receiver) on a loopback port, with uvicorn.
 
-Two engines:
-
-* ``"builtin"`` (default): the small asyncio HTTP/1.1 server of ``_httpserver`` -- no extra
-  dependency, and several times cheaper per request than uvicorn's pure-Python h11 protocol,
-  which matters when the server shares the GIL with the client being measured.
-* ``"uvicorn"``: uvicorn (the optional ``emulator`` extra, ``pip install
-  'cincopa-async[emulator]'``).
-
-Either runs on a dedicated thread with its own asyncio event loop, so ``serve_asgi_app`` works
-from asyncio *and* trio code. The listening socket is bound before the thread starts and the call
-returns once the server is up. On that thread the server also opens an anyio task group:
-background work started by requests arriving through the port (imports, webhook deliveries) runs
-there. A dropped connection (``ConnectionDropped`` from the emulator app) aborts the client's
-socket without any reply.
+uvicorn (the ``emulator`` extra: ``pip install 'cincopa-async[emulator]'``, which brings its
+``httptools`` parser and uvloop) runs on a dedicated thread with its own asyncio event loop, so
+``serve_asgi_app`` works from asyncio *and* trio code. The listening socket is bound before the
+thread starts (a port in use fails right there: ``PortInUseError``) and the call returns once
+the server is up. On that thread the server also opens an anyio task group: background work
+started by requests arriving through the port (imports, webhook deliveries) runs there. A dropped
+connection (``ConnectionDropped`` from the emulator app) aborts the client's socket without any
+reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import anyio
 
 from ._app import ConnectionDropped, Receive, Scope, Send
-from ._httpserver import serve_until
 from ._runner import CURRENT_RUNNER, Runner
 
-__all__ = ["Engine", "run_forever", "serve_asgi_app"]
+__all__ = ["ListenError", "PortInUseError", "run_forever", "serve_asgi_app"]
 
-Engine = Literal["builtin", "uvicorn"]
 ASGIApp = Callable[[Scope, Receive, Send], Any]
 
 
-class _RunnerApp:
-    """Runs the app with the server's runner as the place for background work."""
+class ListenError(OSError):
+    """The server cannot listen on ``host:port``; ``strerror`` says why, naming both."""
+
+    def __init__(self, host: str, port: int, code: int | None, reason: str) -> None:
+        super().__init__(code, reason)
+        self.host = host
+        self.port = port
+
+
+class PortInUseError(ListenError):
+    """The port to serve on is already taken by another socket."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port, errno.EADDRINUSE, f"port {port} on {host} is already in use")
+
+
+class _ServerApp:
+    """Runs the app with the server's runner as the place for background work, and turns
+    ``ConnectionDropped`` into an aborted socket (uvicorn would send a 500)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.runner: Runner | None = None
+        self.server: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = CURRENT_RUNNER.set(self.runner)
         try:
             await self.app(scope, receive, send)
-        finally:
-            CURRENT_RUNNER.reset(token)
-
-
-class _UvicornApp(_RunnerApp):
-    """Also turns ``ConnectionDropped`` into an aborted socket (uvicorn would send a 500)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
-        self.server: Any = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
         except ConnectionDropped:
             self._abort(scope)
-            with anyio.move_on_after(1):
+            with anyio.move_on_after(1):  # uvicorn hears of the abort, then the cycle ends
                 while (await receive())["type"] != "http.disconnect":
                     pass
+        finally:
+            CURRENT_RUNNER.reset(token)
 
     def _abort(self, scope: Scope) -> None:
         client = scope.get("client")
@@ -83,13 +82,33 @@ class _UvicornApp(_RunnerApp):
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
-    # and without it a reply written in two parts (uvicorn) waits ~40 ms for a delayed ACK.
+    # and without it a reply written in two parts waits ~40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port) from None
+        reason = f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+        raise ListenError(host, port, exc.errno, reason) from None
     sock.setblocking(False)
     return sock
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the server's event loop: uvloop's when it is installed (the ``emulator`` extra brings
+    it: less CPU per request), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        loop_factory = None
+    else:
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
 
 
 def _root(host: str, sock: socket.socket) -> str:
@@ -98,65 +117,49 @@ def _root(host: str, sock: socket.socket) -> str:
 
 
 class _Server:
-    """One server: an engine, a socket, and the thread (or main loop) running them."""
+    """One uvicorn server on one bound socket, and the thread (or main loop) running it."""
 
-    def __init__(self, app: ASGIApp, engine: Engine, sock: socket.socket) -> None:
-        self.engine = engine
+    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
+        try:
+            import uvicorn
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise RuntimeError(
+                "serving on a port needs uvicorn: pip install 'cincopa-async[emulator]'"
+            ) from exc
         self.sock = sock
         self.ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.stop_event: asyncio.Event | None = None
-        self.uvicorn: Any = None
-        if engine == "uvicorn":
-            try:
-                import uvicorn
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise RuntimeError(
-                    "engine='uvicorn' needs uvicorn: pip install 'cincopa-async[emulator]'"
-                ) from exc
-            self.wrapper: _RunnerApp = _UvicornApp(app)
-            config = uvicorn.Config(
-                self.wrapper,
-                lifespan="off",
-                log_level="warning",
-                access_log=False,
-                timeout_graceful_shutdown=1,
-                timeout_keep_alive=30,
-            )
-            self.uvicorn = uvicorn.Server(config)
-            assert isinstance(self.wrapper, _UvicornApp)
-            self.wrapper.server = self.uvicorn
-        elif engine == "builtin":
-            self.wrapper = _RunnerApp(app)
-        else:
-            raise ValueError(f"unknown engine: {engine!r}")
+        self.wrapper = _ServerApp(app)
+        config = uvicorn.Config(
+            self.wrapper,
+            http="auto",  # httptools when installed (the extras bring it), else h11
+            interface="asgi3",
+            lifespan="off",
+            proxy_headers=False,  # loopback only: no proxy in front, and a layer less per request
+            log_config=None,  # leave the host program's logging configuration alone
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+        )
+        self.uvicorn = uvicorn.Server(config)
+        self.wrapper.server = self.uvicorn
 
     async def main(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.stop_event = asyncio.Event()
         async with anyio.create_task_group() as task_group:
             self.wrapper.runner = Runner(task_group)
             try:
-                if self.uvicorn is not None:
-                    task_group.start_soon(self._watch_uvicorn)
-                    await self.uvicorn.serve(sockets=[self.sock])
-                else:
-                    self.ready.set()
-                    await serve_until(self.wrapper, self.sock, self.stop_event)
+                task_group.start_soon(self._watch_started)
+                await self.uvicorn.serve(sockets=[self.sock])
             finally:
                 task_group.cancel_scope.cancel()
 
-    async def _watch_uvicorn(self) -> None:
+    async def _watch_started(self) -> None:
         while not self.uvicorn.started:  # noqa: ASYNC110 - uvicorn only offers a flag
             await asyncio.sleep(0.002)
         self.ready.set()
 
     def stop(self) -> None:
-        if self.uvicorn is not None:
-            self.uvicorn.should_exit = True
-        elif self.loop is not None and self.stop_event is not None:
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.uvicorn.should_exit = True
 
 
 @contextlib.asynccontextmanager
@@ -165,16 +168,16 @@ async def serve_asgi_app(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    engine: Engine = "builtin",
     on_runner: Callable[[Runner | None], None] | None = None,
 ) -> AsyncIterator[str]:
-    """Serve ``app`` on ``host:port`` (0 = any free port) on a background thread.
+    """Serve ``app`` with uvicorn on ``host:port`` (0 = any free port) on a background thread.
 
-    Yields the root URL, e.g. ``http://127.0.0.1:54321``. Usable under asyncio and trio.
+    Yields the root URL, e.g. ``http://127.0.0.1:54321``. Usable under asyncio and trio. A port
+    in use raises ``PortInUseError`` before anything starts.
     """
     sock = _bind(host, port)
     try:
-        server = _Server(app, engine, sock)
+        server = _Server(app, sock)
     except BaseException:
         sock.close()
         raise
@@ -182,7 +185,7 @@ async def serve_asgi_app(
 
     def thread_main() -> None:
         try:
-            asyncio.run(server.main())
+            _run(server.main)
         except BaseException as exc:  # pragma: no cover - reported to the caller
             failure.append(exc)
         finally:
@@ -212,14 +215,13 @@ def run_forever(
     *,
     host: str,
     port: int,
-    engine: Engine = "builtin",
     ready: Callable[[str], None],
 ) -> None:
-    """Serve in the current (main) thread until Ctrl-C."""
+    """Serve in the current (main) thread until Ctrl-C; ``PortInUseError`` if the port is taken."""
     sock = _bind(host, port)
-    server = _Server(app, engine, sock)
-    ready(_root(host, sock))
     try:
-        asyncio.run(server.main())
+        server = _Server(app, sock)
+        ready(_root(host, sock))
+        _run(server.main)
     finally:
         sock.close()

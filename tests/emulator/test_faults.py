@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 
-from cincopa_async.testing import CincopaEmulator, Engine, FaultKind
+from cincopa_async.testing import CincopaEmulator, Fault, FaultKind
 from tests.emulator._support import Api, upload_raw
 
 pytestmark = pytest.mark.anyio
@@ -170,29 +171,62 @@ def test_bad_fault_arguments() -> None:
         emu.faults.add("explode")  # type: ignore[arg-type]  # deliberately invalid
 
 
-@pytest.mark.parametrize("engine", ["builtin", "uvicorn"])
-async def test_faults_on_a_real_port(emu: CincopaEmulator, token: str, engine: Engine) -> None:
+async def test_every_fault_kind_on_a_real_port(emu: CincopaEmulator, token: str) -> None:
+    """Each fault kind does over uvicorn what it does in-process (checked kind by kind)."""
+    seen: set[FaultKind] = set()
+
+    def add(kind: FaultKind, **options: Any) -> Fault:
+        seen.add(kind)
+        return emu.faults.add(kind, **options)
+
     async with (
-        emu.serve(engine=engine) as base_url,
+        emu.serve() as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=2, trust_env=False) as http,
     ):
         assert (await _ping(http, token)).json()["ping"] == "pong"
         params = {"api_token": token, "name": "A"}
         with (
-            emu.faults.add("drop_before", operations="gallery.create"),
+            add(FaultKind.DROP_BEFORE, operations="gallery.create"),
             pytest.raises(httpx.RemoteProtocolError),
         ):
             await http.post("gallery.create.json", params=params)
         assert emu.state.main.galleries == {}
         with (
-            emu.faults.add("drop_after", operations="gallery.create"),
+            add(FaultKind.DROP_AFTER, operations="gallery.create"),
             pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)),
         ):
             await http.post("gallery.create.json", params=params | {"name": "B"})
         assert [g.name for g in emu.state.main.galleries.values()] == ["B"]
-        with emu.faults.add("stall", seconds=30), pytest.raises(httpx.ReadTimeout):
+        with add(FaultKind.STALL, seconds=30), pytest.raises(httpx.ReadTimeout):
             await http.get("ping.json", params={"api_token": token}, timeout=0.2)
-        with emu.faults.add("rate_limit", retry_after=2):
+        with add(FaultKind.RATE_LIMIT, retry_after=2):
             reply = await _ping(http, token)
             assert (reply.status_code, reply.headers["retry-after"]) == (429, "2")
+        with add(FaultKind.SERVER_ERROR, status=502):
+            reply = await _ping(http, token)
+            assert (reply.status_code, reply.json()["success"]) == (502, False)
+        with add(FaultKind.LATENCY, seconds=0.01) as latency:
+            assert (await _ping(http, token)).json()["ping"] == "pong"
+            assert latency.hits == 1
+        with add(FaultKind.MALFORMED_BODY):
+            reply = await _ping(http, token)
+            assert reply.status_code == 200
+            assert reply.text.startswith("<html>")
+        with add(FaultKind.TRUNCATED_BODY):
+            reply = await _ping(http, token)
+            assert reply.status_code == 200
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(reply.content)
+            assert reply.text.startswith('{"success":true')
+        with add(FaultKind.WRONG_SHAPE):
+            assert isinstance((await _ping(http, token)).json(), list)
+        upload_url = (
+            await http.get("asset.get_upload_url.json", params={"api_token": token})
+        ).json()["upload_url"]
+        with add(FaultKind.UPLOAD_CHUNK_FAILURE):
+            reply = await http.post(upload_url, content=b"abc", headers={"X-File-Name": "a.bin"})
+            assert reply.status_code == 500
+            assert "error" in reply.text
+        assert emu.state.main.assets == {}
         assert (await _ping(http, token)).status_code == 200
+    assert seen == set(FaultKind)

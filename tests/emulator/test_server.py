@@ -1,10 +1,11 @@
-"""Serving on a real loopback port: both engines, chunked bodies, the command line."""
+"""Serving on a real loopback port (uvicorn): chunked bodies, the command line, a busy port."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -14,17 +15,16 @@ import anyio
 import httpx
 import pytest
 
-from cincopa_async.testing import CincopaEmulator, Engine
+from cincopa_async.testing import CincopaEmulator, PortInUseError, serve_asgi_app
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("engine", ["builtin", "uvicorn"])
-async def test_serve_round_trip(emu: CincopaEmulator, token: str, engine: Engine) -> None:
+async def test_serve_round_trip(emu: CincopaEmulator, token: str) -> None:
     async with (
-        emu.serve(engine=engine) as base_url,
+        emu.serve() as base_url,
         httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=5) as http,
     ):
         assert base_url.startswith("http://127.0.0.1:")
@@ -35,6 +35,7 @@ async def test_serve_round_trip(emu: CincopaEmulator, token: str, engine: Engine
             async def ping() -> None:
                 reply = await http.get("ping.json", params={"api_token": token})
                 pongs.append(reply.json()["ping"])
+                assert reply.headers["server"] == "uvicorn"  # not a hand-written server
 
             for _ in range(20):
                 task_group.start_soon(ping)
@@ -79,7 +80,7 @@ def command_line(*arguments: str) -> Iterator[tuple[str, str]]:
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline().strip() for _ in range(4)]
+        lines = [process.stdout.readline().strip() for _ in range(5)]
         yield (
             lines[1].removeprefix("CINCOPA_BASE_URL="),
             lines[2].removeprefix("CINCOPA_API_TOKEN="),
@@ -107,3 +108,57 @@ def test_command_line_faults() -> None:
         reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
         assert reply.status_code >= 500
         assert reply.elapsed.total_seconds() >= 0.05
+
+
+def test_command_line_serves_sample_media_to_import() -> None:
+    """The printed sample URL serves a video, and ``cp.import_url`` imports it from there."""
+    from cincopa_async import AsyncCincopa
+
+    with command_line("--port", "0") as (base_url, token):
+        sample = base_url.replace("/v2/", "/files/sample.mp4")
+        media = httpx.get(sample, trust_env=False)
+        assert (media.status_code, len(media.content)) == (200, 256 * 1024)
+        assert media.headers["content-type"] == "video/mp4"
+
+        async def import_it() -> tuple[str, str]:
+            async with AsyncCincopa(token, base_url=base_url) as cp:
+                asset = await cp.import_url(sample, poll_interval=0.01)
+                return asset.filename, asset.type
+
+        assert anyio.run(import_it) == ("sample.mp4", "video")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "cincopa_async.testing"],
+        [sys.executable, "-m", "cincopa_async.cli", "emulator"],
+    ],
+    ids=["python -m cincopa_async.testing", "cincopa emulator"],
+)
+def test_a_busy_port_is_one_line_and_a_nonzero_exit(command: list[str]) -> None:
+    with contextlib.closing(socket.socket()) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*command, "--port", str(port)], capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_serving_on_a_busy_port_raises_port_in_use_error() -> None:
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("never served")
+
+    with contextlib.closing(socket.socket()) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(PortInUseError, match=f"port {port} on 127.0.0.1 is already in use"):
+            async with serve_asgi_app(app, port=port):
+                pass

@@ -246,7 +246,11 @@ def test_paging_all_pages(served: Served) -> None:
         ["--json", "gallery", "list", "--search", "paged-", "--items-per-page", "2", "--all"],
         ["gallery", "list", "--search", "paged-", "--items-per-page", "2", "--all"],
     )
-    assert [len(page["galleries"]) for page in json.loads(pages.out)] == [2, 1]
+    lines = pages.out.splitlines()  # JSON Lines: one gallery per line, every page's
+    assert len(lines) == 3
+    galleries = [json.loads(line) for line in lines]
+    assert sorted(g["name"] for g in galleries) == ["paged-0", "paged-1", "paged-2"]
+    assert all(g["fid"] for g in galleries)
     assert "3 item(s) on 2 page(s)" in human.out
 
 
@@ -307,6 +311,11 @@ def test_upload_plain_progress_lines_without_a_terminal(served: Served, tmp_path
     assert "ETA" in lines[-1]
     assert "\x1b[" not in result.err  # no terminal: no escape sequences
     assert "uploaded 5 of 5 file(s)" in result.out
+    # Without --json the rids still come out: "RID  FILE", one line per file, in input order.
+    listed = [line.split("  ") for line in result.out.splitlines()[:-1]]
+    assert [name for _, name in listed] == files
+    stored = {asset.rid for asset in served.emu.state.main.assets.values()}
+    assert {rid for rid, _ in listed} <= stored
 
 
 def test_upload_live_progress_bar_on_a_pseudo_terminal(served: Served, tmp_path: Path) -> None:
@@ -328,7 +337,8 @@ def test_upload_live_progress_bar_on_a_pseudo_terminal(served: Served, tmp_path:
     assert "\x1b[" in output  # a live display
     assert "━" in output  # the bar
     assert "8/8 files" in output
-    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? kB", output)  # bytes done / total
+    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? KiB", output)  # bytes done / total, binary
+    assert re.search(r"\d+(\.\d+)? [KM]iB/s", output)
     assert "ETA" in output
     assert "upload: " not in output  # not the plain lines
     assert served.token not in output
@@ -512,6 +522,9 @@ def test_demo_runs_offline_and_exits_0() -> None:
     assert "AssetUploadedEvent" in result.out
     assert "signature verified" in result.out
     assert re.search(r"done in \d+\.\d+ s: 25 assets", result.out)
+    assert re.search(r"\b1 webhook event received|\b[02-9]\d* webhook events received", result.out)
+    assert "over the 256.0 KiB chunk size" in result.out
+    assert " kB" not in result.out + result.err  # binary sizes, in binary units
     assert "upload: 24/24 files" in result.err  # plain progress without a terminal
 
 

@@ -93,7 +93,7 @@ async def test_dependency_refuses_without_lifespan() -> None:
     async def endpoint(cp: Cincopa) -> str:
         return repr(cp)
 
-    # The builtin server runs no lifespan: the dependency refuses instead of creating a client.
+    # serve_asgi_app runs uvicorn with lifespan="off": the dependency refuses, creates no client.
     async with serve_asgi_app(app) as root, httpx.AsyncClient(base_url=root) as http:
         reply = await http.get("/x")
     assert reply.status_code == 500

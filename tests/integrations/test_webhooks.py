@@ -306,9 +306,9 @@ async def test_a_body_over_the_limit_is_413_and_not_read_past_it(kind: str) -> N
         for _ in range(1024):  # 16 MiB if the receiver read it all
             yield chunk
 
-    # uvicorn hands the app the body as it arrives, as production servers do
+    # the server (uvicorn) hands the app the body as it arrives, as production servers do
     async with (
-        serve_asgi_app(app, engine="uvicorn") as root,
+        serve_asgi_app(app) as root,
         httpx.AsyncClient(base_url=root) as http,
     ):
         reply = await http.post("/hook", content=body())
@@ -328,7 +328,7 @@ def test_a_declared_oversized_body_is_refused_before_reading(kind: str) -> None:
     from ._support import portal_context
 
     app = _receivers(lambda event: None)[kind]
-    with portal_context(serve_asgi_app(app, engine="uvicorn")) as root:
+    with portal_context(serve_asgi_app(app)) as root:
         port = int(root.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as raw:
             raw.settimeout(60)  # a hang guard only: a receiver waiting for the body never answers

@@ -1,4 +1,5 @@
-"""Type-checked by mypy (``nox -s typing``), never executed: the public API's types are pinned."""
+"""Type-checked by mypy and pyright (``nox -s typing``), never executed: the public API's types
+are pinned."""
 
 from __future__ import annotations
 

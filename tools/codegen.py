@@ -1,9 +1,11 @@
-"""Render the endpoint table (``_spec.ENDPOINTS``) into ``_generated.py``.
+"""Render the endpoint table (``cincopa_async._spec.ENDPOINTS``) into ``_generated.py``.
 
-Run ``python -m cincopa_async._codegen`` after changing the table, or ``... --check`` to fail when
-the checked-in file is stale. The output is deterministic and already in ``ruff format`` style, so
-the lint step doubles as a test of the generator. Generated methods hold no logic: a signature,
-a docstring, and one call into the client (``_call``, ``_paginate`` or ``_build_url``).
+A development tool, not part of the package (the wheel does not ship it). Run
+``python tools/codegen.py`` (or ``nox -s codegen``) after changing the table, or ``... --check``
+to fail when the checked-in file is stale. The output is deterministic and already in
+``ruff format`` style, so the lint step doubles as a test of the generator. Generated methods
+hold no logic: a signature, a docstring, and one call into the client (``_call``,
+``_paginate`` or ``_build_url``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._spec import ENDPOINTS, Endpoint, Param, ParamKind
+from cincopa_async._spec import ENDPOINTS, Endpoint, Param, ParamKind
 
 __all__ = ["TARGET", "main", "render"]
 
-TARGET = Path(__file__).with_name("_generated.py")
-HEADER = (
-    '# Generated from cincopa_async/_spec.py by "python -m cincopa_async._codegen". Do not edit.\n'
-)
+TARGET = Path(__file__).resolve().parents[1] / "cincopa_async" / "_generated.py"
+HEADER = '# Generated from cincopa_async/_spec.py by "python tools/codegen.py". Do not edit.\n'
+
 _WIDTH = 96
 
 _ANNOTATIONS = {
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render()
     if "--check" in args:
         if TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET} is stale: run `python -m cincopa_async._codegen`", file=sys.stderr)
+            print(f"{TARGET} is stale: run `python tools/codegen.py`", file=sys.stderr)
             return 1
         return 0
     TARGET.write_text(text, encoding="utf-8")

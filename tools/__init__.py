@@ -1,0 +1,1 @@
+"""Development tools (not shipped in the wheel): ``python tools/codegen.py``."""
