@@ -19,7 +19,9 @@ from ._bulk import (
     BulkItem,
     BulkProgress,
     BulkResult,
+    BulkRun,
     BulkSuccess,
+    LedgerFailedError,
 )
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncCincopa
 from ._errors import (
@@ -42,6 +44,7 @@ from ._uploads import UploadProgress, UploadState
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._ledger import Ledger, LedgerRecord
     from ._models import (
         Ack,
         Asset,
@@ -121,11 +124,16 @@ _LAZY_MODELS = frozenset(
 )
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_MODELS:
-        from . import _models
+# The ledger (and sqlite3 with it) loads with the first bulk job that uses one.
+_LAZY_LEDGER = frozenset({"Ledger", "LedgerRecord"})
 
-        value = getattr(_models, name)
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODELS or name in _LAZY_LEDGER:
+        from . import _ledger, _models
+
+        value = getattr(_models if name in _LAZY_MODELS else _ledger, name)
+        value.__module__ = "cincopa_async"
         globals()[name] = value
         return value
     raise AttributeError(f"module 'cincopa_async' has no attribute {name!r}")
@@ -150,6 +158,7 @@ __all__ = [
     "BulkItem",
     "BulkProgress",
     "BulkResult",
+    "BulkRun",
     "BulkSuccess",
     "CincopaError",
     "CincopaValidationError",
@@ -161,6 +170,9 @@ __all__ = [
     "GalleryList",
     "ImportJob",
     "ImportStatus",
+    "Ledger",
+    "LedgerFailedError",
+    "LedgerRecord",
     "LiveStream",
     "LiveStreamCreated",
     "LiveStreamList",

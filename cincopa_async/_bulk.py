@@ -1,17 +1,25 @@
 """The bulk engine (``cp.bulk``): many items, run concurrently, every one accounted for.
 
-Every bulk method returns a ``BulkResult``: one ``BulkItem`` per input, in input order. An item
-is a ``BulkSuccess`` (``ok`` True, ``.value`` its result) or a ``BulkFailure`` (``ok`` False,
-``.error`` the exception that ended it: a typed ``CincopaError`` for an API failure); both have
-``.input``. ``if item.ok:`` narrows the item for mypy. Pyright narrows on ``item.ok is True`` or
-``isinstance(item, BulkSuccess)``, not on truthiness, so ``item.value`` is typed as the success's
-value on either kind (a failure's raises ``AttributeError``): ``item.value.rid if item.ok else
-item.error`` type-checks under both.
+Every bulk method returns a ``BulkRun``, which runs when used, in one of two ways:
+
+* ``result = await cp.bulk.upload_files(paths)``: a ``BulkResult``, one ``BulkItem`` per input,
+  in input order (held in memory: for jobs of thousands of items);
+* ``async with cp.bulk.upload_files(paths, ledger=...) as outcomes: async for item in
+  outcomes: ...``: each item as it finishes, nothing held -- the way to run a job of any size
+  (inputs are read as the run goes, from any iterable or async iterable, never materialised;
+  memory stays the same for a thousand items or a million). Leaving the block stops the run.
+
+An item is a ``BulkSuccess`` (``ok`` True, ``.value`` its result) or a ``BulkFailure`` (``ok``
+False, ``.error`` the exception that ended it: a typed ``CincopaError`` for an API failure); both
+have ``.input``. ``if item.ok:`` narrows the item for mypy. Pyright narrows on ``item.ok is
+True`` or ``isinstance(item, BulkSuccess)``, not on truthiness, so ``item.value`` is typed as the
+success's value on either kind (a failure's raises ``AttributeError``): ``item.value.rid if
+item.ok else item.error`` type-checks under both.
 
 One item's failure never stops the others, unless ``fail_fast=True``: then the run stops at the
-first failure and every item it did not finish carries a ``BulkCancelledError``. Cancelling the
-caller cancels every item promptly (anyio task groups; imports in flight are aborted on the
-server).
+first failure, and every input it did not finish -- in flight, or not read yet -- carries a
+``BulkCancelledError``. Cancelling the caller cancels every item promptly (anyio task groups;
+imports in flight are aborted on the server).
 
 **Concurrency.** Items run in up to ``concurrency`` workers (default: the client's
 ``max_concurrency``), and every request still passes the client's limiter. The number of items
@@ -21,22 +29,37 @@ hint (an hour, ``inf``, a date decades away) is not waited for, and that item fa
 ``RateLimitError`` (``.retry_after`` says what the server asked) while the others go on -- and
 grows by one after as many successes as it has slots. Items that fail with a transient error
 (the connection, 408/429/5xx, a garbled or truncated reply) are attempted again, up to
-``item_attempts`` times; each attempt starts by looking for what an earlier one stored.
+``item_attempts`` times.
+
+**A ledger** (``ledger=`` a path or a ``Ledger``; see ``_ledger``) records every item's state in
+SQLite, so that a job killed at any point and run again resumes: done items cost no request,
+items that were started are reconciled (below), failed ones are retried (``retry_failed=True``,
+the default) or reported again. An item is marked started, durably, before its first request.
+
+**The requests an item needs, and no more.** A fresh upload -- one the ledger has never seen --
+costs what a careful hand-written loop costs: ``asset.get_upload_url``, the POST(s) and
+``asset.set_meta``. Look-ups happen only where an earlier attempt may have stored something: an
+item the ledger marks started, a retry of an item in this run, and every item of a run without a
+ledger (nothing tells those from an earlier run's; so without a ledger each upload costs two
+look-ups more).
 
 **No duplicates, no loss.** Every bulk upload carries a ``reference_id``: the caller's, or one
 derived from the file name and content (``derived_reference``); imports one derived from the
-URL. Before uploading, the engine looks the reference up (``asset.list(reference_id=...)``) and
-reuses what is there; it also adopts an asset that *provably* holds the input's bytes but has no
-reference yet -- what an upload leaves when it stored the file but failed before
-``asset.set_meta`` -- by downloading that asset's original and comparing SHA-256 digests (a look-
-alike of the same name and size is never enough: ``_uploads.find_stored_asset``). Uploads of
-look-alike inputs (the same reference, or the same name and size) run one at a time, so none can
-take another's fresh, still untagged asset. Imports are attempted again only when they certainly
-did not start; a lost reply is reconciled (``_uploads.import_url``), never re-sent. So a rerun
-of the same job skips what is already there, and retries never store a file twice.
+URL. A look-up finds the reference (``asset.list(reference_id=...)``) and reuses what is there,
+or adopts an asset that *provably* holds the input's bytes but has no reference yet -- what an
+upload leaves when it stored the file but failed before ``asset.set_meta`` -- by downloading that
+asset's original and comparing SHA-256 digests (a look-alike of the same name and size is never
+enough: ``_uploads.find_stored_asset``). Uploads of look-alike inputs (the same reference, or the
+same name and size) run one at a time in a client, so none can take another's fresh, still
+untagged asset. Imports are attempted again only when they certainly did not start; a lost reply
+is reconciled (``_uploads.import_url``), never re-sent. With ``converge=True`` (what runs on Dask
+use: a task may run twice, even at once on two workers) an upload also looks its reference up
+after storing, and when it finds several assets keeps the one with the smallest rid and deletes
+the others, so that concurrent executions of one item end with exactly one asset.
 
 **Bad input** (a missing file, an undecodable name, an empty file, metadata ``asset.set_meta``
-would refuse) is that item's ``CincopaValidationError``, raised before any of its requests.
+would refuse) is that item's ``CincopaValidationError``, raised before any of its requests; bad
+options are a ``CincopaValidationError`` when the run is created.
 """
 
 from __future__ import annotations
@@ -44,24 +67,49 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+    Sized,
+)
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, NoReturn, TypeAlias, TypeVar
+from types import TracebackType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    NamedTuple,
+    NoReturn,
+    ParamSpec,
+    TypeAlias,
+    TypeVar,
+)
 
 import anyio
 import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._encode import is_count
 from ._errors import (
     APIConnectionError,
+    APIResponseError,
     APIStatusError,
     CincopaError,
     CincopaValidationError,
     RateLimitError,
-    ResponseDecodeError,
-    ResponseValidationError,
 )
+from ._retry import is_transient
 from ._uploads import (
     DEFAULT_CHUNK_SIZE,
     EMPTY_FILE,
@@ -81,6 +129,7 @@ from ._uploads import (
 
 if TYPE_CHECKING:
     from ._client import AsyncCincopa
+    from ._ledger import Ledger, LedgerRecord
     from ._models import Ack, Asset
 
 __all__ = [
@@ -90,21 +139,44 @@ __all__ = [
     "BulkOperations",
     "BulkProgress",
     "BulkResult",
+    "BulkRun",
+    "BulkStreams",
     "BulkSuccess",
     "FileToUpload",
+    "LedgerFailedError",
+    "derived_reference",
 ]
 
 InputT = TypeVar("InputT")
 ValueT = TypeVar("ValueT")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CHUNK = 256  # inputs read (and looked up in the ledger, and marked started) at a time
 
 FileToUpload = str | os.PathLike[str] | tuple[str, bytes]
 """A bulk upload input: a path, or ``(file name, content)``."""
 
+Inputs: TypeAlias = Iterable[InputT] | AsyncIterable[InputT]
+
 
 class BulkCancelledError(CincopaError):
     """The bulk run stopped (``fail_fast``) before this item finished; it may be partly done."""
+
+
+class LedgerFailedError(CincopaError):
+    """The ledger records this item as failed by an earlier run, which ``retry_failed=False``
+    reports again instead of retrying. ``error_class`` and ``error_message`` are the ledger's."""
+
+    def __init__(self, record: LedgerRecord, *, operation: str) -> None:
+        self.error_class = record.error_class or ""
+        self.error_message = record.error_message or ""
+        super().__init__(
+            f"{operation}: failed in an earlier run ({self.error_class}: {self.error_message})",
+            operation=operation,
+        )
+
+
+# -- results -----------------------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -185,9 +257,14 @@ class BulkResult(Generic[InputT, ValueT]):
 
 
 class BulkProgress(NamedTuple):
-    """Where a bulk run is: items finished (ok or failed) and, for uploads, bytes sent."""
+    """Where a bulk run is: items finished (ok or failed) and, for uploads, bytes sent.
 
-    items_total: int
+    ``items_total`` is None while a streamed input (an iterator, a generator) is not read to its
+    end; ``bytes_total`` is the bytes of the inputs read so far, unless the run knew them all
+    up front (a sequence of files).
+    """
+
+    items_total: int | None
     items_done: int
     items_failed: int
     bytes_total: int = 0
@@ -195,6 +272,9 @@ class BulkProgress(NamedTuple):
 
 
 BulkProgressCallback = Callable[[BulkProgress], object]
+
+
+# -- what is worth another attempt ----------------------------------------------------------------
 
 
 def _is_overload(error: BaseException) -> float | None:
@@ -220,17 +300,6 @@ def _import_not_started(error: BaseException) -> bool:
         return False
     return isinstance(error, RateLimitError) or (
         isinstance(error, APIConnectionError) and not error.request_sent
-    )
-
-
-def _is_transient(error: BaseException) -> bool:
-    """Worth another attempt of the item: the connection, 408/429/5xx, or a garbled reply."""
-    if isinstance(
-        error, APIConnectionError | RateLimitError | ResponseDecodeError | ResponseValidationError
-    ):
-        return True
-    return isinstance(error, APIStatusError) and (
-        error.status_code >= 500 or error.status_code == 408
     )
 
 
@@ -274,106 +343,414 @@ class AdaptiveLimit:
             self.limiter.total_tokens = self.current + 1
 
 
-async def run_bulk(
-    client: AsyncCincopa,
-    fn: Callable[[InputT], Awaitable[ValueT]],
-    items: Iterable[InputT],
-    *,
-    concurrency: int | None = None,
-    fail_fast: bool = False,
-    item_attempts: int = 3,
-    retry_if: Callable[[Exception], bool] = _is_transient,
-    on_progress: BulkProgressCallback | None = None,
-    bytes_total: int = 0,
-    bytes_done: Callable[[], int] | None = None,
-) -> BulkResult[InputT, ValueT]:
-    """Run ``fn`` over ``items``; see the module docstring."""
-    problems = []
-    if concurrency is not None and not is_count(concurrency, 1):
-        problems.append(f"concurrency: must be an int >= 1, got {concurrency!r:.40}")
-    if not is_count(item_attempts, 1):
-        problems.append(f"item_attempts: must be an int >= 1, got {item_attempts!r:.40}")
-    if not callable(fn):
-        problems.append("fn: must be callable")
-    if on_progress is not None and not callable(on_progress):
-        problems.append("on_progress: must be callable")
-    if problems:
-        raise CincopaValidationError(problems, operation="bulk")
-    inputs = list(items)
-    outcomes: list[BulkItem[InputT, ValueT] | None] = [None] * len(inputs)
-    limit = AdaptiveLimit(concurrency or client.max_concurrency, client._shared.sleep)
-    max_wait = client._retry.max_retry_after
-    next_index = 0
-    done = failed = 0
+# -- the engine ----------------------------------------------------------------------------------
 
-    def listener(error: CincopaError) -> None:
-        hint = _is_overload(error)
-        if hint is not None:
-            # Halve the items in flight; wait out the server's hint only up to the client's
-            # own cap: a longer one (3600, 1e12, inf, a far-off date) is that item's failure.
-            limit.overloaded(hint if hint <= max_wait else 0.0)
 
-    def report() -> None:
-        if on_progress is not None:
-            on_progress(
+class ItemState:
+    """One item while it runs: what its step knows of its history, and its byte progress.
+
+    ``reconcile``: may an earlier attempt -- of this run, or of a run before (the ledger says
+    started, or there is no ledger to say) -- have stored something? Then the step looks for it
+    before sending anything that could store it again.
+    """
+
+    __slots__ = ("attempt", "index", "input", "key", "mtime_ns", "reconcile", "sent", "size")
+
+    def __init__(self, index: int, value: Any, key: str | None, reconcile: bool) -> None:
+        self.index = index
+        self.input = value
+        self.key = key
+        self.reconcile = reconcile
+        self.attempt = 0
+        self.size = 0  # bytes of the input, once known (uploads)
+        self.sent = 0  # of which acknowledged
+        self.mtime_ns: int | None = None  # the file's, for the ledger (uploads of paths)
+
+
+Step = Callable[[Any, ItemState], Awaitable[Any]]
+
+
+class LedgerPolicy(NamedTuple):
+    """How an operation keeps its items in a ledger."""
+
+    ledger: Ledger
+    key: Callable[[Any], str]  # the item's key (a ``CincopaValidationError`` for bad input)
+    # A done record's value, or None to do the item again (a file changed since, say). Called
+    # in a worker thread, a chunk of items at a time: it may look at the file system.
+    reuse: Callable[[Any, LedgerRecord], Any]
+    done: Callable[[Any, Any, ItemState], LedgerRecord]  # the record of a success
+    retry_failed: bool = True
+
+
+def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
+    from ._ledger import Ledger  # sqlite3 loads with the first job that keeps a ledger
+
+    if ledger is None or isinstance(ledger, Ledger):
+        return ledger
+    if isinstance(ledger, str | os.PathLike):
+        return Ledger(ledger)
+    raise CincopaValidationError(
+        [f"ledger: expected a Ledger or a path, got {type(ledger).__name__}"], operation="bulk"
+    )
+
+
+class _Inputs:
+    """Inputs read on demand, a few at a time, from an iterable or an async iterable."""
+
+    def __init__(self, inputs: Inputs[Any]) -> None:
+        self._sync: Iterator[Any] | None = None
+        self._async: AsyncIterator[Any] | None = None
+        if isinstance(inputs, AsyncIterable):
+            self._async = aiter(inputs)
+        else:
+            self._sync = iter(inputs)
+        self.read = 0
+        self.exhausted = False
+        self._lock = anyio.Lock()
+
+    async def take(self, count: int) -> list[tuple[int, Any]]:
+        """Up to ``count`` inputs with their positions; fewer only at the end."""
+        async with self._lock:
+            taken: list[tuple[int, Any]] = []
+            while len(taken) < count and not self.exhausted:
+                if self._sync is not None:
+                    value = next(self._sync, _END)
+                else:
+                    assert self._async is not None
+                    value = await anext(self._async, _END)
+                if value is _END:
+                    self.exhausted = True
+                    break
+                taken.append((self.read, value))
+                self.read += 1
+            return taken
+
+    async def aclose(self) -> None:
+        closer = getattr(self._async or self._sync, "aclose", None)
+        if closer is not None:
+            with anyio.CancelScope(shield=True):
+                await closer()
+
+
+_END = object()
+
+
+class BulkRun(Generic[InputT, ValueT]):
+    """A bulk job (see the module docstring): ``await`` it for a ``BulkResult``, or ``async
+    with`` it for its outcomes as they finish. It runs once."""
+
+    def __init__(
+        self,
+        client: AsyncCincopa,
+        operation: str,
+        step: Step,
+        inputs: Inputs[InputT],
+        *,
+        concurrency: int | None = None,
+        fail_fast: bool = False,
+        item_attempts: int = 3,
+        retry_if: Callable[[Exception], bool] = is_transient,
+        on_progress: BulkProgressCallback | None = None,
+        ledger: LedgerPolicy | None = None,
+        reconcile_without_ledger: bool = True,
+        count_bytes: Callable[[], int] | None = None,
+    ) -> None:
+        problems = []
+        if concurrency is not None and not is_count(concurrency, 1):
+            problems.append(f"concurrency: must be an int >= 1, got {concurrency!r:.40}")
+        if not is_count(item_attempts, 1):
+            problems.append(f"item_attempts: must be an int >= 1, got {item_attempts!r:.40}")
+        if not isinstance(fail_fast, bool):
+            problems.append("fail_fast: must be a bool")
+        if on_progress is not None and not callable(on_progress):
+            problems.append("on_progress: must be callable")
+        if not isinstance(inputs, Iterable | AsyncIterable):
+            problems.append(f"inputs: expected an iterable, got {type(inputs).__name__}")
+        if problems:
+            raise CincopaValidationError(problems, operation=operation)
+        self._client = client
+        self._operation = operation
+        self._step = step
+        self._inputs = inputs
+        self._concurrency = concurrency or client.max_concurrency
+        self._fail_fast = fail_fast
+        self._item_attempts = item_attempts
+        self._retry_if = retry_if
+        self._on_progress = on_progress
+        self._ledger = ledger
+        self._reconcile = reconcile_without_ledger
+        self._items_total = len(inputs) if isinstance(inputs, Sized) else None
+        self._count_bytes = count_bytes
+        self._bytes_total = 0
+        self._bytes_known = False
+        self._bytes_done = 0
+        self._done = self._failed = 0
+        self._started = False
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[BulkItem[InputT, ValueT]] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self._started else "not started"
+        return f"<BulkRun {self._operation} {state}: {self._done} done, {self._failed} failed>"
+
+    # -- the two ways to run it ----------------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, BulkResult[InputT, ValueT]]:
+        return self._collect().__await__()
+
+    async def _collect(self) -> BulkResult[InputT, ValueT]:
+        outcomes: dict[int, BulkItem[InputT, ValueT]] = {}
+
+        async def keep(index: int, item: BulkItem[InputT, ValueT]) -> None:
+            outcomes[index] = item
+
+        await self._run(keep)
+        return BulkResult([outcomes[index] for index in range(len(outcomes))])
+
+    async def __aenter__(self) -> AsyncIterator[BulkItem[InputT, ValueT]]:
+        send, receive = anyio.create_memory_object_stream[BulkItem[InputT, ValueT]](
+            self._concurrency
+        )
+
+        async def forward(index: int, item: BulkItem[InputT, ValueT]) -> None:
+            await send.send(item)
+
+        async def produce() -> None:
+            async with send:
+                with contextlib.suppress(anyio.BrokenResourceError):  # the consumer left
+                    await self._run(forward)
+
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(produce)
+        self._receive = receive
+        return receive
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        assert self._task_group is not None
+        assert self._receive is not None
+        self._task_group.cancel_scope.cancel()  # leaving the block stops what is still running
+        self._receive.close()
+        return await self._task_group.__aexit__(exc_type, exc, traceback)
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    async def _run(self, emit: Callable[[int, BulkItem[InputT, ValueT]], Awaitable[None]]) -> None:
+        if self._started:
+            raise RuntimeError("a BulkRun runs once; call the bulk method again for another run")
+        self._started = True
+        client = self._client
+        if self._count_bytes is not None:
+            self._bytes_total = await anyio.to_thread.run_sync(
+                self._count_bytes, limiter=file_threads()
+            )
+            self._bytes_known = True
+        limit = AdaptiveLimit(self._concurrency, client._shared.sleep)
+        max_wait = client._retry.max_retry_after
+        source = _Inputs(self._inputs)
+        policy = self._ledger
+        ledger = policy.ledger if policy is not None else None
+        work_send, work_receive = anyio.create_memory_object_stream[ItemState](self._concurrency)
+        in_flight: dict[int, ItemState] = {}
+        stopped = False
+
+        def listener(error: CincopaError) -> None:
+            hint = _is_overload(error)
+            if hint is not None:
+                # Halve the items in flight; wait out the server's hint only up to the client's
+                # own cap: a longer one (3600, 1e12, inf, a far-off date) is that item's failure.
+                limit.overloaded(hint if hint <= max_wait else 0.0)
+
+        async def finish(work: ItemState, item: BulkItem[InputT, ValueT]) -> None:
+            if item.ok:
+                self._bytes_done += work.size - work.sent
+                work.sent = work.size
+            else:
+                self._failed += 1
+            self._done += 1
+            if ledger is not None and work.key is not None:
+                assert policy is not None
+                if isinstance(item, BulkSuccess):
+                    ledger.finish(policy.done(work.input, item.value, work))
+                elif not isinstance(item.error, LedgerFailedError):
+                    ledger.finish(_failure_record(work, item.error))
+                if ledger.needs_flush():
+                    await ledger.flush()
+            self._report()
+            # Shielded: a run stopping (fail_fast) must not lose an outcome already decided. A
+            # consumer that left makes the send fail at once, so this never waits for nothing.
+            with anyio.CancelScope(shield=True):
+                await emit(work.index, item)
+            in_flight.pop(work.index, None)
+
+        async def feed() -> None:
+            async with work_send:
+                while not stopped:
+                    chunk = await source.take(_CHUNK)
+                    if not chunk:
+                        break
+                    if source.exhausted:
+                        self._items_total = source.read
+                    runnable = await self._triage(chunk, finish)
+                    in_flight.update((work.index, work) for work in runnable)  # taken: owed
+                    for work in runnable:
+                        await work_send.send(work)
+
+        async def run_item(work: ItemState) -> None:
+            nonlocal stopped
+            while True:
+                work.attempt += 1
+                if work.attempt > 1:
+                    work.reconcile = True  # the last attempt may have stored something
+                try:
+                    async with limit:
+                        value = await self._step(work.input, work)
+                except Exception as error:  # every item gets its outcome, typed errors included
+                    if (
+                        work.attempt < self._item_attempts
+                        and self._retry_if(error)
+                        and not _asks_too_long(error, max_wait)
+                    ):
+                        continue
+                    await finish(work, BulkFailure(work.input, error))
+                    if self._fail_fast:
+                        stopped = True
+                        tg.cancel_scope.cancel()
+                    return
+                limit.succeeded()
+                await finish(work, BulkSuccess(work.input, value))
+                return
+
+        async def worker(receive: MemoryObjectReceiveStream[ItemState]) -> None:
+            async with receive:
+                async for work in receive:
+                    await run_item(work)
+
+        client._shared.overload_listeners.append(listener)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(feed)
+                for _ in range(self._concurrency):
+                    tg.start_soon(worker, work_receive.clone())
+                work_receive.close()
+            if stopped:  # fail_fast: what was not finished, and what was not read, is cancelled
+                cancelled = BulkCancelledError(
+                    "the bulk run stopped before this item finished", operation=self._operation
+                )
+                for work in sorted(in_flight.values(), key=lambda w: w.index):
+                    await finish(work, BulkFailure(work.input, cancelled))
+                while chunk := await source.take(_CHUNK):
+                    for index, value in chunk:
+                        await finish(
+                            ItemState(index, value, None, False), BulkFailure(value, cancelled)
+                        )
+                self._items_total = source.read
+        finally:
+            client._shared.overload_listeners.remove(listener)
+            await source.aclose()
+            if ledger is not None:
+                with anyio.CancelScope(shield=True):
+                    await ledger.flush()
+
+    async def _triage(
+        self,
+        chunk: list[tuple[int, Any]],
+        finish: Callable[[ItemState, BulkItem[InputT, ValueT]], Awaitable[None]],
+    ) -> list[ItemState]:
+        """The chunk's items to run; those the ledger settles are finished here."""
+        policy = self._ledger
+        if policy is None:
+            return [ItemState(index, value, None, self._reconcile) for index, value in chunk]
+        keyed: list[ItemState] = []
+        for index, value in chunk:
+            try:
+                key = policy.key(value)
+            except CincopaValidationError as error:
+                await finish(ItemState(index, value, None, False), BulkFailure(value, error))
+                continue
+            keyed.append(ItemState(index, value, key, False))
+        records = await policy.ledger.get_many([work.key for work in keyed if work.key])
+        done = [
+            (work, record)
+            for work in keyed
+            if (record := records.get(work.key or "")) is not None and record.state == "done"
+        ]
+        values = (
+            await anyio.to_thread.run_sync(
+                lambda: [policy.reuse(work.input, record) for work, record in done],
+                limiter=file_threads(),
+            )
+            if done
+            else []
+        )
+        reused = {id(work): value for (work, _), value in zip(done, values, strict=True)}
+        runnable: list[ItemState] = []
+        for work in keyed:
+            record = records.get(work.key or "")
+            if record is not None and record.state == "done":
+                value = reused[id(work)]
+                if value is not None:
+                    work.size = work.sent = record.size or 0
+                    self._bytes_done += work.size
+                    await finish(work, BulkSuccess(work.input, value))
+                    continue
+            elif record is not None and record.state == "failed" and not policy.retry_failed:
+                earlier = LedgerFailedError(record, operation=self._operation)
+                await finish(work, BulkFailure(work.input, earlier))
+                continue
+            work.reconcile = record is not None and record.state == "started"
+            runnable.append(work)
+        await policy.ledger.start([work.key for work in runnable if work.key])
+        return runnable
+
+    # -- progress -------------------------------------------------------------------------------
+
+    def sized(self, work: ItemState, size: int) -> None:
+        """The step learned its input's size (uploads)."""
+        if not self._bytes_known:
+            self._bytes_total += size - work.size
+        work.size = size
+
+    def acknowledged(self, work: ItemState, done: int) -> None:
+        """Bytes of the item acknowledged so far (uploads): reported within a file."""
+        self._bytes_done += done - work.sent
+        work.sent = done
+        if done < work.size:
+            self._report()
+
+    def _report(self) -> None:
+        if self._on_progress is not None:
+            self._on_progress(
                 BulkProgress(
-                    items_total=len(inputs),
-                    items_done=done,
-                    items_failed=failed,
-                    bytes_total=bytes_total,
-                    bytes_done=bytes_done() if bytes_done is not None else 0,
+                    items_total=self._items_total,
+                    items_done=self._done,
+                    items_failed=self._failed,
+                    bytes_total=self._bytes_total,
+                    bytes_done=self._bytes_done,
                 )
             )
 
-    async def run_one(index: int) -> None:
-        nonlocal done, failed
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with limit:
-                    value = await fn(inputs[index])
-            except Exception as error:  # every item gets its outcome, typed errors included
-                if (
-                    attempt < item_attempts
-                    and retry_if(error)
-                    and not _asks_too_long(error, max_wait)
-                ):
-                    continue
-                outcomes[index] = BulkFailure(inputs[index], error)
-                failed += 1
-                done += 1
-                report()
-                if fail_fast:
-                    tg.cancel_scope.cancel()
-                return
-            limit.succeeded()
-            outcomes[index] = BulkSuccess(inputs[index], value)
-            done += 1
-            report()
-            return
 
-    async def worker() -> None:
-        nonlocal next_index
-        while next_index < len(inputs):
-            index = next_index
-            next_index += 1
-            await run_one(index)
+def _failure_record(work: ItemState, error: Exception) -> LedgerRecord:
+    from ._ledger import LedgerRecord
 
-    client._shared.overload_listeners.append(listener)
-    try:
-        async with anyio.create_task_group() as tg:
-            for _ in range(min(limit.maximum, len(inputs))):
-                tg.start_soon(worker)
-    finally:
-        client._shared.overload_listeners.remove(listener)
-    stopped = BulkCancelledError("the bulk run stopped before this item finished", operation="bulk")
-    return BulkResult(
-        [
-            outcome if outcome is not None else BulkFailure(inputs[index], stopped)
-            for index, outcome in enumerate(outcomes)
-        ]
+    assert work.key is not None
+    return LedgerRecord(
+        key=work.key,
+        state="failed",
+        size=work.size or None,
+        error_class=type(error).__name__,
+        error_message=str(error)[:2000],
+        attempts=work.attempt,
     )
+
+
+# -- uploads ---------------------------------------------------------------------------------------
 
 
 def derived_reference(name: str, digest: bytes) -> str:
@@ -385,27 +762,26 @@ def derived_reference(name: str, digest: bytes) -> str:
     return "sha256-" + sha256(name.encode() + b"\0" + digest.hex().encode()).hexdigest()[:32]
 
 
-class _Content:
-    """One bulk upload input: its name, size and source, and its SHA-256 when first needed."""
+class Content:
+    """One upload input: its name, size and source, and its SHA-256 when first needed."""
 
-    __slots__ = ("_digest", "name", "size", "source")
+    __slots__ = ("_digest", "mtime_ns", "name", "size", "source")
 
-    def __init__(self, item: FileToUpload) -> None:
-        value: object = item  # checked here: callers may pass anything
+    def __init__(self, item: object, name: str | None = None) -> None:
         problems = []
-        self.name, self.size = "", 0
+        self.name, self.size, self.mtime_ns = "", 0, 0
         self.source: Path | bytes = b""
-        if isinstance(value, tuple):
-            if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], bytes):
-                self.name, self.source, self.size = value[0], value[1], len(value[1])
+        if isinstance(item, tuple):
+            if len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], bytes):
+                self.name, self.source, self.size = item[0], item[1], len(item[1])
             else:
                 problems.append("input: a tuple must be (file name, bytes)")
-        elif isinstance(value, str | os.PathLike):
-            self.source = Path(value)
-            self.name = self.source.name
+        elif isinstance(item, str | os.PathLike):
+            self.source = Path(item)
+            self.name = name or self.source.name
         else:
             problems.append(
-                f"input: expected a path or (file name, bytes), got {type(value).__name__}"
+                f"input: expected a path or (file name, bytes), got {type(item).__name__}"
             )
         if not problems and (problem := check_filename(self.name)):
             problems.append(problem)
@@ -414,6 +790,7 @@ class _Content:
         self._digest: bytes | None = None
 
     async def stat(self) -> None:
+        """Read the file's size (a missing, empty or special file is a validation error)."""
         if isinstance(self.source, Path):
             try:
                 info = await anyio.to_thread.run_sync(self.source.stat, limiter=file_threads())
@@ -422,7 +799,7 @@ class _Content:
                     [f"input: {str(self.source)!r}: {exc.strerror or type(exc).__name__}"],
                     operation="bulk.upload_files",
                 ) from None
-            self.size = info.st_size
+            self.size, self.mtime_ns = info.st_size, info.st_mtime_ns
         if self.size == 0:
             raise CincopaValidationError([EMPTY_FILE], operation="bulk.upload_files")
 
@@ -434,31 +811,164 @@ class _Content:
                 self._digest = sha256(self.source).digest()
         return self._digest
 
-    async def reference(self) -> str:
-        """The reference derived from the file name and content (see ``derived_reference``)."""
-        return derived_reference(self.name, await self.sha256())
+
+async def store_file(
+    client: AsyncCincopa,
+    content: Content,
+    reference: str,
+    *,
+    reconcile: bool,
+    converge: bool = False,
+    gallery: str | None = None,
+    caption: str | None = None,
+    tags: Sequence[str] | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: Callable[[UploadProgress], object] | None = None,
+) -> Asset:
+    """Store one file tagged ``reference``, never twice (see the module docstring): with
+    ``reconcile``, reuse what the reference names or adopt a proven untagged copy first; with
+    ``converge``, look the reference up after storing and keep one asset of several."""
+    locks = client._shared.locks
+    async with (
+        locks.hold(("reference", reference)),
+        locks.hold(("file", content.name, content.size)),
+    ):
+        asset: Asset | None = None
+        if reconcile:
+            existing = await client.asset.list(reference_id=reference)
+            tagged = [a for a in existing.items if a.reference_id == reference]
+            if tagged:
+                return await converge_on(client, reference, tagged) if converge else tagged[0]
+            orphan = await find_stored_asset(
+                client, content.name, content.size, _EPOCH, content.sha256
+            )
+            if orphan is not None:
+                asset = await finish_asset(
+                    client,
+                    orphan.rid,
+                    caption=caption,
+                    reference_id=reference,
+                    tags=tags,
+                    fallback=orphan,
+                    read_back=False,
+                )
+        if asset is None:
+            asset = await upload_file(
+                client,
+                content.source,
+                filename=content.name,
+                gallery=gallery,
+                caption=caption,
+                reference_id=reference,
+                tags=tags,
+                chunk_size=chunk_size,
+                chunk_concurrency=1,
+                on_progress=on_progress,
+                read_back=False,
+            )
+        if converge:
+            existing = await client.asset.list(reference_id=reference)
+            tagged = [a for a in existing.items if a.reference_id == reference]
+            asset = await converge_on(client, reference, tagged or [asset])
+        return asset
 
 
-class BulkOperations:
-    """``cp.bulk``: concurrent bulk work on one client. See the module docstring."""
+async def converge_on(client: AsyncCincopa, reference: str, tagged: Sequence[Asset]) -> Asset:
+    """Of several assets tagged ``reference`` (concurrent executions of one item), keep the one
+    with the smallest rid and delete the others -- the same choice whoever makes it."""
+    survivor = min(tagged, key=lambda asset: asset.rid)
+    for extra in tagged:
+        if extra.rid != survivor.rid:
+            with contextlib.suppress(APIResponseError):  # another execution deleted it first
+                await client.asset.delete(rid=extra.rid)
+    return survivor
+
+
+def _reference_getter(
+    reference_ids: Mapping[Any, str] | Callable[[Any], str | None] | None,
+) -> Callable[[Any], str | None]:
+    if reference_ids is None:
+        return lambda item: None
+    if isinstance(reference_ids, Mapping):
+        return reference_ids.get
+    if callable(reference_ids):
+        return reference_ids
+    raise CincopaValidationError(
+        ["reference_ids: expected a mapping or a function of the input"], operation="bulk"
+    )
+
+
+def _upload_key(item: object) -> str:
+    """A bulk upload's ledger key: the path as given, or for ``(name, bytes)`` the name and the
+    content's SHA-256 (computed here: the bytes are in memory already)."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+        return f"{item[0]}\0sha256:{sha256(item[1]).hexdigest()}"
+    if isinstance(item, str | os.PathLike):
+        return os.fspath(item)
+    Content(item)  # raises the input's validation error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _asset_from_record(record: LedgerRecord, name: str) -> Asset:
+    from ._models import Asset
+
+    return Asset(
+        rid=record.rid or "",
+        filename=name,
+        filesize=record.size,
+        reference_id=record.reference or "",
+    )
+
+
+def _unchanged_file(item: object, record: LedgerRecord) -> Asset | None:
+    """A done upload record still describes the input: the same size and modification time
+    (a path), or the same bytes (the key of a ``(name, bytes)`` input is their digest)."""
+    if not record.rid:
+        return None
+    if isinstance(item, tuple):
+        return _asset_from_record(record, str(item[0]))
+    path = Path(item)  # type: ignore[arg-type]  # the key was made of a path
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # gone: run it, to report why
+    if (info.st_size, info.st_mtime_ns) != (record.size, record.mtime_ns):
+        return None  # changed: a new version to upload
+    return _asset_from_record(record, path.name)
+
+
+# -- cp.bulk ------------------------------------------------------------------------------------
+
+
+class BulkStreams:
+    """``cp.bulk.stream``: the bulk operations of ``cp.bulk``, each returning its ``BulkRun``
+    -- ``async with cp.bulk.stream.upload_files(paths) as outcomes:`` takes the outcomes as
+    they finish, in constant memory (see the module docstring)."""
 
     def __init__(self, client: AsyncCincopa) -> None:
         self._client = client
 
-    async def run(
+    def run(
         self,
         fn: Callable[[InputT], Awaitable[ValueT]],
-        items: Iterable[InputT],
+        items: Inputs[InputT],
         *,
         concurrency: int | None = None,
         fail_fast: bool = False,
         item_attempts: int = 1,
         on_progress: BulkProgressCallback | None = None,
-    ) -> BulkResult[InputT, ValueT]:
+    ) -> BulkRun[InputT, ValueT]:
         """Run any ``fn`` over ``items`` (one attempt each unless ``item_attempts`` says more)."""
-        return await run_bulk(
+        if not callable(fn):
+            raise CincopaValidationError(["fn: must be callable"], operation="bulk.run")
+
+        async def step(item: InputT, state: ItemState) -> ValueT:
+            return await fn(item)
+
+        return BulkRun(
             self._client,
-            fn,
+            "bulk.run",
+            step,
             items,
             concurrency=concurrency,
             fail_fast=fail_fast,
@@ -466,12 +976,12 @@ class BulkOperations:
             on_progress=on_progress,
         )
 
-    async def upload_files(
+    def upload_files(
         self,
-        files: Iterable[FileToUpload],
+        files: Inputs[FileToUpload],
         *,
         gallery: str | None = None,
-        reference_ids: Mapping[FileToUpload, str] | None = None,
+        reference_ids: Mapping[Any, str] | Callable[[Any], str | None] | None = None,
         caption: Callable[[FileToUpload], str | None] | None = None,
         tags: Sequence[str] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -479,165 +989,138 @@ class BulkOperations:
         fail_fast: bool = False,
         item_attempts: int = 4,
         on_progress: BulkProgressCallback | None = None,
-    ) -> BulkResult[FileToUpload, Asset]:
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        retry_failed: bool = True,
+        converge: bool = False,
+    ) -> BulkRun[FileToUpload, Asset]:
         """Upload files (paths, or ``(name, bytes)`` pairs) without ever storing one twice.
 
-        Each file's ``reference_id`` is ``reference_ids[file]`` when given, else derived from
-        its content; a file whose reference is already in the library is not uploaded again.
-        Before uploading, an asset that provably holds the file's bytes but has no reference
-        yet (what an earlier attempt leaves when tagging it failed) is adopted instead (see
-        ``find_stored_asset``). Uploads of look-alike files (the same reference, or the same
-        name and size) run one at a time, so that none can take another's asset for its own.
-        Each input's problems (a missing file, a bad name, metadata that ``asset.set_meta``
-        would refuse) are that item's ``CincopaValidationError``, found before anything of it
-        is sent. ``on_progress`` hears of every finished item and of every acknowledged chunk.
+        Each file's ``reference_id`` is ``reference_ids`` of it (a mapping, or a function of
+        the input) when given, else ``derived_reference`` of its name and content. See the
+        module docstring for what a run costs, with and without a ``ledger``, and for
+        ``converge``. A value is the ``Asset`` as the SDK knows it without reading it back
+        (rid, filename, filesize, reference_id and the metadata applied; ``cp.asset.list(rid=)``
+        gives the full record). Each input's problems (a missing file, a bad name, metadata
+        that ``asset.set_meta`` would refuse) are that item's ``CincopaValidationError``, found
+        before anything of it is sent. ``on_progress`` hears of every finished item and of
+        every acknowledged chunk.
         """
         client = self._client
         check_upload_options(chunk_size)
         check_metadata(tags=tags)
-        inputs = list(files)
-        sizes: dict[int, int] = {}  # bytes of each input, once known
-        sent: dict[int, int] = {}
-        positions = {id(item): index for index, item in enumerate(inputs)}
+        reference_of = _reference_getter(reference_ids)
+        book = _ledger_of(ledger)
+        run: BulkRun[FileToUpload, Asset]
 
-        async def stat_all() -> int:
-            def size_of(item: object) -> int:
-                if isinstance(item, tuple):
-                    return len(item[1]) if len(item) == 2 and isinstance(item[1], bytes) else 0
-                with contextlib.suppress(OSError, TypeError):
-                    return Path(item).stat().st_size  # type: ignore[arg-type]  # TypeError: not a path
-                return 0
-
-            def all_sizes() -> list[int]:
-                return [size_of(item) for item in inputs]
-
-            return sum(await anyio.to_thread.run_sync(all_sizes, limiter=file_threads()))
-
-        total = await stat_all()
-        bytes_sent = 0
-        latest = BulkProgress(
-            items_total=len(inputs), items_done=0, items_failed=0, bytes_total=total
-        )
-
-        def on_items(update: BulkProgress) -> None:
-            nonlocal latest
-            latest = update
-            if on_progress is not None:
-                on_progress(update)
-
-        async def one(item: FileToUpload) -> Asset:
-            nonlocal bytes_sent
-            index = positions[id(item)]
-            asset = await place(item, index)
-            size = sizes.get(index, 0)
-            bytes_sent += size - sent.get(index, 0)
-            sent[index] = size  # reused and adopted files count as sent too
-            return asset
-
-        async def place(item: FileToUpload, index: int) -> Asset:
-            content = _Content(item)
+        async def step(item: FileToUpload, state: ItemState) -> Asset:
+            content = Content(item)
             await content.stat()
-            sizes[index] = content.size
-            given = (reference_ids or {}).get(item)
+            run.sized(state, content.size)
+            state.mtime_ns = content.mtime_ns or None
+            given = reference_of(item)
             title = caption(item) if caption is not None else None
             check_metadata(caption=title, reference_id=given)
-            reference = given if given is not None else await content.reference()
-            locks = client._shared.locks
-            async with (
-                locks.hold(("reference", reference)),
-                locks.hold(("file", content.name, content.size)),
-            ):
-                existing = await client.asset.list(reference_id=reference)
-                for asset in existing.items:
-                    if asset.reference_id == reference:
-                        return asset
-                orphan = await find_stored_asset(
-                    client, content.name, content.size, _EPOCH, content.sha256
-                )
-                if orphan is not None:
-                    return await finish_asset(
-                        client,
-                        orphan.rid,
-                        caption=title,
-                        reference_id=reference,
-                        tags=tags,
-                        fallback=orphan,
-                    )
+            reference = (
+                given
+                if given is not None
+                else derived_reference(content.name, await content.sha256())
+            )
+            return await store_file(
+                client,
+                content,
+                reference,
+                reconcile=state.reconcile,
+                converge=converge,
+                gallery=gallery,
+                caption=title,
+                tags=tags,
+                chunk_size=chunk_size,
+                on_progress=lambda update: run.acknowledged(state, update.bytes_done),
+            )
 
-                def progress(update: UploadProgress) -> None:
-                    nonlocal bytes_sent
-                    bytes_sent += update.bytes_done - sent.get(index, 0)
-                    sent[index] = update.bytes_done
-                    if on_progress is not None and update.bytes_done < update.bytes_total:
-                        on_progress(latest._replace(bytes_done=bytes_sent))  # within a file
+        def done(item: FileToUpload, asset: Asset, state: ItemState) -> LedgerRecord:
+            from ._ledger import LedgerRecord
 
-                return await upload_file(
-                    client,
-                    content.source,
-                    filename=content.name,
-                    gallery=gallery,
-                    caption=title,
-                    reference_id=reference,
-                    tags=tags,
-                    chunk_size=chunk_size,
-                    chunk_concurrency=1,
-                    on_progress=progress,
-                )
+            return LedgerRecord(
+                key=state.key or _upload_key(item),
+                state="done",
+                reference=asset.reference_id,
+                rid=asset.rid,
+                size=state.size,
+                mtime_ns=state.mtime_ns,
+                attempts=state.attempt,
+            )
 
-        return await run_bulk(
+        policy = (
+            LedgerPolicy(book, _upload_key, _unchanged_file, done, retry_failed)
+            if book is not None
+            else None
+        )
+        run = BulkRun(
             client,
-            one,
-            inputs,
+            "bulk.upload_files",
+            step,
+            files,
             concurrency=concurrency,
             fail_fast=fail_fast,
             item_attempts=item_attempts,
-            on_progress=on_items,
-            bytes_total=total,
-            bytes_done=lambda: bytes_sent,
+            on_progress=on_progress,
+            ledger=policy,
+            count_bytes=_bytes_counter(files),
         )
+        return run
 
-    async def import_urls(
+    def import_urls(
         self,
-        urls: Iterable[str],
+        urls: Inputs[str],
         *,
         gallery: str | None = None,
-        reference_ids: Mapping[str, str] | None = None,
-        timeout: float = 600.0,  # noqa: ASYNC109 - per item, passed to import_url
+        reference_ids: Mapping[str, str] | Callable[[str], str | None] | None = None,
+        timeout: float = 600.0,
         poll_interval: float = 1.0,
         concurrency: int | None = None,
         fail_fast: bool = False,
         on_progress: BulkProgressCallback | None = None,
-    ) -> BulkResult[str, Asset]:
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        retry_failed: bool = True,
+    ) -> BulkRun[str, Asset]:
         """Import URLs (``asset.upload_from_url``), each tagged with a reference_id, never twice.
 
-        The reference is ``reference_ids[url]`` or derived from the URL; a URL whose
+        The reference is ``reference_ids`` of the URL or derived from it; a URL whose
         reference is already in the library is not imported again, and items with the same
         reference run one at a time. An item is attempted again only when its import
         certainly did not start (``asset.upload_from_url`` refused with 429, or its connection
         was never made); a lost reply is reconciled by ``import_url`` itself, never by starting
-        a second import.
+        a second import. With a ledger, a URL done in an earlier run costs no request.
         """
         client = self._client
+        reference_of = _reference_getter(reference_ids)
+        book = _ledger_of(ledger)
 
-        async def one(url: str) -> Asset:
-            given = (reference_ids or {}).get(url)
-            check_metadata(reference_id=given)
+        async def step(url: str, state: ItemState) -> Asset:
             if not isinstance(url, str):
                 raise CincopaValidationError(
                     [f"input: expected a URL str, got {type(url).__name__}"],
                     operation="bulk.import_urls",
                 )
-            reference = given or ("url-sha256-" + sha256(url.encode()).hexdigest()[:32])
+            given = reference_of(url)
+            check_metadata(reference_id=given)
+            reference = given or _url_reference(url)
             async with client._shared.locks.hold(("reference", reference)):
-                existing = await client.asset.list(reference_id=reference)
-                for asset in existing.items:
-                    if asset.reference_id == reference:
-                        return asset
-                orphan = await find_imported_orphan(client, url)
-                if orphan is not None:
-                    return await finish_asset(
-                        client, orphan.rid, reference_id=reference, fallback=orphan
-                    )
+                if state.reconcile:
+                    existing = await client.asset.list(reference_id=reference)
+                    for asset in existing.items:
+                        if asset.reference_id == reference:
+                            return asset
+                    orphan = await find_imported_orphan(client, url)
+                    if orphan is not None:
+                        return await finish_asset(
+                            client,
+                            orphan.rid,
+                            reference_id=reference,
+                            fallback=orphan,
+                            read_back=False,
+                        )
                 return await import_url(
                     client,
                     url,
@@ -647,51 +1130,83 @@ class BulkOperations:
                     poll_interval=poll_interval,
                 )
 
-        return await run_bulk(
+        def reuse(url: str, record: LedgerRecord) -> Asset | None:
+            return _asset_from_record(record, "") if record.rid else None
+
+        def done(url: str, asset: Asset, state: ItemState) -> LedgerRecord:
+            from ._ledger import LedgerRecord
+
+            return LedgerRecord(
+                key=url,
+                state="done",
+                reference=asset.reference_id,
+                rid=asset.rid,
+                attempts=state.attempt,
+            )
+
+        return BulkRun(
             client,
-            one,
+            "bulk.import_urls",
+            step,
             urls,
             concurrency=concurrency,
             fail_fast=fail_fast,
             retry_if=_import_not_started,
             on_progress=on_progress,
+            ledger=LedgerPolicy(book, _str_key("url"), reuse, done, retry_failed)
+            if book is not None
+            else None,
         )
 
-    async def set_meta(
+    def set_meta(
         self,
-        updates: Iterable[Mapping[str, Any]],
+        updates: Inputs[Mapping[str, Any]],
         *,
         concurrency: int | None = None,
         fail_fast: bool = False,
         on_progress: BulkProgressCallback | None = None,
-    ) -> BulkResult[Mapping[str, Any], Ack]:
-        """``asset.set_meta(**update)`` for each mapping (each has ``rid`` and the fields)."""
-        client = self._client
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        retry_failed: bool = True,
+    ) -> BulkRun[Mapping[str, Any], Ack]:
+        """``asset.set_meta(**update)`` for each mapping (each has ``rid`` and the fields).
 
-        async def one(update: Mapping[str, Any]) -> Ack:
+        With a ledger, an update (the same rid and the same fields) done in an earlier run is
+        not sent again.
+        """
+        client = self._client
+        book = _ledger_of(ledger)
+
+        async def step(update: Mapping[str, Any], state: ItemState) -> Ack:
             return await client.asset.set_meta(**update)
 
-        return await run_bulk(
+        return BulkRun(
             client,
-            one,
+            "bulk.set_meta",
+            step,
             updates,
             concurrency=concurrency,
             fail_fast=fail_fast,
             on_progress=on_progress,
+            ledger=LedgerPolicy(book, _update_key, _ack, _done_ack(_update_key), retry_failed)
+            if book is not None
+            else None,
         )
 
-    async def delete(
+    def delete(
         self,
-        rids: Iterable[str],
+        rids: Inputs[str],
         *,
         concurrency: int | None = None,
         fail_fast: bool = False,
         on_progress: BulkProgressCallback | None = None,
-    ) -> BulkResult[str, Ack]:
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        retry_failed: bool = True,
+    ) -> BulkRun[str, Ack]:
         """``asset.delete`` each rid. A retry that finds the asset gone counts as deleted."""
         client = self._client
+        book = _ledger_of(ledger)
 
-        async def one(rid: str) -> Ack:
+        async def step(rid: str, state: ItemState) -> Ack:
             try:
                 return await client.asset.delete(rid=rid)
             except APIConnectionError as error:
@@ -705,14 +1220,62 @@ class BulkOperations:
 
             return Ack(message="deleted (confirmed after an unknown outcome)")
 
-        return await run_bulk(
+        key = _str_key("rid")
+        return BulkRun(
             client,
-            one,
+            "bulk.delete",
+            step,
             rids,
             concurrency=concurrency,
             fail_fast=fail_fast,
             on_progress=on_progress,
+            ledger=LedgerPolicy(book, key, _ack, _done_ack(key), retry_failed)
+            if book is not None
+            else None,
         )
+
+
+P = ParamSpec("P")
+
+
+def _collected(
+    build: Callable[Concatenate[BulkStreams, P], BulkRun[InputT, ValueT]],
+) -> Callable[Concatenate[BulkOperations, P], Coroutine[Any, Any, BulkResult[InputT, ValueT]]]:
+    """``cp.bulk.<op>``: the run of ``cp.bulk.stream.<op>``, awaited: every outcome, in order."""
+
+    async def collected(
+        self: BulkOperations, /, *args: P.args, **kwargs: P.kwargs
+    ) -> BulkResult[InputT, ValueT]:
+        return await build(self.stream, *args, **kwargs)
+
+    collected.__name__ = build.__name__
+    collected.__qualname__ = f"BulkOperations.{build.__name__}"
+    collected.__doc__ = (build.__doc__ or "") + (
+        "\n\n        Returns the ``BulkResult``: one item per input, in input order. For the"
+        " outcomes as they finish, in constant memory, use ``cp.bulk.stream."
+        + build.__name__
+        + "`` (``async with``)."
+    )
+    return collected
+
+
+class BulkOperations:
+    """``cp.bulk``: concurrent bulk work on one client. See the module docstring.
+
+    Each operation is a coroutine returning a ``BulkResult`` (every item, in input order);
+    ``cp.bulk.stream`` has the same operations returning a ``BulkRun`` to take the outcomes as
+    they finish.
+    """
+
+    def __init__(self, client: AsyncCincopa) -> None:
+        self._client = client
+        self.stream = BulkStreams(client)
+
+    run = _collected(BulkStreams.run)
+    upload_files = _collected(BulkStreams.upload_files)
+    import_urls = _collected(BulkStreams.import_urls)
+    set_meta = _collected(BulkStreams.set_meta)
+    delete = _collected(BulkStreams.delete)
 
     async def add_to_gallery(
         self,
@@ -727,20 +1290,25 @@ class BulkOperations:
     ) -> BulkResult[str, Ack]:
         """``gallery.add_item`` in batches of ``batch_size`` rids; one result item per rid."""
         client = self._client
+        if not is_count(batch_size, 1):
+            raise CincopaValidationError(
+                ["batch_size: must be an int >= 1"], operation="bulk.add_to_gallery"
+            )
         all_rids = list(rids)
         batches = [
             tuple(all_rids[start : start + batch_size])
             for start in range(0, len(all_rids), batch_size)
         ]
 
-        async def one(batch: tuple[str, ...]) -> Ack:
+        async def step(batch: tuple[str, ...], state: ItemState) -> Ack:
             return await client.gallery.add_item(
                 fid=fid, rid=list(batch), insert_position=insert_position
             )
 
-        batch_result = await run_bulk(
+        batch_result: BulkResult[tuple[str, ...], Ack] = await BulkRun(
             client,
-            one,
+            "bulk.add_to_gallery",
+            step,
             batches,
             concurrency=concurrency,
             fail_fast=fail_fast,
@@ -755,3 +1323,69 @@ class BulkOperations:
                 for rid in item.input
             ]
         )
+
+
+def _url_reference(url: str) -> str:
+    return "url-sha256-" + sha256(url.encode()).hexdigest()[:32]
+
+
+def _bytes_counter(files: object) -> Callable[[], int] | None:
+    """For a sequence of upload inputs, what sums their bytes up front (in a worker thread,
+    when the run starts); None for a streamed input, whose total grows as it is read."""
+    if not isinstance(files, Sequence) or isinstance(files, str | bytes):
+        return None
+
+    def count() -> int:
+        total = 0
+        for item in files:
+            if isinstance(item, tuple):
+                if len(item) == 2 and isinstance(item[1], bytes):
+                    total += len(item[1])
+            elif isinstance(item, str | os.PathLike):
+                with contextlib.suppress(OSError):
+                    total += os.stat(item).st_size
+        return total
+
+    return count
+
+
+def _str_key(what: str) -> Callable[[Any], str]:
+    def key(value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise CincopaValidationError(
+                [f"input: expected a {what} str, got {type(value).__name__}"], operation="bulk"
+            )
+        return value
+
+    return key
+
+
+def _update_key(update: Any) -> str:
+    """An update's key: its rid and the digest of its fields, so that other fields for the same
+    asset are another item."""
+    if not isinstance(update, Mapping) or not isinstance(update.get("rid"), str):
+        raise CincopaValidationError(
+            ["input: expected a mapping with a str 'rid'"], operation="bulk.set_meta"
+        )
+    import json
+
+    try:
+        fields = json.dumps(dict(update), sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        fields = repr(sorted(update.items(), key=str))
+    return f"{update['rid']}\0{sha256(fields.encode('utf-8', 'replace')).hexdigest()[:16]}"
+
+
+def _ack(value: Any, record: LedgerRecord) -> Ack:
+    from ._models import Ack
+
+    return Ack(message="done in an earlier run (ledger)")
+
+
+def _done_ack(key: Callable[[Any], str]) -> Callable[[Any, Any, ItemState], LedgerRecord]:
+    def done(value: Any, ack: Any, state: ItemState) -> LedgerRecord:
+        from ._ledger import LedgerRecord
+
+        return LedgerRecord(key=key(value), state="done", attempts=state.attempt)
+
+    return done

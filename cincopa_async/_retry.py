@@ -48,9 +48,28 @@ import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ._errors import APIConnectionError, APIStatusError, CincopaError, RateLimitError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    CincopaError,
+    RateLimitError,
+    ResponseDecodeError,
+    ResponseValidationError,
+)
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "is_transient", "parse_retry_after"]
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that may well not happen again: the connection, 408/429/5xx, or a garbled
+    reply. What a bulk item is attempted again for, and what a look-up that polls rides out."""
+    if isinstance(
+        error, APIConnectionError | RateLimitError | ResponseDecodeError | ResponseValidationError
+    ):
+        return True
+    return isinstance(error, APIStatusError) and (
+        error.status_code >= 500 or error.status_code == 408
+    )
 
 
 class RetryPolicy(NamedTuple):

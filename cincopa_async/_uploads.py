@@ -81,6 +81,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import quote
 
 import anyio
+import attrs
 import httpx
 from anyio.lowlevel import RunVar
 
@@ -98,6 +99,7 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._redact import redact_url, scrub
+from ._retry import is_transient
 
 if TYPE_CHECKING:
     import hashlib
@@ -922,6 +924,7 @@ async def upload_file(
     chunk_concurrency: int = 1,
     on_progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
+    read_back: bool = True,
 ) -> Asset:
     """Upload one file and return its asset (see the module docstring).
 
@@ -941,6 +944,9 @@ async def upload_file(
             all the others. Stream sources always go one at a time.
         on_progress: called with ``UploadProgress`` after each acknowledged chunk.
         state_file: where to keep what a resume needs (path sources only).
+        read_back: read the stored asset back (``asset.list``) for the full record. Without
+            it, one request less: the ``Asset`` holds what the SDK knows (rid, filename,
+            filesize and the metadata it applied).
 
     Raises:
         QuotaExceededError: the account is out of assets quota.
@@ -984,6 +990,7 @@ async def upload_file(
         reference_id=reference_id,
         tags=tags,
         fallback={"rid": rid, "filename": opened.filename, "filesize": opened.size},
+        read_back=read_back,
     )
 
 
@@ -996,21 +1003,37 @@ async def finish_asset(
     reference_id: str | None = None,
     tags: Sequence[str] | None = None,
     fallback: Asset | Mapping[str, object],
+    read_back: bool = True,
 ) -> Asset:
-    """Apply the metadata (if any) and read the asset back (``fallback`` if it is not listed)."""
+    """Apply the metadata (if any) and read the asset back (``fallback`` if it is not listed).
+
+    Without ``read_back``, no ``asset.list`` is sent: the result is ``fallback`` with the
+    metadata just applied (what the SDK knows; ``uploaded``, ``versions`` ... stay as they were).
+    """
     if any(value is not None for value in (caption, description, reference_id, tags)):
         await client.asset.set_meta(
             rid=rid, caption=caption, description=description, reference_id=reference_id, tags=tags
         )
-    page = await client.asset.list(rid=rid)
-    found = next((asset for asset in page.items if asset.rid == rid), None)
-    if found is not None:
-        return found
-    if isinstance(fallback, Mapping):
-        from ._models import Asset
+    if read_back:
+        page = await client.asset.list(rid=rid)
+        found = next((asset for asset in page.items if asset.rid == rid), None)
+        if found is not None:
+            return found
+    from ._models import Asset
 
-        return Asset(**fallback)  # type: ignore[arg-type]  # the keys are Asset fields
-    return fallback
+    known = fallback if isinstance(fallback, Asset) else Asset(**fallback)  # type: ignore[arg-type]  # the keys are Asset fields
+    return attrs.evolve(
+        known,
+        caption=known.caption if caption is None else caption,
+        description=known.description if description is None else description,
+        reference_id=known.reference_id if reference_id is None else reference_id,
+        tags=known.tags if tags is None else _tag_tuple(tags),
+    )
+
+
+def _tag_tuple(tags: Sequence[str]) -> tuple[str, ...]:
+    """Tags as the model holds them (a plain str is sent as it is: a comma list)."""
+    return tuple(tags.split(",")) if isinstance(tags, str) else tuple(tags)
 
 
 async def import_url(
@@ -1126,25 +1149,37 @@ async def _find_imported(
     source = _UrlContent(client, url)
     waited = 0.0
     while True:
-        page = await client.asset.list(search=name, items_per_page=100)
-        taken = claim.claimed_by_others()
-        candidates = [
-            asset
-            for asset in page.items
-            if asset.filename == name
-            and not asset.reference_id
-            and asset.rid not in taken
-            and (asset.uploaded is None or asset.uploaded >= since)
-        ]
-        if candidates and not claim.others_unresolved():
-            found = await source.holder(candidates)
-            if found is not None:
-                return found.rid
+        try:
+            found = await _look_for_import(client, name, since, claim, source)
+        except CincopaError as error:  # a look-up that failed is no answer: look again
+            if not is_transient(error):
+                raise
+            found = None
+        if found is not None:
+            return found.rid
         if waited >= budget:
             return None
         await client._shared.sleep(interval)
         waited += interval
         interval = min(interval * 1.5, 10.0)
+
+
+async def _look_for_import(
+    client: AsyncCincopa, name: str, since: datetime, claim: ImportClaim, source: _UrlContent
+) -> Asset | None:
+    page = await client.asset.list(search=name, items_per_page=100)
+    taken = claim.claimed_by_others()
+    candidates = [
+        asset
+        for asset in page.items
+        if asset.filename == name
+        and not asset.reference_id
+        and asset.rid not in taken
+        and (asset.uploaded is None or asset.uploaded >= since)
+    ]
+    if not candidates or claim.others_unresolved():
+        return None
+    return await source.holder(candidates)
 
 
 class _UrlContent:
