@@ -181,10 +181,15 @@ class LedgerFailedError(CincopaError):
 
 @attrs.frozen
 class BulkSuccess(Generic[InputT, ValueT]):
-    """An input that succeeded: ``ok`` is True, ``value`` its result, ``error`` None."""
+    """An input that succeeded: ``ok`` is True, ``value`` its result, ``error`` None.
+
+    ``reused`` is True when the run's ledger said the input was done already: no request was
+    sent for it (its value is what the ledger recorded).
+    """
 
     input: InputT
     value: ValueT
+    reused: bool = False
 
     @property
     def ok(self) -> Literal[True]:
@@ -454,6 +459,7 @@ class BulkRun(Generic[InputT, ValueT]):
         ledger: LedgerPolicy | None = None,
         reconcile_without_ledger: bool = True,
         count_bytes: Callable[[], int] | None = None,
+        totals: tuple[int, int] | None = None,
     ) -> None:
         problems = []
         if concurrency is not None and not is_count(concurrency, 1):
@@ -483,6 +489,9 @@ class BulkRun(Generic[InputT, ValueT]):
         self._count_bytes = count_bytes
         self._bytes_total = 0
         self._bytes_known = False
+        if totals is not None:  # known from a walk done before (cincopa sync)
+            self._items_total, self._bytes_total = totals
+            self._bytes_known = True
         self._bytes_done = 0
         self._done = self._failed = 0
         self._started = False
@@ -513,12 +522,15 @@ class BulkRun(Generic[InputT, ValueT]):
         )
 
         async def forward(index: int, item: BulkItem[InputT, ValueT]) -> None:
-            await send.send(item)
+            try:
+                await send.send(item)
+            except anyio.BrokenResourceError:  # the consumer left the block: stop the run
+                assert self._task_group is not None
+                self._task_group.cancel_scope.cancel()
 
         async def produce() -> None:
             async with send:
-                with contextlib.suppress(anyio.BrokenResourceError):  # the consumer left
-                    await self._run(forward)
+                await self._run(forward)
 
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -536,7 +548,12 @@ class BulkRun(Generic[InputT, ValueT]):
         assert self._receive is not None
         self._task_group.cancel_scope.cancel()  # leaving the block stops what is still running
         self._receive.close()
-        return await self._task_group.__aexit__(exc_type, exc, traceback)
+        if exc_type is not None and issubclass(exc_type, anyio.get_cancelled_exc_class()):
+            return await self._task_group.__aexit__(exc_type, exc, traceback)
+        # The block's own exception goes on as it is (not wrapped in an exception group); only
+        # a failure of the run itself comes out of the task group.
+        await self._task_group.__aexit__(None, None, None)
+        return None
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -576,7 +593,8 @@ class BulkRun(Generic[InputT, ValueT]):
             if ledger is not None and work.key is not None:
                 assert policy is not None
                 if isinstance(item, BulkSuccess):
-                    ledger.finish(policy.done(work.input, item.value, work))
+                    if not item.reused:  # a reused item's record stands as it is
+                        ledger.finish(policy.done(work.input, item.value, work))
                 elif not isinstance(item.error, LedgerFailedError):
                     ledger.finish(_failure_record(work, item.error))
                 if ledger.needs_flush():
@@ -695,15 +713,16 @@ class BulkRun(Generic[InputT, ValueT]):
             if record is not None and record.state == "done":
                 value = reused[id(work)]
                 if value is not None:
-                    work.size = work.sent = record.size or 0
-                    self._bytes_done += work.size
-                    await finish(work, BulkSuccess(work.input, value))
+                    self.sized(work, record.size or 0)  # finish() counts its bytes done
+                    await finish(work, BulkSuccess(work.input, value, reused=True))
                     continue
             elif record is not None and record.state == "failed" and not policy.retry_failed:
                 earlier = LedgerFailedError(record, operation=self._operation)
                 await finish(work, BulkFailure(work.input, earlier))
                 continue
-            work.reconcile = record is not None and record.state == "started"
+            # started: an attempt may have stored something; failed, or done but the input
+            # changed since: the account may hold an earlier attempt's asset too
+            work.reconcile = record is not None and record.state != "pending"
             runnable.append(work)
         await policy.ledger.start([work.key for work in runnable if work.key])
         return runnable

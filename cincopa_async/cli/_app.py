@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -22,8 +23,9 @@ from cincopa_async._errors import CincopaError, CincopaValidationError
 from cincopa_async._spec import ENDPOINTS, Endpoint, Param, ParamKind
 from cincopa_async._uploads import DEFAULT_CHUNK_SIZE
 
-from ._exit import EXIT_INTERRUPTED, exit_code_for, exit_code_table
+from ._exit import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, exit_code_for, exit_code_table
 from ._output import Output
+from ._sync import ledger_group, sync_command
 
 __all__ = ["BASE_URL_ENV_VAR", "cli", "command_name", "option_name"]
 
@@ -87,6 +89,10 @@ def run(out: Output, main: Callable[[], Awaitable[T]]) -> T:
     except KeyboardInterrupt:
         out.note("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # stdout was closed early (| head): stop without a traceback
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
 
 
 def fail(out: Output, error: BaseException) -> NoReturn:
@@ -522,12 +528,13 @@ def cli(
     cincopa gallery create --name "Launch videos"
     cincopa portal rename --from old --to new
     cincopa upload clips/*.mp4 --gallery FID --concurrency 8
+    cincopa sync media/ --gallery FID (resumable; --dask tcp://host:8786 for a cluster)
     cincopa demo                      (an emulator on loopback: no token, no network)
     """
     ctx.obj = Settings(token, base_url, json_mode, timeout, max_retries)
 
 
-for _command in (*_resource_groups(), emulator_command, demo_command):
+for _command in (*_resource_groups(), emulator_command, demo_command, sync_command, ledger_group):
     cli.add_command(_command)
 del _command
 

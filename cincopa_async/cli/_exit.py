@@ -21,11 +21,21 @@ from cincopa_async._errors import (
     ServerError,
 )
 
-__all__ = ["EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "exit_code_for"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_CODES",
+    "EXIT_INCOMPLETE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "exit_code_for",
+]
 
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 2  # click's own: an unknown command or option, a missing required option
+EXIT_INCOMPLETE: Final = 20  # a bulk job (cincopa sync) ended with failed items
 EXIT_INTERRUPTED: Final = 130
+EXIT_BROKEN_PIPE: Final = 141  # 128 + SIGPIPE, as a shell reports it
 
 #: Error class -> exit code; the most specific class of an error wins (its MRO is walked).
 EXIT_CODES: Final[dict[type[BaseException], int]] = {
@@ -76,5 +86,7 @@ def exit_code_table() -> str:
     """The mapping as text lines, for the help epilog and the docs."""
     rows = [(EXIT_OK, "success"), (EXIT_USAGE, "usage error (unknown command or option)")]
     rows += [(code, f"{cls.__name__}: {_MEANINGS[cls]}") for cls, code in EXIT_CODES.items()]
+    rows.append((EXIT_INCOMPLETE, "cincopa sync: some files failed (each is reported)"))
     rows.append((EXIT_INTERRUPTED, "interrupted (Ctrl-C)"))
+    rows.append((EXIT_BROKEN_PIPE, "stdout was closed before the end (| head)"))
     return "\n".join(f"{code:>3}  {text}" for code, text in sorted(rows))

@@ -88,7 +88,8 @@ class ProgressReporter:
 
     def __call__(self, update: BulkProgress) -> Any:
         self.last = update
-        files = f"{update.items_done}/{update.items_total} files"
+        total = "?" if update.items_total is None else update.items_total
+        files = f"{update.items_done}/{total} files"
         if update.items_failed:
             files += f" ({update.items_failed} failed)"
         if self._progress is not None and self._task is not None:

@@ -1,0 +1,237 @@
+"""``cincopa sync``: a directory mirrored into the account, resumable, on one machine or on Dask.
+
+Every regular file under the source directory is an item keyed by its path relative to the
+directory (``a/b.mp4``, with ``/`` on every platform). Its ``reference_id`` is
+``derived_reference(relative path, SHA-256 of the content)``: the same file is skipped, a changed
+one is a new version, and two files with the same name and size in different folders are two
+items. Outcomes go to a ledger (``_ledger``), so that a rerun -- after a crash, SIGKILL included
+-- costs nothing for what is done: a file whose size and modification time are what the ledger
+recorded is not even read.
+
+**Versions.** Sync only ever adds: when a file changed, its new content is uploaded as a new
+asset (a new reference) and the ledger's row points to it; the asset of the old content stays in
+the account, untouched, with its own reference.
+
+**Where the ledger lives** by default: ``$XDG_STATE_HOME/cincopa/sync/<key>.sqlite``
+(``~/.local/state/...`` when unset), one file per source directory, base URL and account
+(``<key>`` is a digest of the three). ``ledger=`` puts it anywhere else.
+
+On Dask (``cincopa_async.dask``), batches of items are tasks: the driver keeps the ledger and the
+walk, workers upload. A task may run twice (a lost worker's tasks are rerun), so every item on a
+worker reconciles before storing and converges after (see ``_bulk``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import anyio
+
+from ._bulk import (
+    BulkProgressCallback,
+    BulkRun,
+    Content,
+    ItemState,
+    LedgerPolicy,
+    derived_reference,
+    store_file,
+)
+from ._errors import CincopaValidationError
+from ._uploads import DEFAULT_CHUNK_SIZE, check_upload_options, file_threads
+
+if TYPE_CHECKING:
+    from ._client import AsyncCincopa
+    from ._ledger import Ledger, LedgerRecord
+    from ._models import Asset
+
+__all__ = ["SyncFile", "default_ledger_path", "sync_directory", "walk"]
+
+REGISTER_BATCH = 1000
+
+
+class SyncFile(NamedTuple):
+    """One file of a sync: its key (the relative path) and where it is."""
+
+    key: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        return self.key.rpartition("/")[2]
+
+
+def default_ledger_path(source: str | os.PathLike[str], base_url: str, account: str) -> Path:
+    """``$XDG_STATE_HOME/cincopa/sync/<digest of source, base URL, account>.sqlite``."""
+    from ._uploads import sha256
+
+    root = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    source_dir = os.path.abspath(source)
+    digest = sha256(f"{source_dir}\0{base_url}\0{account}".encode()).hexdigest()[:20]
+    return root / "cincopa" / "sync" / f"{digest}.sqlite"
+
+
+def walk(source: str | os.PathLike[str], *, skip: Path | None = None) -> Iterator[SyncFile]:
+    """The regular files under ``source``, depth first in name order, lazily (a directory of a
+    million files is never held in memory). Symbolic links are not followed; ``skip`` (the
+    ledger, when it lies inside) and its SQLite side files are left out."""
+    root = Path(source)
+    skipped = (
+        {str(skip), f"{skip}-wal", f"{skip}-shm", f"{skip}-journal"} if skip is not None else set()
+    )
+
+    def visit(directory: Path, prefix: str) -> Iterator[SyncFile]:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from visit(Path(entry.path), f"{prefix}{entry.name}/")
+            elif entry.is_file(follow_symlinks=False) and entry.path not in skipped:
+                yield SyncFile(prefix + entry.name, entry.path)
+
+    yield from visit(root, "")
+
+
+def _reuse(item: SyncFile, record: LedgerRecord) -> Asset | None:
+    """A done record still describes the file: the same size and modification time."""
+    from ._bulk import _asset_from_record
+
+    if not record.rid:
+        return None
+    try:
+        info = os.stat(item.path)
+    except OSError:
+        return None
+    if (info.st_size, info.st_mtime_ns) != (record.size, record.mtime_ns):
+        return None
+    return _asset_from_record(record, item.name)
+
+
+def sync_key(item: Any) -> str:
+    if not isinstance(item, SyncFile):
+        raise CincopaValidationError(["input: expected a SyncFile"], operation="sync")
+    return item.key
+
+
+def sync_record(item: SyncFile, asset: Asset, state: ItemState) -> LedgerRecord:
+    from ._ledger import LedgerRecord
+
+    return LedgerRecord(
+        key=item.key,
+        state="done",
+        reference=asset.reference_id,
+        rid=asset.rid,
+        size=state.size,
+        mtime_ns=state.mtime_ns,
+        attempts=state.attempt,
+    )
+
+
+async def store_sync_file(
+    client: AsyncCincopa,
+    item: SyncFile,
+    state: ItemState,
+    *,
+    gallery: str | None,
+    chunk_size: int,
+    converge: bool = False,
+    run: BulkRun[SyncFile, Asset] | None = None,
+) -> Asset:
+    """Upload one file of a sync (its reference: the relative path and the content)."""
+    content = Content(item.path, name=item.name)
+    await content.stat()
+    if run is not None:
+        run.sized(state, content.size)
+    state.mtime_ns = content.mtime_ns or None
+    reference = derived_reference(item.key, await content.sha256())
+    return await store_file(
+        client,
+        content,
+        reference,
+        reconcile=state.reconcile,
+        converge=converge,
+        gallery=gallery,
+        chunk_size=chunk_size,
+        on_progress=(
+            (lambda update: run.acknowledged(state, update.bytes_done)) if run is not None else None
+        ),
+    )
+
+
+async def register(ledger: Ledger, files: Iterator[SyncFile]) -> tuple[int, int]:
+    """Register every file as pending (if the ledger does not know it); (count, bytes)."""
+    from ._ledger import LedgerRecord
+
+    count = total = 0
+    batch: list[LedgerRecord] = []
+
+    def stat_batch(items: list[SyncFile]) -> list[LedgerRecord]:
+        records = []
+        for item in items:
+            try:
+                info = os.stat(item.path)
+            except OSError:
+                continue
+            records.append(LedgerRecord(item.key, "pending", size=info.st_size))
+        return records
+
+    pending: list[SyncFile] = []
+    for item in files:
+        pending.append(item)
+        if len(pending) >= REGISTER_BATCH:
+            batch = await anyio.to_thread.run_sync(stat_batch, pending, limiter=file_threads())
+            await ledger.register(batch)
+            count += len(batch)
+            total += sum(record.size or 0 for record in batch)
+            pending = []
+    if pending:
+        batch = await anyio.to_thread.run_sync(stat_batch, pending, limiter=file_threads())
+        await ledger.register(batch)
+        count += len(batch)
+        total += sum(record.size or 0 for record in batch)
+    return count, total
+
+
+def sync_directory(
+    client: AsyncCincopa,
+    source: str | os.PathLike[str],
+    ledger: Ledger,
+    *,
+    gallery: str | None = None,
+    concurrency: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: BulkProgressCallback | None = None,
+    item_attempts: int = 4,
+    files: Callable[[], Iterator[SyncFile]] | None = None,
+    totals: tuple[int, int] | None = None,
+) -> BulkRun[SyncFile, Asset]:
+    """The run of a sync on this machine (``async with`` it for each file's outcome)."""
+    check_upload_options(chunk_size)
+    if not Path(source).is_dir():
+        raise CincopaValidationError(
+            [f"source: {os.fspath(source)!r} is not a directory"], operation="sync"
+        )
+    run: BulkRun[SyncFile, Asset]
+
+    async def step(item: SyncFile, state: ItemState) -> Asset:
+        return await store_sync_file(
+            client, item, state, gallery=gallery, chunk_size=chunk_size, run=run
+        )
+
+    inputs = files() if files is not None else walk(source, skip=ledger.path)
+    run = BulkRun(
+        client,
+        "sync",
+        step,
+        inputs,
+        concurrency=concurrency,
+        item_attempts=item_attempts,
+        on_progress=on_progress,
+        ledger=LedgerPolicy(ledger, sync_key, _reuse, sync_record, retry_failed=True),
+        totals=totals,
+    )
+    return run
