@@ -49,8 +49,11 @@ URL. A look-up finds the reference (``asset.list(reference_id=...)``) and reuses
 or adopts an asset that *provably* holds the input's bytes but has no reference yet -- what an
 upload leaves when it stored the file but failed before ``asset.set_meta`` -- by downloading that
 asset's original and comparing SHA-256 digests (a look-alike of the same name and size is never
-enough: ``_uploads.find_stored_asset``). Uploads of look-alike inputs (the same reference, or the
-same name and size) run one at a time in a client, so none can take another's fresh, still
+enough: ``_uploads.look_for_stored``; an untagged look-alike that can be neither proven nor
+ruled out makes the item an ``UploadOutcomeUnknownError``, never a second copy). A reference
+that already names an asset of another size is a ``ReferenceConflictError``. Uploads of
+look-alike inputs (the same reference, or the same name and size) run one at a time in a
+client (``cp.upload_file`` included), so none can take another's fresh, still
 untagged asset. Imports are attempted again only when they certainly did not start; a lost reply
 is reconciled (``_uploads.import_url``), never re-sent. With ``converge=True`` (what runs on Dask
 use: a task may run twice, even at once on two workers) an upload also looks its reference up
@@ -65,7 +68,9 @@ options are a ``CincopaValidationError`` when the run is created.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import stat
 import time
 from collections.abc import (
     AsyncIterable,
@@ -108,6 +113,9 @@ from ._errors import (
     CincopaError,
     CincopaValidationError,
     RateLimitError,
+    ReferenceConflictError,
+    UploadOutcomeUnknownError,
+    UploadSourceError,
 )
 from ._retry import is_transient
 from ._uploads import (
@@ -115,16 +123,20 @@ from ._uploads import (
     EMPTY_FILE,
     UploadProgress,
     check_filename,
+    check_gallery,
+    check_import_options,
     check_metadata,
     check_upload_options,
+    check_url,
     file_sha256,
     file_threads,
     find_imported_orphan,
-    find_stored_asset,
     finish_asset,
     import_url,
+    look_for_stored,
     sha256,
     upload_file,
+    upload_name,
 )
 
 if TYPE_CHECKING:
@@ -277,6 +289,10 @@ class BulkProgress(NamedTuple):
 
 
 BulkProgressCallback = Callable[[BulkProgress], object]
+"""Called with each ``BulkProgress``, in the run's own task (keep it quick). One that raises is
+logged on the ``cincopa_async`` logger and not called again; the run goes on."""
+
+_logger = logging.getLogger("cincopa_async")
 
 
 # -- what is worth another attempt ----------------------------------------------------------------
@@ -359,7 +375,17 @@ class ItemState:
     before sending anything that could store it again.
     """
 
-    __slots__ = ("attempt", "index", "input", "key", "mtime_ns", "reconcile", "sent", "size")
+    __slots__ = (
+        "attempt",
+        "index",
+        "input",
+        "job",
+        "key",
+        "mtime_ns",
+        "reconcile",
+        "sent",
+        "size",
+    )
 
     def __init__(self, index: int, value: Any, key: str | None, reconcile: bool) -> None:
         self.index = index
@@ -370,6 +396,7 @@ class ItemState:
         self.size = 0  # bytes of the input, once known (uploads)
         self.sent = 0  # of which acknowledged
         self.mtime_ns: int | None = None  # the file's, for the ledger (uploads of paths)
+        self.job: str | None = None  # a server-side job an earlier attempt started (imports)
 
 
 Step = Callable[[Any, ItemState], Awaitable[Any]]
@@ -723,6 +750,7 @@ class BulkRun(Generic[InputT, ValueT]):
             # started: an attempt may have stored something; failed, or done but the input
             # changed since: the account may hold an earlier attempt's asset too
             work.reconcile = record is not None and record.state != "pending"
+            work.job = record.job if record is not None else None
             runnable.append(work)
         await policy.ledger.start([work.key for work in runnable if work.key])
         return runnable
@@ -743,7 +771,11 @@ class BulkRun(Generic[InputT, ValueT]):
             self._report()
 
     def _report(self) -> None:
-        if self._on_progress is not None:
+        """Tell ``on_progress``. A callback that raises is logged, once, and not called again:
+        a broken progress bar does not cost the run (or the outcomes of its finished items)."""
+        if self._on_progress is None:
+            return
+        try:
             self._on_progress(
                 BulkProgress(
                     items_total=self._items_total,
@@ -752,6 +784,11 @@ class BulkRun(Generic[InputT, ValueT]):
                     bytes_total=self._bytes_total,
                     bytes_done=self._bytes_done,
                 )
+            )
+        except Exception:
+            self._on_progress = None
+            _logger.exception(
+                "%s: on_progress raised; it is not called again, the run goes on", self._operation
             )
 
 
@@ -806,6 +843,7 @@ class Content:
             problems.append(problem)
         if problems:
             raise CincopaValidationError(problems, operation="bulk.upload_files")
+        self.name = upload_name(self.name)
         self._digest: bytes | None = None
 
     async def stat(self) -> None:
@@ -818,6 +856,11 @@ class Content:
                     [f"input: {str(self.source)!r}: {exc.strerror or type(exc).__name__}"],
                     operation="bulk.upload_files",
                 ) from None
+            if not stat.S_ISREG(info.st_mode):
+                raise CincopaValidationError(
+                    [f"input: {str(self.source)!r} is not a regular file"],
+                    operation="bulk.upload_files",
+                )
             self.size, self.mtime_ns = info.st_size, info.st_mtime_ns
         if self.size == 0:
             raise CincopaValidationError([EMPTY_FILE], operation="bulk.upload_files")
@@ -825,10 +868,22 @@ class Content:
     async def sha256(self) -> bytes:
         if self._digest is None:
             if isinstance(self.source, Path):
-                self._digest = await file_sha256(self.source)
+                try:
+                    self._digest = await file_sha256(self.source)
+                except OSError as exc:
+                    raise UploadSourceError(
+                        f"bulk.upload_files: {str(self.source)!r} could not be read:"
+                        f" {exc.strerror or type(exc).__name__}",
+                        operation="bulk.upload_files",
+                    ) from exc
             else:
                 self._digest = sha256(self.source).digest()
         return self._digest
+
+    def fingerprint(self) -> tuple[int, int] | None:
+        """(size, modification time) of a path as stat'ed: an upload refuses a file that is no
+        longer what was hashed."""
+        return (self.size, self.mtime_ns) if isinstance(self.source, Path) else None
 
 
 async def store_file(
@@ -846,7 +901,12 @@ async def store_file(
 ) -> Asset:
     """Store one file tagged ``reference``, never twice (see the module docstring): with
     ``reconcile``, reuse what the reference names or adopt a proven untagged copy first; with
-    ``converge``, look the reference up after storing and keep one asset of several."""
+    ``converge``, look the reference up after storing and keep one asset of several. A reused
+    or adopted asset is added to ``gallery`` as an upload to it would be."""
+    if not reference.strip():
+        raise CincopaValidationError(
+            ["reference_id: must not be empty (it names the item)"], operation="bulk.upload_files"
+        )
     locks = client._shared.locks
     async with (
         locks.hold(("reference", reference)),
@@ -854,22 +914,38 @@ async def store_file(
     ):
         asset: Asset | None = None
         if reconcile:
-            existing = await client.asset.list(reference_id=reference)
-            tagged = [a for a in existing.items if a.reference_id == reference]
+            tagged = await _tagged(client, reference)
             if tagged:
-                return await converge_on(client, reference, tagged) if converge else tagged[0]
-            orphan = await find_stored_asset(
-                client, content.name, content.size, _EPOCH, content.sha256
-            )
-            if orphan is not None:
+                same = [a for a in tagged if a.filesize in (None, content.size)]
+                if not same:
+                    raise ReferenceConflictError(
+                        f"bulk.upload_files: reference_id {reference!r} already names"
+                        f" {tagged[0].rid} ({tagged[0].filesize} bytes), not this"
+                        f" {content.size}-byte file; nothing uploaded",
+                        operation="bulk.upload_files",
+                        asset=tagged[0],
+                    )
+                asset = await converge_on(client, reference, same) if converge else same[0]
+                await _add_to(client, gallery, asset)
+                return asset
+            found = await look_for_stored(client, content.name, content.size, content.sha256)
+            if found.asset is not None:
                 asset = await finish_asset(
                     client,
-                    orphan.rid,
+                    found.asset.rid,
                     caption=caption,
                     reference_id=reference,
                     tags=tags,
-                    fallback=orphan,
+                    fallback=found.asset,
                     read_back=False,
+                )
+                await _add_to(client, gallery, asset)
+            elif found.undecided:
+                raise UploadOutcomeUnknownError(
+                    f"bulk.upload_files: {found.undecided} untagged asset(s) like"
+                    f" {content.name!r} may be an earlier attempt's copy and could be neither"
+                    " proven nor ruled out; not uploaded again (a later run decides)",
+                    operation="bulk.upload_files",
                 )
         if asset is None:
             asset = await upload_file(
@@ -884,12 +960,24 @@ async def store_file(
                 chunk_concurrency=1,
                 on_progress=on_progress,
                 read_back=False,
+                expected_fingerprint=content.fingerprint(),
             )
         if converge:
-            existing = await client.asset.list(reference_id=reference)
-            tagged = [a for a in existing.items if a.reference_id == reference]
-            asset = await converge_on(client, reference, tagged or [asset])
+            asset = await converge_on(
+                client, reference, await _tagged(client, reference) or [asset]
+            )
         return asset
+
+
+async def _tagged(client: AsyncCincopa, reference: str) -> list[Asset]:
+    existing = await client.asset.list(reference_id=reference)
+    return [asset for asset in existing.items if asset.reference_id == reference]
+
+
+async def _add_to(client: AsyncCincopa, gallery: str | None, asset: Asset) -> None:
+    """Put a reused or adopted asset in ``gallery`` (a no-op for one already in it)."""
+    if gallery is not None:
+        await client.gallery.add_item(fid=gallery, rid=[asset.rid])
 
 
 async def converge_on(client: AsyncCincopa, reference: str, tagged: Sequence[Asset]) -> Asset:
@@ -1027,6 +1115,12 @@ class BulkStreams:
         client = self._client
         check_upload_options(chunk_size)
         check_metadata(tags=tags)
+        check_gallery(gallery)
+        if caption is not None and not callable(caption):
+            raise CincopaValidationError(
+                [f"caption: expected a function of the input, got {type(caption).__name__}"],
+                operation="bulk.upload_files",
+            )
         reference_of = _reference_getter(reference_ids)
         book = _ledger_of(ledger)
         run: BulkRun[FileToUpload, Asset]
@@ -1113,33 +1207,46 @@ class BulkStreams:
         a second import. With a ledger, a URL done in an earlier run costs no request.
         """
         client = self._client
+        check_gallery(gallery)
+        check_import_options(timeout=timeout, poll_interval=poll_interval)
         reference_of = _reference_getter(reference_ids)
         book = _ledger_of(ledger)
 
+        def note_job(state: ItemState) -> Callable[[str], None] | None:
+            if book is None or state.key is None:
+                return None
+            key = state.key
+            return lambda status_id: book.note_job(key, status_id)
+
         async def step(url: str, state: ItemState) -> Asset:
-            if not isinstance(url, str):
-                raise CincopaValidationError(
-                    [f"input: expected a URL str, got {type(url).__name__}"],
-                    operation="bulk.import_urls",
-                )
+            if (problem := check_url(url)) is not None:
+                raise CincopaValidationError([f"input: {problem}"], operation="bulk.import_urls")
             given = reference_of(url)
             check_metadata(reference_id=given)
             reference = given or _url_reference(url)
+            if not reference.strip():
+                raise CincopaValidationError(
+                    ["reference_id: must not be empty (it names the item)"],
+                    operation="bulk.import_urls",
+                )
             async with client._shared.locks.hold(("reference", reference)):
                 if state.reconcile:
-                    existing = await client.asset.list(reference_id=reference)
-                    for asset in existing.items:
-                        if asset.reference_id == reference:
-                            return asset
-                    orphan = await find_imported_orphan(client, url)
-                    if orphan is not None:
-                        return await finish_asset(
-                            client,
-                            orphan.rid,
-                            reference_id=reference,
-                            fallback=orphan,
-                            read_back=False,
-                        )
+                    tagged = await _tagged(client, reference)
+                    if tagged:
+                        asset = min(tagged, key=lambda found: found.rid)
+                        await _add_to(client, gallery, asset)
+                        return asset
+                    if state.job is None:
+                        orphan = await find_imported_orphan(client, url)
+                        if orphan is not None:
+                            await _add_to(client, gallery, orphan)
+                            return await finish_asset(
+                                client,
+                                orphan.rid,
+                                reference_id=reference,
+                                fallback=orphan,
+                                read_back=False,
+                            )
                 return await import_url(
                     client,
                     url,
@@ -1147,6 +1254,8 @@ class BulkStreams:
                     reference_id=reference,
                     timeout=timeout,
                     poll_interval=poll_interval,
+                    on_job=note_job(state),
+                    follow_job=state.job,
                 )
 
         def reuse(url: str, record: LedgerRecord) -> Asset | None:
@@ -1233,7 +1342,7 @@ class BulkStreams:
                     raise
             # The outcome is unknown: the asset is gone when asset.list no longer finds it.
             page = await client.asset.list(rid=rid)
-            if any(asset.rid == rid for asset in page.items):
+            if any(rid in (asset.rid, asset.id) for asset in page.items):
                 return await client.asset.delete(rid=rid)
             from ._models import Ack
 

@@ -14,7 +14,13 @@
     ├── APIResponseError              HTTP 200 with "success": false (.message from the server)
     │   └── QuotaExceededError        the upload host says the account is out of assets quota
     ├── ResponseDecodeError           the body is not JSON
-    └── ResponseValidationError       JSON of the wrong shape (.errors lists each field path)
+    ├── ResponseValidationError       JSON of the wrong shape (.errors lists each field path)
+    ├── OutcomeUnknownError           a request may have changed something, and no look-up can
+    │   │                             tell what: it is not sent again (that could duplicate)
+    │   ├── UploadOutcomeUnknownError     ... the POST that completes a file
+    │   └── ImportOutcomeUnknownError     ... asset.upload_from_url, or its job
+    ├── ReferenceConflictError        a reference_id already names an asset of another size
+    └── UploadSourceError             the file could not be read, or changed while uploading
 
 Every error carries ``.operation`` (``"asset.list"``) and ``.url``, the request URL with its
 secrets redacted (``None`` only where no URL applies). Messages never contain the api_token.
@@ -34,11 +40,16 @@ __all__ = [
     "CincopaError",
     "CincopaValidationError",
     "NotFoundError",
+    "ImportOutcomeUnknownError",
+    "OutcomeUnknownError",
     "QuotaExceededError",
+    "ReferenceConflictError",
     "RateLimitError",
     "ResponseDecodeError",
     "ResponseValidationError",
     "ServerError",
+    "UploadOutcomeUnknownError",
+    "UploadSourceError",
 ]
 
 
@@ -171,3 +182,38 @@ class ResponseValidationError(CincopaError):
     ) -> None:
         super().__init__(message, operation=operation, url=url)
         self.errors = tuple(errors)
+
+
+class OutcomeUnknownError(CincopaError):
+    """A request that may have changed something failed in a way that hides whether it did,
+    and no look-up could tell. It is not sent again -- that could store or import a file twice;
+    ``__cause__`` is the failure. A rerun (with a ledger, or after the server settled) looks
+    again and finds what was done."""
+
+
+class UploadOutcomeUnknownError(OutcomeUnknownError):
+    """The POST completing a file may have stored it, and an asset that may be it could not be
+    proven or disproven (its original not yet downloadable, say)."""
+
+
+class ImportOutcomeUnknownError(OutcomeUnknownError):
+    """``asset.upload_from_url`` may have started an import (its reply was lost), or its job
+    could not be followed, and no asset of it appeared within the wait; nothing was started
+    again. A rerun finds the asset once the import finished (bulk imports look for it by
+    reference_id, then for a proven untagged copy)."""
+
+
+class ReferenceConflictError(CincopaError):
+    """The ``reference_id`` given for an upload already names an asset whose size differs from
+    the file's: another file, not this one. Nothing is uploaded; give a new reference for a new
+    file (or version). ``asset`` is the asset found."""
+
+    def __init__(self, message: str, *, operation: str, asset: Any) -> None:
+        super().__init__(message, operation=operation)
+        self.asset = asset
+
+
+class UploadSourceError(CincopaError):
+    """The file to upload could not be read (it vanished, or a read failed), or it changed while
+    it was being uploaded -- then the copy stored from it is deleted, not left with bytes of
+    neither version. ``__cause__`` is the ``OSError``, if any."""

@@ -11,7 +11,9 @@ path). Each item has a key (the input's identity: a file path, a URL, a rid ...)
   reports it again, as the caller chooses.
 
 plus ``attempts``, ``size`` and ``mtime_ns`` (for file inputs: a file whose size or modification
-time changed is a new item), and ``created``/``updated`` timestamps.
+time changed is a new item), ``job`` (the server-side job an item started -- an import's
+``status_id`` -- which a rerun follows instead of starting another), and ``created``/``updated``
+timestamps.
 
 **Durability.** The file is in WAL mode with ``synchronous=NORMAL``: a committed transaction
 survives the process being killed at any point (SIGKILL included), though not a power loss of
@@ -55,6 +57,7 @@ _COLUMNS: Final = (
     "attempts",
     "created",
     "updated",
+    "job",
 )
 _SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,7 +72,8 @@ CREATE TABLE IF NOT EXISTS items (
     error_message TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    job TEXT
 );
 CREATE INDEX IF NOT EXISTS items_by_state ON items (state);
 """
@@ -90,6 +94,7 @@ class LedgerRecord(NamedTuple):
     attempts: int = 0
     created: float = 0.0
     updated: float = 0.0
+    job: str | None = None
 
 
 class Ledger:
@@ -104,6 +109,7 @@ class Ledger:
         self._db: sqlite3.Connection | None = None
         self._lock = anyio.Lock()  # one transaction at a time, in one worker thread at a time
         self._outcomes: list[LedgerRecord] = []
+        self._jobs: list[tuple[str, str]] = []  # (job, key): noted, not written yet
         self._closed = False
 
     def __repr__(self) -> str:
@@ -235,6 +241,10 @@ class Ledger:
 
         await self._run(mark)
 
+    def note_job(self, key: str, job: str) -> None:
+        """Record the server-side job an item started (written with the next commit)."""
+        self._jobs.append((job, key))
+
     def finish(self, record: LedgerRecord) -> None:
         """Record an item's outcome (``done`` or ``failed``); written with the next commit."""
         if record.state not in ("done", "failed"):
@@ -242,36 +252,50 @@ class Ledger:
         self._outcomes.append(record)
 
     def needs_flush(self) -> bool:
-        return len(self._outcomes) >= _FLUSH_AFTER
+        return len(self._outcomes) + len(self._jobs) >= _FLUSH_AFTER
 
     async def flush(self) -> None:
         """Commit the outcomes held in memory."""
         outcomes = self._take_outcomes()
-        if outcomes:
+        if outcomes[0] or outcomes[1]:
             await self._run(self._commit, outcomes)
 
-    def _take_outcomes(self) -> list[LedgerRecord]:
+    def _take_outcomes(self) -> tuple[list[LedgerRecord], list[tuple[str, str]]]:
         outcomes, self._outcomes = self._outcomes, []
-        return outcomes
+        jobs, self._jobs = self._jobs, []
+        return outcomes, jobs
 
-    def _commit(self, outcomes: list[LedgerRecord], db: sqlite3.Connection | None = None) -> None:
-        if not outcomes:
+    def _commit(
+        self,
+        outcomes: tuple[list[LedgerRecord], list[tuple[str, str]]],
+        db: sqlite3.Connection | None = None,
+    ) -> None:
+        if not outcomes[0] and not outcomes[1]:
             return
         db = db or self._connect()
         with _transaction(db):
             self._write(db, outcomes)
 
     @staticmethod
-    def _write(db: sqlite3.Connection, outcomes: list[LedgerRecord]) -> None:
+    def _write(
+        db: sqlite3.Connection, outcomes: tuple[list[LedgerRecord], list[tuple[str, str]]]
+    ) -> None:
+        records, jobs = outcomes
+        if jobs:
+            db.executemany("UPDATE items SET job = ? WHERE key = ?", jobs)
+        if not records:
+            return
         now = time.time()
         db.executemany(
             "INSERT INTO items (key, state, reference, rid, size, mtime_ns, error_class,"
-            " error_message, attempts, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " error_message, attempts, created, updated, job)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
             " reference = excluded.reference, rid = excluded.rid, size = excluded.size,"
             " mtime_ns = excluded.mtime_ns, error_class = excluded.error_class,"
             " error_message = excluded.error_message,"
-            " attempts = MAX(items.attempts, excluded.attempts), updated = excluded.updated",
+            " attempts = MAX(items.attempts, excluded.attempts), updated = excluded.updated,"
+            " job = COALESCE(excluded.job, items.job)",
             [
                 (
                     r.key,
@@ -285,8 +309,9 @@ class Ledger:
                     r.attempts,
                     r.created or now,
                     now,
+                    r.job,
                 )
-                for r in outcomes
+                for r in records
             ],
         )
 

@@ -11,7 +11,7 @@ page total (absent or 0) it stops at the first empty page, or the first page sho
 from __future__ import annotations
 
 import operator
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._spec import PageLayout
@@ -63,7 +63,7 @@ class AsyncPager(Generic[ReplyT, ItemT]):
             for item in self._get_items(reply):
                 yield item
 
-    async def pages(self) -> AsyncIterator[ReplyT]:
+    async def pages(self) -> AsyncGenerator[ReplyT, None]:
         """Every page from the start page on, one reply at a time."""
         page = self._start_page or 1
         while True:

@@ -43,6 +43,7 @@ raw server receives).
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -107,7 +108,10 @@ class RetryPolicy(NamedTuple):
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None.
+
+    A date too far off for the calendar (year 999999999...) is ``inf``: far too long to wait.
+    """
     value = headers.get("retry-after")
     if value is None:
         return None
@@ -119,9 +123,11 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
 
         try:
             when = email.utils.parsedate_to_datetime(value)
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except OverflowError:
+            return math.inf
         except (TypeError, ValueError, IndexError):
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
     if seconds != seconds:  # NaN
         return None
     return max(0.0, seconds)

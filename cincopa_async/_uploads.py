@@ -93,10 +93,13 @@ from ._errors import (
     APIStatusError,
     CincopaError,
     CincopaValidationError,
+    ImportOutcomeUnknownError,
     QuotaExceededError,
     RateLimitError,
     ResponseDecodeError,
     ResponseValidationError,
+    UploadOutcomeUnknownError,
+    UploadSourceError,
 )
 from ._redact import redact_url, scrub
 from ._retry import is_transient
@@ -156,17 +159,10 @@ _IMPORT_FAILED = frozenset({"failed", "error", "aborted", "canceled", "cancelled
 
 UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CLOCK_SKEW: Final = timedelta(minutes=2)  # the server's clock may differ from ours
+CLOCK_SKEW: Final = timedelta(minutes=10)  # how far the server's clock may be from ours
 MAX_PROOFS: Final = 3  # look-alike assets whose bytes are checked before giving up
 # Inferred: no Cincopa client sends one, and "bytes 0-0/0" is no valid range.
 EMPTY_FILE: Final = "source: is empty (0 bytes); the upload host takes no empty file"
-
-
-class ImportOutcomeUnknownError(CincopaError):
-    """``asset.upload_from_url`` may have started an import, but its reply was lost and no asset
-    of that import appeared within the wait; nothing was started again (that could import the
-    file twice). ``__cause__`` is the error of the lost reply. A rerun finds the asset if the
-    import did happen (bulk imports look for it by reference_id, then by file name)."""
 
 
 def sha256(data: bytes = b"") -> hashlib._Hash:
@@ -188,10 +184,20 @@ async def file_sha256(path: Path) -> bytes:
     return await anyio.to_thread.run_sync(digest, limiter=file_threads())
 
 
+MAX_FILENAME: Final = 1024  # characters; the SDK's own bound (a look-up's URL must stay short)
+
+
 def check_filename(filename: str) -> str | None:
-    """The problem with a file name for ``X-File-Name``, or None."""
+    """The problem with a file name for ``X-File-Name``, or None.
+
+    Names are sent without leading or trailing whitespace (``upload_name``): the emulator's
+    upload host strips it, and assumed the live one does too -- so that the name a look-up
+    searches for is the name the asset got.
+    """
     if not filename.strip():
         return "filename: must not be empty"
+    if len(filename) > MAX_FILENAME:
+        return f"filename: longer than {MAX_FILENAME} characters ({len(filename):,})"
     try:
         filename.encode("utf-8")
     except UnicodeEncodeError:
@@ -200,6 +206,11 @@ def check_filename(filename: str) -> str | None:
             " bytes gives); pass filename= explicitly"
         )
     return None
+
+
+def upload_name(filename: str) -> str:
+    """The name a file is uploaded (and then looked for) under."""
+    return filename.strip()
 
 
 def check_metadata(
@@ -298,9 +309,10 @@ class _Source:
         data: bytes | None = None,
         stream: AsyncIterable[bytes] | None = None,
     ) -> None:
-        self.filename = filename
+        self.filename = upload_name(filename)
         self.size = size
         self.path = path
+        self.mtime_ns = 0  # a path's, when it was opened: to tell it changed while uploading
         self.data = data
         self.stream = stream
         self._fd: int | None = None
@@ -329,15 +341,21 @@ class _Source:
         if self.data is not None:
             return self.data[start:end]
         if self.path is not None:
-            if self._fd is None:
-                self._fd = await anyio.to_thread.run_sync(
-                    os.open, self.path, os.O_RDONLY, limiter=file_threads()
+            try:
+                if self._fd is None:
+                    self._fd = await anyio.to_thread.run_sync(
+                        os.open, self.path, os.O_RDONLY, limiter=file_threads()
+                    )
+                data = await anyio.to_thread.run_sync(
+                    os.pread, self._fd, end - start, start, limiter=file_threads()
                 )
-            data = await anyio.to_thread.run_sync(
-                os.pread, self._fd, end - start, start, limiter=file_threads()
-            )
+            except OSError as exc:
+                raise _source_error(self.path, exc) from exc
             if len(data) != end - start:
-                raise OSError(f"{self.path} changed size while uploading")
+                raise UploadSourceError(
+                    f"{UPLOAD_OPERATION}: {str(self.path)!r} changed size while uploading",
+                    operation=UPLOAD_OPERATION,
+                )
             return data
         assert self.stream is not None
         if start != self._stream_offset:
@@ -385,6 +403,29 @@ class _Source:
             return ("", 0)
         return (str(self.path.resolve()), self.path.stat().st_mtime_ns)
 
+    async def check_unchanged(self) -> None:
+        """``UploadSourceError`` when the file's size or modification time is not what it was
+        when it was opened (it changed while it was being uploaded)."""
+        if self.path is None:
+            return
+        try:
+            info = await anyio.to_thread.run_sync(self.path.stat, limiter=file_threads())
+        except OSError as exc:
+            raise _source_error(self.path, exc) from exc
+        if (info.st_size, info.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise UploadSourceError(
+                f"{UPLOAD_OPERATION}: {str(self.path)!r} changed while it was being uploaded",
+                operation=UPLOAD_OPERATION,
+            )
+
+
+def _source_error(path: Path, exc: OSError) -> UploadSourceError:
+    return UploadSourceError(
+        f"{UPLOAD_OPERATION}: {str(path)!r} could not be read:"
+        f" {exc.strerror or type(exc).__name__}",
+        operation=UPLOAD_OPERATION,
+    )
+
 
 async def _open_source(source: UploadSource, filename: str | None, size: int | None) -> _Source:
     problems = []
@@ -410,6 +451,7 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
             if not stat.S_ISREG(info.st_mode):
                 problems.append(f"source: {str(path)!r} is not a regular file")
             result = _Source(filename or path.name, info.st_size, path=path)
+            result.mtime_ns = info.st_mtime_ns
     elif isinstance(source, AsyncIterable):
         if not filename:
             problems.append("filename: is required when the source is a stream")
@@ -620,34 +662,45 @@ class _Uploader:
         return start, min(start + self.chunk_size, self.source.size)
 
     async def _complete(self, build: Callable[[], httpx.Request]) -> str:
-        """Post the request that completes the file, finding the asset on an unknown outcome."""
-        since = datetime.now(UTC) - CLOCK_SKEW
+        """Post the request that completes the file, finding the asset on an unknown outcome.
+
+        After a failure that may have stored the file, the POST is sent again only when no asset
+        can be it: one that provably holds the bytes is taken; one that can be neither proven
+        nor ruled out makes an ``UploadOutcomeUnknownError`` (sending again could store twice).
+        """
         retries = 0
         while True:
+            failure: CincopaError | None = None
             try:
                 rid = await self._post(build())
             except CincopaError as error:
-                if may_have_been_applied(error):
-                    found = await self._find_stored(since)
-                    if found is not None:
-                        rid = found.rid
+                failure = error
+            if failure is not None:
+                if may_have_been_applied(failure):
+                    found = await self._look_for_stored()
+                    if found.asset is not None:
+                        rid = found.asset.rid
                         break
-                delay = self.client._retry.delay_before_retry(True, error, retries)
+                    if found.undecided:
+                        raise self._undecided(found) from failure
+                delay = self.client._retry.delay_before_retry(True, failure, retries)
                 if delay is None:
-                    raise
+                    raise failure
                 retries += 1
                 await self.client._shared.sleep(delay)
                 continue
             if rid is None:  # an intermediate reply: the host already had this file complete
-                found = await self._find_stored(since)
-                if found is None:
+                found = await self._look_for_stored()
+                if found.asset is None:
+                    if found.undecided:
+                        raise self._undecided(found)
                     raise APIResponseError(
                         "the upload host acknowledged the last chunk without creating an asset",
                         operation=UPLOAD_OPERATION,
                         url=self.safe_url,
                         payload={},
                     )
-                rid = found.rid
+                rid = found.asset.rid
             break
         self.bytes_done = self.source.size
         self._report()
@@ -655,10 +708,17 @@ class _Uploader:
             await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
         return rid
 
-    async def _find_stored(self, since: datetime) -> Asset | None:
+    async def _look_for_stored(self) -> Lookalikes:
         source = self.source
-        return await find_stored_asset(
-            self.client, source.filename, source.size, since, source.sha256
+        return await look_for_stored(self.client, source.filename, source.size, source.sha256)
+
+    def _undecided(self, found: Lookalikes) -> UploadOutcomeUnknownError:
+        return UploadOutcomeUnknownError(
+            f"{UPLOAD_OPERATION}: the POST completing {self.source.filename!r} may have stored"
+            f" it, and {found.undecided} untagged look-alike(s) could be neither proven nor"
+            " ruled out (an original not downloadable yet?); not sent again",
+            operation=UPLOAD_OPERATION,
+            url=self.safe_url,
         )
 
     def _chunk_request(self, index: int, held: bytes | None) -> httpx.Request:
@@ -754,61 +814,101 @@ def may_have_been_applied(error: CincopaError) -> bool:
     return isinstance(error, ResponseDecodeError | ResponseValidationError)
 
 
-async def find_stored_asset(
+MAX_LOOKUP_PAGES: Final = 20  # of 100 assets each: look-alikes past that are not ruled out
+OTHER_BYTES: Final = b"other"  # what a "digest" of bytes of another length compares as
+
+
+class Lookalikes(NamedTuple):
+    """What a look for a stored copy of a file found: the asset proven to hold its bytes, if
+    any, and how many candidates could be neither proven nor ruled out (an original not yet
+    downloadable, a download that failed, too many look-alikes to check them all)."""
+
+    asset: Asset | None
+    undecided: int
+
+
+def search_term(name: str) -> str:
+    """What ``asset.list(search=...)`` is given to find assets named ``name``: the name, or --
+    when it holds a ``=`` and would read as a field filter (``tag=x.mp4``) -- the explicit
+    ``filename=<name>`` filter (the emulator's form; inferred of the live API)."""
+    return f"filename={name}" if "=" in name else name
+
+
+async def untagged_named(
+    client: AsyncCincopa, name: str, size: int | None = None
+) -> tuple[list[Asset], bool]:
+    """The untagged assets named ``name`` (of ``size`` bytes, when given), newest first, from
+    every page of the search up to ``MAX_LOOKUP_PAGES``; and whether more pages were left."""
+    found: list[Asset] = []
+    more = False
+    read = 0
+    pages = client.asset.list(search=search_term(name), items_per_page=100).pages()
+    async with contextlib.aclosing(pages):
+        async for page in pages:
+            read += 1
+            found.extend(
+                asset
+                for asset in page.items
+                if upload_name(asset.filename) == name
+                and not asset.reference_id
+                and (size is None or asset.filesize in (None, size))
+            )
+            if read >= MAX_LOOKUP_PAGES:
+                more = bool(page.items) and read < page.items_data.pages_count
+                break
+    found.sort(key=lambda a: a.uploaded or _EPOCH, reverse=True)
+    return found, more
+
+
+async def look_for_stored(
     client: AsyncCincopa,
     filename: str,
     size: int,
-    since: datetime,
     digest: Callable[[], Awaitable[bytes]],
-) -> Asset | None:
-    """The newest asset that provably holds this file's bytes and has no reference_id yet.
+) -> Lookalikes:
+    """An asset that provably holds this file's bytes and has no reference_id yet.
 
     What an upload leaves behind when the file was stored but the reply, or the step tagging it
-    (``asset.set_meta``), was lost. Candidates share the file name and size and were uploaded
-    since ``since``; a look-alike is never enough (another file of the same name and size may be
-    uploading at the same moment), so each candidate's ``original`` is downloaded and its
-    SHA-256 compared with ``digest()`` (computed only when there is a candidate). At most
-    ``MAX_PROOFS`` candidates are checked. An asset whose original cannot be fetched is not
-    adopted. Assumed (unverified on the live API): ``asset.list(search=...)`` matches file
-    names, and ``versions.original.url`` serves the bytes as uploaded.
+    (``asset.set_meta``), was lost. Candidates share the file's name and size (every page of the
+    search, up to ``MAX_LOOKUP_PAGES``; newest first); a look-alike is never enough (another
+    file of the same name and size may be uploading at the same moment), so each candidate's
+    ``original`` is downloaded and its SHA-256 compared with ``digest()`` (computed only when
+    there is a candidate), up to ``MAX_PROOFS`` of them. Assumed (unverified on the live API):
+    the search matches file names, and ``versions.original.url`` serves the bytes as uploaded.
     """
-    page = await client.asset.list(search=filename, items_per_page=100)
-    candidates = sorted(
-        (
-            asset
-            for asset in page.items
-            if asset.filename == filename
-            and asset.filesize == size
-            and not asset.reference_id
-            and (asset.uploaded is None or asset.uploaded >= since)
-        ),
-        key=lambda a: a.uploaded or _EPOCH,
-        reverse=True,
-    )
+    candidates, more = await untagged_named(client, upload_name(filename), size)
     if not candidates:
-        return None
+        return Lookalikes(None, 1 if more else 0)
     expected = await digest()
+    undecided = max(0, len(candidates) - MAX_PROOFS) + (1 if more else 0)
     for asset in candidates[:MAX_PROOFS]:
-        if await _original_digest(client, asset, size) == expected:
-            return asset
-    return None
+        found = await _original_digest(client, asset, size)
+        if found == expected:
+            return Lookalikes(asset, 0)
+        if found is None:
+            undecided += 1
+    return Lookalikes(None, undecided)
 
 
 async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> bytes | None:
-    """The SHA-256 of the asset's ``original`` as downloaded, or None when it cannot be had or
-    is not ``size`` bytes long."""
+    """The SHA-256 of the asset's ``original`` as downloaded; ``OTHER_BYTES`` when it is not
+    ``size`` bytes long; None when it cannot be had (no URL, an error status, a failed read)."""
     version = asset.versions.get("original")
     if version is None or not version.url:
         return None
-    downloaded = await download_digest(client, version.url, size)
+    try:
+        downloaded = await download_digest(client, version.url, size)
+    except CincopaError:
+        return None
     return None if downloaded is None else downloaded[0]
 
 
 async def download_digest(
     client: AsyncCincopa, url: str, size: int | None = None
 ) -> tuple[bytes, int] | None:
-    """``(SHA-256, size)`` of what ``url`` serves, or None when it cannot be had (or, with
-    ``size`` given, is not that long). No token is sent: the URL is used as given.
+    """``(SHA-256, size)`` of what ``url`` serves, or None when it cannot be had; with ``size``
+    given, ``(OTHER_BYTES, n)`` when it is not that long. No token is sent: the URL is used as
+    given; a failure that retries do not cure is raised (a ``CincopaError``).
 
     Read in ranges of ``DEFAULT_CHUNK_SIZE``, each a request of its own (retried on its own),
     so no attempt outlives its deadline; a server that ignores ``Range`` sends the whole file in
@@ -818,6 +918,8 @@ async def download_digest(
     while True:
         block = _RangeDigest(hasher, offset, size)
         await client._with_retries(UPLOAD_OPERATION, True, partial(block.fetch, client, url))
+        if block.other_length:
+            return OTHER_BYTES, block.size or 0
         if block.outcome is None:
             return None
         hasher, offset, size = block.outcome, block.end, block.size
@@ -828,7 +930,7 @@ async def download_digest(
 class _RangeDigest:
     """One range of a download, hashed into a copy of the running hash (kept on success)."""
 
-    __slots__ = ("_base", "end", "outcome", "size", "start")
+    __slots__ = ("_base", "end", "other_length", "outcome", "size", "start")
 
     def __init__(self, base: hashlib._Hash, start: int, size: int | None) -> None:
         self._base = base
@@ -837,6 +939,7 @@ class _RangeDigest:
             start + DEFAULT_CHUNK_SIZE if size is None else min(start + DEFAULT_CHUNK_SIZE, size)
         )
         self.outcome: hashlib._Hash | None = None
+        self.other_length = False  # the file is known not to be ``size`` bytes long
 
     async def fetch(self, client: AsyncCincopa, url: str) -> None:
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
@@ -850,11 +953,16 @@ class _RangeDigest:
             raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
 
     async def _read(self, response: httpx.Response) -> bytes:
-        self.outcome = None
+        self.outcome, self.other_length = None, False
         hasher = self._base.copy()
         status = response.status_code
         span = _content_range(response) if status == 206 else None
-        if span is not None and span[0] == self.start < span[1] and self.size in (None, span[2]):
+        if span is not None and self.size is not None and span[2] != self.size:
+            self.other_length = True  # the server says how long the file is: not this one
+            with contextlib.suppress(BodyTooLarge):
+                await stream_body(response, 64 * 1024, lambda piece: None)
+            return b""
+        if span is not None and span[0] == self.start < span[1]:
             self.end, self.size = span[1], span[2]
             expected: int | None = span[1] - span[0]
         elif status == 200:  # Range ignored: the whole file, from its first byte
@@ -871,12 +979,17 @@ class _RangeDigest:
             received += len(piece)
             hasher.update(piece)
 
-        with contextlib.suppress(BodyTooLarge):  # longer than the asset's size: not this file
+        try:
             await stream_body(response, 2**62 if expected is None else expected, take)
-            if expected is None or received == expected:
-                self.outcome = hasher
-                if status == 200:
-                    self.end = self.size = received
+        except BodyTooLarge:  # longer than the asset's size: not this file
+            self.other_length = True
+            return b""
+        if expected is None or received == expected:
+            self.outcome = hasher
+            if status == 200:
+                self.end = self.size = received
+        elif status == 200:  # the whole file, shorter than the asset's size: not this file
+            self.other_length = True
         return b""
 
 
@@ -889,6 +1002,61 @@ def _content_range(response: httpx.Response) -> tuple[int, int, int] | None:
         return None
     start, last, total = (int(group) for group in match.groups())
     return start, last + 1, total
+
+
+async def _store(
+    client: AsyncCincopa,
+    opened: _Source,
+    gallery: str | None,
+    chunk_size: int,
+    chunk_concurrency: int,
+    on_progress: ProgressCallback | None,
+    state_path: Path | None,
+) -> str:
+    """Post the file; the rid of the asset stored (checked unchanged, else deleted)."""
+    state = await anyio.to_thread.run_sync(_load_state, state_path, opened, chunk_size)
+    while True:
+        if state is not None:
+            upload_url = state.upload_url
+        else:
+            upload_url = (await client.asset.get_upload_url(fid=gallery)).upload_url
+        uploader = _Uploader(
+            client,
+            opened,
+            upload_url,
+            chunk_size=chunk_size,
+            chunk_concurrency=chunk_concurrency,
+            on_progress=on_progress,
+            state_file=state_path,
+            state=state,
+        )
+        try:
+            rid = await uploader.run()
+        except APIResponseError as error:
+            if state is None or isinstance(error, QuotaExceededError):
+                raise
+            # The saved session was refused (its upload URL expired, say): start over once,
+            # on a new upload URL; chunks already sent to the old one are of no use now.
+            state = None
+            if state_path is not None:
+                await anyio.to_thread.run_sync(lambda: state_path.unlink(missing_ok=True))
+            continue
+        break
+    try:
+        await opened.check_unchanged()
+    except UploadSourceError:
+        with anyio.CancelScope(shield=True), contextlib.suppress(CincopaError):
+            await client.asset.delete(rid=rid)  # bytes of neither version: not to be kept
+        raise
+    return rid
+
+
+def check_gallery(gallery: object) -> None:
+    if gallery is not None and (not isinstance(gallery, str) or not gallery.strip()):
+        raise CincopaValidationError(
+            [f"gallery: expected a non-empty fid str, got {gallery!r:.40}"],
+            operation=UPLOAD_OPERATION,
+        )
 
 
 def _load_state(state_file: Path | None, source: _Source, chunk_size: int) -> UploadState | None:
@@ -925,6 +1093,7 @@ async def upload_file(
     on_progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     read_back: bool = True,
+    expected_fingerprint: tuple[int, int] | None = None,
 ) -> Asset:
     """Upload one file and return its asset (see the module docstring).
 
@@ -947,14 +1116,25 @@ async def upload_file(
         read_back: read the stored asset back (``asset.list``) for the full record. Without
             it, one request less: the ``Asset`` holds what the SDK knows (rid, filename,
             filesize and the metadata it applied).
+        expected_fingerprint: the file's ``(size, st_mtime_ns)`` when its content was read
+            before (to derive a reference from it): an upload of a file changed since fails.
+
+    A path that changes while it is being uploaded (its size or modification time) fails with
+    ``UploadSourceError``, and the copy stored from it, if any, is deleted rather than tagged.
+    Uploads of look-alike files (the same name and size) in one client run one at a time, so
+    that a look-up after a lost reply cannot take another's fresh asset for its own.
 
     Raises:
         QuotaExceededError: the account is out of assets quota.
         APIResponseError: the upload host reported an error.
         ResponseDecodeError: the upload host's reply is not one it is known to send.
+        UploadOutcomeUnknownError: the completing POST may have stored the file and a
+            look-alike could be neither proven nor ruled out; it was not sent again.
+        UploadSourceError: the file could not be read, or changed while uploading.
     """
     check_upload_options(chunk_size, chunk_concurrency, on_progress, state_file)
     check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
+    check_gallery(gallery)
     opened = await _open_source(source, filename, size)
     if state_file is not None and opened.path is None:
         await opened.aclose()
@@ -964,22 +1144,19 @@ async def upload_file(
         )
     state_path = Path(state_file) if state_file is not None else None
     try:
-        state = await anyio.to_thread.run_sync(_load_state, state_path, opened, chunk_size)
-        if state is not None:
-            upload_url = state.upload_url
-        else:
-            upload_url = (await client.asset.get_upload_url(fid=gallery)).upload_url
-        uploader = _Uploader(
-            client,
-            opened,
-            upload_url,
-            chunk_size=chunk_size,
-            chunk_concurrency=chunk_concurrency,
-            on_progress=on_progress,
-            state_file=state_path,
-            state=state,
-        )
-        rid = await uploader.run()
+        if (
+            expected_fingerprint is not None
+            and opened.path is not None
+            and (opened.size, opened.mtime_ns) != expected_fingerprint
+        ):
+            raise UploadSourceError(
+                f"{UPLOAD_OPERATION}: {str(opened.path)!r} changed after it was read",
+                operation=UPLOAD_OPERATION,
+            )
+        async with client._shared.locks.hold(("file", opened.filename, opened.size)):
+            rid = await _store(
+                client, opened, gallery, chunk_size, chunk_concurrency, on_progress, state_path
+            )
     finally:
         await opened.aclose()
     return await finish_asset(
@@ -1048,6 +1225,8 @@ async def import_url(
     timeout: float = 600.0,  # noqa: ASYNC109 - the job's deadline, which also aborts it
     poll_interval: float = 1.0,
     max_poll_interval: float = 10.0,
+    on_job: Callable[[str], object] | None = None,
+    follow_job: str | None = None,
 ) -> Asset:
     """Import a file from a URL (``asset.upload_from_url``) and wait until it is an asset.
 
@@ -1063,9 +1242,15 @@ async def import_url(
       job is left running, not aborted -- it may have succeeded -- and the error message
       carries its ``status_id`` to poll it further.
 
-    After ``timeout`` seconds still in progress it raises ``APITimeoutError``; leaving early, by
-    cancellation or timeout, aborts the server's job (``upload_from_url_abort``) -- unless it
-    turns out to have finished meanwhile, when its asset is returned.
+    A poll that fails for a while (the connection, 5xx, 429, a garbled reply) is polled again;
+    only a timeout (``timeout`` seconds still in progress: ``APITimeoutError``) or a
+    cancellation aborts the server's job (``upload_from_url_abort``) -- unless it turns out to
+    have finished meanwhile, when its asset is returned. A job that cannot be followed (a poll
+    refused for good) is left running and raised about.
+
+    ``on_job`` is called with the job's ``status_id`` once it is known (to note it durably);
+    ``follow_job`` is the ``status_id`` of an earlier call's job for the same import, followed
+    first: done, its asset is returned; failed or unknown, a new import starts.
 
     **A lost reply.** When the reply to ``asset.upload_from_url`` is lost after the request may
     have reached Cincopa (a dropped connection, a timeout, a 5xx, a garbled reply), an import
@@ -1075,48 +1260,30 @@ async def import_url(
     imported file), without a reference_id, uploaded since the call began, and not claimed by
     another import of the same name in this client, and adopts it only if it provably holds the
     URL's bytes: the SDK downloads the URL itself (no token sent) and compares SHA-256 digests
-    with the asset's ``original`` (and waits until every other import of that name in this
-    client knows its own asset, in case their bytes are the same). If no such asset appears --
-    or the SDK cannot fetch the URL to prove it -- ``ImportOutcomeUnknownError``; nothing is
-    started again.
+    with the asset's ``original``. If no such asset appears -- or the SDK cannot fetch the URL
+    to prove it -- ``ImportOutcomeUnknownError``; nothing is started again. The client then
+    remembers the import as unsettled: a later call for the same reference (or URL) in this
+    client first follows that job, or waits for its asset, before starting a new one.
     """
     check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
-    problems = [
-        f"{name}: must be a number of seconds > 0"
-        for name, value in (
-            ("timeout", timeout),
-            ("poll_interval", poll_interval),
-            ("max_poll_interval", max_poll_interval),
-        )
-        if not is_seconds(value)
-    ]
-    if problems:
-        raise CincopaValidationError(problems, operation="asset.upload_from_url")
+    check_gallery(gallery)
+    check_import_options(
+        timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+    )
+    if (problem := check_url(url)) is not None:
+        raise CincopaValidationError([problem], operation="asset.upload_from_url")
+    polling = _Polling(timeout, poll_interval, max_poll_interval)
+    imports = client._shared.imports
+    settle = reference_id or url
     name = import_filename(url)
-    since = datetime.now(UTC) - CLOCK_SKEW
-    with client._shared.imports.track(name) as claim:
-        lost: CincopaError | None = None
-        try:
-            job = await client.asset.upload_from_url(input=url, fid=gallery)
-        except CincopaError as error:
-            if not may_have_been_applied(error):
-                raise
-            lost = error
-        if lost is not None:
-            found = await _find_imported(client, url, name, since, claim, timeout, poll_interval)
-            if found is None:
-                raise ImportOutcomeUnknownError(
-                    f"asset.upload_from_url: the reply was lost ({type(lost).__name__}) and no"
-                    f" asset named {name!r} appeared within {timeout:g} s of polling; the"
-                    " import was not started again",
-                    operation="asset.upload_from_url",
-                    url=lost.url,
-                ) from lost
-            rid = found
-        else:
-            rid = await _await_import(
-                client, job.status_id, timeout, poll_interval, max_poll_interval
-            )
+    with imports.track(name) as claim:
+        rid: str | None = None
+        earlier = follow_job or imports.unsettled.get(settle)
+        if earlier is not None or settle in imports.unsettled:
+            rid = await _settle_earlier(client, url, name, claim, earlier, polling)
+            imports.unsettled.pop(settle, None)
+        if rid is None:
+            rid = await _import_once(client, url, gallery, name, claim, polling, settle, on_job)
         claim.resolve(rid)
         return await finish_asset(
             client,
@@ -1127,6 +1294,119 @@ async def import_url(
             tags=tags,
             fallback={"rid": rid},
         )
+
+
+def check_import_options(**seconds: object) -> None:
+    """``CincopaValidationError`` unless each of ``seconds`` is a number of seconds > 0."""
+    problems = [
+        f"{name}: must be a number of seconds > 0"
+        for name, value in seconds.items()
+        if not is_seconds(value)
+    ]
+    if problems:
+        raise CincopaValidationError(problems, operation="asset.upload_from_url")
+
+
+def check_url(url: object) -> str | None:
+    """The problem with a URL to import, or None: an http(s) URL with a host, UTF-8 text
+    without whitespace or control characters."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        return f"url: expected a str, got {type(url).__name__}"
+    if not url.strip():
+        return "url: must not be empty"
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        return "url: is not valid UTF-8 text (it contains a lone surrogate)"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "url: contains whitespace or a control character (percent-encode it)"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"url: cannot be parsed ({exc})"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "url: must be an http(s) URL with a host"
+    return None
+
+
+class _Polling(NamedTuple):
+    timeout: float
+    interval: float
+    max_interval: float
+
+
+async def _import_once(
+    client: AsyncCincopa,
+    url: str,
+    gallery: str | None,
+    name: str,
+    claim: ImportClaim,
+    polling: _Polling,
+    settle: str,
+    on_job: Callable[[str], object] | None,
+) -> str:
+    """Start the import and follow its job (or, its reply lost, look for its asset)."""
+    unsettled = client._shared.imports.unsettled
+    since = datetime.now(UTC) - CLOCK_SKEW
+    lost: CincopaError | None = None
+    try:
+        job = await client.asset.upload_from_url(input=url, fid=gallery)
+    except CincopaError as error:
+        if not may_have_been_applied(error):
+            raise
+        lost = error
+    except BaseException:  # cancelled while the request was out: it may have started a job
+        unsettled[settle] = None
+        raise
+    if lost is not None:
+        claim.reconciling = True
+        found = await _find_imported(
+            client, url, name, since, claim, polling.timeout, polling.interval
+        )
+        if found is None:
+            unsettled[settle] = None
+            raise ImportOutcomeUnknownError(
+                f"asset.upload_from_url: the reply was lost ({type(lost).__name__}) and no"
+                f" asset named {name!r} appeared within {polling.timeout:g} s of polling; the"
+                " import was not started again",
+                operation="asset.upload_from_url",
+                url=lost.url,
+            ) from lost
+        return found
+    if on_job is not None:
+        on_job(job.status_id)
+    try:
+        return await _await_import(client, job.status_id, polling, settle)
+    except _Unsettled as unknown:
+        unsettled[settle] = job.status_id
+        raise unknown.error from None
+
+
+async def _settle_earlier(
+    client: AsyncCincopa,
+    url: str,
+    name: str,
+    claim: ImportClaim,
+    status_id: str | None,
+    polling: _Polling,
+) -> str | None:
+    """An earlier import of the same item whose outcome stayed unknown: the rid of its asset,
+    or None when it provably made none (failed, aborted, unknown to the server, or -- its job
+    unknown -- no asset of it appeared within the wait)."""
+    if status_id is None:
+        claim.reconciling = True
+        since = _EPOCH  # its start is unknown: any untagged asset of its bytes is its own
+        return await _find_imported(
+            client, url, name, since, claim, polling.timeout, polling.interval
+        )
+    try:
+        return await _await_import(client, status_id, polling)
+    except _Unsettled as unknown:
+        raise unknown.error from None
+    except APIResponseError:  # it failed, was aborted, or the server does not know it
+        return None
 
 
 def import_filename(url: str) -> str:
@@ -1167,15 +1447,12 @@ async def _find_imported(
 async def _look_for_import(
     client: AsyncCincopa, name: str, since: datetime, claim: ImportClaim, source: _UrlContent
 ) -> Asset | None:
-    page = await client.asset.list(search=name, items_per_page=100)
+    found, _ = await untagged_named(client, name)
     taken = claim.claimed_by_others()
     candidates = [
         asset
-        for asset in page.items
-        if asset.filename == name
-        and not asset.reference_id
-        and asset.rid not in taken
-        and (asset.uploaded is None or asset.uploaded >= since)
+        for asset in found
+        if asset.rid not in taken and (asset.uploaded is None or asset.uploaded >= since)
     ]
     if not candidates or claim.others_unresolved():
         return None
@@ -1198,7 +1475,8 @@ class _UrlContent:
         if not candidates:
             return None
         if self._digest is None:  # a failed download is tried again on the next call
-            self._digest = await download_digest(self._client, self.url)
+            with contextlib.suppress(CincopaError):
+                self._digest = await download_digest(self._client, self.url)
             if self._digest is None:
                 return None
         digest, size = self._digest
@@ -1218,62 +1496,79 @@ async def find_imported_orphan(client: AsyncCincopa, url: str) -> Asset | None:
     Candidates carry the URL's file name, no reference_id, and are not claimed by an import of
     this client in flight; only when there is one is ``url`` itself downloaded (by the SDK, with
     no token) and hashed, and a candidate adopted only if its ``original`` has those bytes.
+    Imports of the same name that this client has in flight are waited for first (one may be
+    storing those very bytes from a mirror of the URL, an asset that is its own); a candidate
+    stored after one that began meanwhile is not adopted either, and the look repeated.
     """
     name = import_filename(url)
-    page = await client.asset.list(search=name, items_per_page=100)
-    taken = client._shared.imports.claimed(name)
-    candidates = [
-        asset
-        for asset in page.items
-        if asset.filename == name and not asset.reference_id and asset.rid not in taken
-    ]
-    return await _UrlContent(client, url).holder(candidates)
+    imports = client._shared.imports
+    while True:
+        await imports.settled(name)
+        candidates, _ = await untagged_named(client, name)
+        taken = imports.claimed(name)
+        found = await _UrlContent(client, url).holder([a for a in candidates if a.rid not in taken])
+        busy = imports.busy_since(name)
+        if (
+            found is None
+            or busy is None
+            or found.uploaded is None
+            or found.uploaded < busy - CLOCK_SKEW
+        ):
+            return found
 
 
 async def _await_import(
-    client: AsyncCincopa,
-    status_id: str,
-    timeout: float,  # noqa: ASYNC109 - the job's deadline, which also aborts it
-    poll_interval: float,
-    max_poll_interval: float,
+    client: AsyncCincopa, status_id: str, polling: _Polling, settle: str | None = None
 ) -> str:
     """Poll an import job until it is done: the rid of its asset (see ``_poll_import``).
 
-    Leaving while the job is in progress aborts it. When polling failed or timed out, the
-    abort's answer is checked: a job that finished meanwhile (its abort refused, its status
-    done) is not lost -- its asset is returned, not left behind untagged for a rerun to import
-    again. A job that ended in failure, or in a status that cannot be classified, is not
-    aborted: it is not in progress (and the latter may have succeeded).
+    Leaving while the job is in progress aborts it; if the abort fails, the job may run on,
+    and ``settle`` (the import's reference or URL) is noted as unsettled with the job, for a
+    later import of it in this client to follow. On a timeout the abort's answer is checked:
+    a job that finished meanwhile (its abort refused, its status done) is not lost -- its asset
+    is returned, not left behind untagged for a rerun to import again. A job that ended in
+    failure, or in a status that cannot be classified, is not aborted: it is not in progress
+    (and the latter may have succeeded). One that cannot be followed is ``_Unsettled``.
     """
     from ._errors import APITimeoutError
 
-    failure: CincopaError | None = None
     try:
-        with anyio.fail_after(timeout):
-            return await _poll_import(client, status_id, poll_interval, max_poll_interval)
+        with anyio.fail_after(polling.timeout):
+            return await _poll_import(client, status_id, polling.interval, polling.max_interval)
     except _ImportEnded as ended:
         raise ended.error from None
     except TimeoutError:
-        failure = APITimeoutError(
-            f"asset.upload_from_url: the import did not finish within {timeout} s",
+        timed_out = APITimeoutError(
+            f"asset.upload_from_url: the import did not finish within {polling.timeout} s",
             operation="asset.upload_from_url",
             url=None,
         )
-    except CincopaError as error:
-        failure = error
     except BaseException:  # cancelled: abort, without waiting for anything else
+        aborted = False
         with anyio.move_on_after(10, shield=True), contextlib.suppress(CincopaError):
             await client.asset.upload_from_url_abort(status_id=status_id)
+            aborted = True
+        if not aborted and settle is not None:
+            client._shared.imports.unsettled[settle] = status_id
         raise
     with anyio.move_on_after(30, shield=True):
-        rid = await _abort_or_adopt(client, status_id)
+        aborted, rid = await _abort_or_adopt(client, status_id)
         if rid is not None:
             return rid
-    raise failure
+        if aborted:
+            raise timed_out
+    raise _Unsettled(timed_out)  # neither aborted nor done: it may finish yet
 
 
 class _ImportEnded(Exception):
     """The job is no longer in progress, but did not give an asset: nothing to abort."""
+
+    def __init__(self, error: CincopaError) -> None:
+        self.error = error
+
+
+class _Unsettled(Exception):
+    """The job may still be running, and cannot be followed or stopped now."""
 
     def __init__(self, error: CincopaError) -> None:
         self.error = error
@@ -1320,23 +1615,34 @@ def _import_outcome(status: ImportStatus, status_id: str) -> str | None:
 async def _poll_import(
     client: AsyncCincopa, status_id: str, interval: float, max_poll_interval: float
 ) -> str:
+    """Poll until the job is done; a poll that fails for a while is polled again (a job is not
+    given up on for a dropped reply), one refused for good is ``_Unsettled``."""
     while True:
-        status = await client.asset.upload_from_url_get_status(status_id=status_id)
-        rid = _import_outcome(status, status_id)
-        if rid is not None:
-            return rid
+        try:
+            status = await client.asset.upload_from_url_get_status(status_id=status_id)
+        except CincopaError as error:
+            if not is_transient(error):
+                raise _Unsettled(error) from None
+        else:
+            rid = _import_outcome(status, status_id)
+            if rid is not None:
+                return rid
         await client._shared.sleep(interval)
         interval = min(interval * 1.5, max_poll_interval)
 
 
-async def _abort_or_adopt(client: AsyncCincopa, status_id: str) -> str | None:
-    """Abort the job; if it cannot be aborted because it is done, the rid of its asset."""
+async def _abort_or_adopt(client: AsyncCincopa, status_id: str) -> tuple[bool, str | None]:
+    """Abort the job: ``(True, None)``; if it cannot be aborted because it is done,
+    ``(False, the rid of its asset)``; if neither can be told, ``(False, None)``."""
     try:
         await client.asset.upload_from_url_abort(status_id=status_id)
-        return None  # aborted: no asset will appear
+        return True, None  # aborted: no asset will appear
     except CincopaError:
         pass  # refused (the job ended?) or unreachable: look at its status
-    with contextlib.suppress(CincopaError, _ImportEnded):
+    try:
         status = await client.asset.upload_from_url_get_status(status_id=status_id)
-        return _import_outcome(status, status_id)
-    return None
+        return False, _import_outcome(status, status_id)
+    except _ImportEnded:
+        return True, None  # it ended without an asset
+    except CincopaError:
+        return False, None

@@ -16,8 +16,12 @@ from typing import Any
 import anyio
 import pytest
 
-from cincopa_async import AsyncCincopa, CincopaValidationError, RateLimitError
-from cincopa_async._uploads import ImportOutcomeUnknownError
+from cincopa_async import (
+    AsyncCincopa,
+    CincopaValidationError,
+    ImportOutcomeUnknownError,
+    RateLimitError,
+)
 from cincopa_async.testing import CincopaEmulator
 
 from ._waits import HANG_GUARD

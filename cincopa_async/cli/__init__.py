@@ -42,7 +42,12 @@ bulk upload with failures exits with the code of its first failure)::
      13  ResponseValidationError: the reply JSON has an unexpected shape
      14  BulkCancelledError: a bulk run stopped before an item finished
      15  QuotaExceededError: the upload host says the account is out of assets quota
+     16  OutcomeUnknownError: a change may or may not have happened; not sent again (rerun later)
+     17  ReferenceConflictError: a reference_id already names another file
+     18  UploadSourceError: the file could not be read, or changed while uploading
+     20  cincopa sync: some files failed (each is reported)
     130  interrupted (Ctrl-C)
+    141  stdout was closed before the end (| head)
 """
 
 from __future__ import annotations

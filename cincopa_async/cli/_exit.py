@@ -14,11 +14,14 @@ from cincopa_async._errors import (
     CincopaError,
     CincopaValidationError,
     NotFoundError,
+    OutcomeUnknownError,
     QuotaExceededError,
     RateLimitError,
+    ReferenceConflictError,
     ResponseDecodeError,
     ResponseValidationError,
     ServerError,
+    UploadSourceError,
 )
 
 __all__ = [
@@ -53,6 +56,9 @@ EXIT_CODES: Final[dict[type[BaseException], int]] = {
     ResponseValidationError: 13,
     BulkCancelledError: 14,
     QuotaExceededError: 15,
+    OutcomeUnknownError: 16,
+    ReferenceConflictError: 17,
+    UploadSourceError: 18,
 }
 
 _MEANINGS: Final[dict[type[BaseException], str]] = {
@@ -70,6 +76,9 @@ _MEANINGS: Final[dict[type[BaseException], str]] = {
     ResponseValidationError: "the reply JSON has an unexpected shape",
     BulkCancelledError: "a bulk run stopped before an item finished",
     QuotaExceededError: "the upload host says the account is out of assets quota",
+    OutcomeUnknownError: "a change may or may not have happened; not sent again (rerun later)",
+    ReferenceConflictError: "a reference_id already names another file",
+    UploadSourceError: "the file could not be read, or changed while uploading",
 }
 
 

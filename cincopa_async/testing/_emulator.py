@@ -345,7 +345,8 @@ class CincopaEmulator:
                             job.progress_bytes += len(chunk)
                         if self.import_chunk_delay:
                             await anyio.sleep(self.import_chunk_delay)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, OSError) as exc:
+            # Whatever the source does, the job fails; the emulator itself goes on.
             with self.state.lock:
                 job.debug = f"download failed: {type(exc).__name__}: {exc}"
             return None
