@@ -1,34 +1,30 @@
-"""Bulk upload throughput at 32 in flight with 20 ms of emulated latency per request.
+"""Bulk throughput and memory: the SDK's bulk engine against a hand-written aiohttp loop.
 
-Against the emulator in a separate process on loopback, with a ``latency`` fault on every
-request (API and upload host; ``_emulator_main.py``), uploading ``--items`` small files
-(``--size`` random bytes each, all different) as ``(name, bytes)`` pairs:
+**Throughput.** Against a raw server in its own process (``_raw_bulk_server.py``: every reply
+``--latency`` seconds late, 20 ms by default, no state), with 32 requests in flight:
 
-  (a) ``cp.bulk.upload_files(files, concurrency=32)`` on a client with ``max_concurrency=32``;
-  (b) naive: ``asyncio.gather`` over plain ``httpx.AsyncClient`` calls doing the same work per
-      item -- ``asset.get_upload_url``, the raw-body POST to the upload host (``X-File-Name``,
-      ``Content-Range: bytes 0-<n>/<n>``, ``unique-id``: the form the SDK sends),
-      ``asset.set_meta(rid, reference_id)`` -- bounded by an ``asyncio.Semaphore(32)`` around
-      each item (so at most 32 requests in flight, like the SDK), on httpx's default transport
-      with a pool of 32;
-  (c) the same naive code with no limiter at all (every item at once; httpx's default pool of
-      100 connections is the only bound);
-  (d) the naive code of (b) on the SDK's own aiohttp transport (``httpx.AsyncClient(transport=
-      AiohttpTransport(...))``): separates what the SDK's engine costs from what httpx's default
-      transport costs.
+  (a) ``cp.bulk.upload_files(files, ledger=...)``: small ``(name, bytes)`` files, all new, on a
+      client with ``max_concurrency=32`` -- the documented way to run a bulk upload;
+  (b) the baseline: what a careful user writes by hand -- one ``aiohttp.ClientSession`` with a
+      connector of 32, an ``asyncio.Semaphore(32)`` around each item, and the same 3 requests
+      per file the SDK sends (``asset.get_upload_url``, the raw-body POST to the upload host in
+      the SDK's framing, ``asset.set_meta(rid, reference_id)``), no error handling;
+  (c) ``cp.bulk.upload_files(files)`` without a ledger: every file first looks its reference up
+      (4 requests; nothing can tell a fresh run from a rerun);
+  (d) ``cp.bulk.set_meta(updates)`` (1 request per item), and (e) its hand-written aiohttp loop.
 
-The ideal is ``requests x latency / concurrency``. The SDK's bulk upload of one small file makes
-6 requests, counted at start-up against an in-process emulator and printed: the reference
-lookup (``asset.list reference_id=``), the orphan lookup (``asset.list search=``),
-``asset.get_upload_url``, the upload POST, ``asset.set_meta`` and the read-back
-(``asset.list rid=``). The naive code makes 3. So the ideal is, per item, 6 x 20 ms / 32 =
-3.75 ms for the SDK (267 items/s) and 3 x 20 ms / 32 = 1.875 ms for naive work at 32 in flight.
+The requests per item are counted first, on an in-process emulator. The ideal is ``requests x
+latency / 32`` per item. Each measurement gets a fresh server process; the variants are
+interleaved within each round; medians of ``--rounds``, and the ratios of those medians.
 
-Each measurement gets a fresh emulator process (so no run sees a library filled by another),
-the variants interleaved within each round; medians of ``--rounds``. CPU is the client
-process's own (``time.process_time``), per item.
+**Memory.** Retained memory per item of a job run the documented way for any size -- inputs
+from a generator, outcomes consumed as they finish (``async with cp.bulk.stream.<op>(...)``),
+a ledger -- measured with ``tracemalloc`` (Python allocations; SQLite's own page cache is
+outside it, and bounded) after ``--memory-items`` (2,000 and 20,000) items of each kind, against
+the raw server with no latency: what stays allocated after the job, and per item between the
+two sizes.
 
-    python benchmarks/bench_bulk.py [--items 300] [--size 4096] [--rounds 5] [--latency 0.02]
+    python benchmarks/bench_bulk.py [--items 2000] [--size 4096] [--rounds 5] [--latency 0.02]
 """
 
 from __future__ import annotations
@@ -36,44 +32,61 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import os
 import re
 import statistics
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-import httpx
-from _server import emulator_process
+import aiohttp
+from _raw_bulk_server import raw_bulk_process
 
 from cincopa_async import AsyncCincopa
-from cincopa_async._aiohttp import AiohttpTransport
 from cincopa_async.testing import CincopaEmulator
 
 CONCURRENCY = 32
 _RID = re.compile(r"new resource id (\d+) (\S+)")
 
 Files = list[tuple[str, bytes]]
+Variant = Callable[[str, str, Files, Path], Awaitable[None]]
 
 
 def make_files(items: int, size: int, tag: str) -> Files:
-    return [(f"bench-{tag}-{index:05d}.bin", os.urandom(size)) for index in range(items)]
+    return [(f"bench-{tag}-{index:06d}.bin", os.urandom(size)) for index in range(items)]
 
 
-def requests_per_item() -> dict[str, float]:
-    """Requests per file of one SDK bulk upload, counted by an in-process emulator."""
+def requests_per_item() -> dict[str, dict[str, float]]:
+    """Requests per item of each SDK variant, counted by an in-process emulator."""
     files = make_files(8, 4096, "count")
 
-    async def run() -> dict[str, float]:
-        async with CincopaEmulator(seed=1) as emu, emu.client() as cp:
-            result = await cp.bulk.upload_files(files, concurrency=CONCURRENCY)
-            assert result.ok, result.failed
-            counts = collections.Counter(
-                f"{r.operation} {_flavour(r.operation, r.params)}".strip() for r in emu.requests
-            )
-        return {name: count / len(files) for name, count in counts.items()}
+    async def count(run: Callable[[AsyncCincopa, Path], Awaitable[Any]]) -> dict[str, float]:
+        with tempfile.TemporaryDirectory() as scratch:
+            async with CincopaEmulator(seed=1) as emu, emu.client() as cp:
+                await cp.bulk.upload_files(files[:1], reference_ids=lambda _: "warm-up")
+                before = len(emu.requests)
+                result = await run(cp, Path(scratch))
+                assert result.ok, result.failed
+                counts = collections.Counter(
+                    f"{r.operation or 'upload host POST'} {_flavour(r.operation, r.params)}".strip()
+                    for r in emu.requests[before:]
+                )
+        return {name: number / len(files) for name, number in sorted(counts.items())}
 
-    return asyncio.run(run())
+    async def all_counts() -> dict[str, dict[str, float]]:
+        return {
+            "(a) with a ledger": await count(
+                lambda cp, scratch: cp.bulk.upload_files(files, ledger=scratch / "job.sqlite")
+            ),
+            "(c) without a ledger": await count(lambda cp, scratch: cp.bulk.upload_files(files)),
+        }
+
+    return asyncio.run(all_counts())
 
 
 def _flavour(operation: str | None, params: dict[str, str]) -> str:
@@ -82,139 +95,213 @@ def _flavour(operation: str | None, params: dict[str, str]) -> str:
     return ""
 
 
-async def sdk(base_url: str, token: str, files: Files) -> None:
+# -- the variants ---------------------------------------------------------------------------------
+
+
+async def sdk_uploads(base_url: str, token: str, files: Files, scratch: Path) -> None:
     async with AsyncCincopa(token, base_url=base_url, max_concurrency=CONCURRENCY) as cp:
-        result = await cp.bulk.upload_files(files, concurrency=CONCURRENCY)
+        result = await cp.bulk.upload_files(files, ledger=scratch / "job.sqlite")
     assert result.ok, result.failed[:3]
 
 
-async def naive(
-    base_url: str, token: str, files: Files, bounded: bool, aiohttp: bool = False
+async def sdk_uploads_without_ledger(
+    base_url: str, token: str, files: Files, scratch: Path
 ) -> None:
-    limits = httpx.Limits(max_connections=CONCURRENCY) if bounded else httpx.Limits()
-    semaphore = asyncio.Semaphore(CONCURRENCY if bounded else len(files))
-    transport = AiohttpTransport(limits=limits) if aiohttp else None
-    async with httpx.AsyncClient(limits=limits, timeout=60, transport=transport) as http:
+    async with AsyncCincopa(token, base_url=base_url, max_concurrency=CONCURRENCY) as cp:
+        result = await cp.bulk.upload_files(files)
+    assert result.ok, result.failed[:3]
 
-        async def one(name: str, data: bytes) -> str:
+
+async def raw_uploads(base_url: str, token: str, files: Files, scratch: Path) -> None:
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def one(name: str, data: bytes) -> None:
             async with semaphore:
-                reply = await http.get(
+                async with http.get(
                     f"{base_url}asset.get_upload_url.json", params={"api_token": token}
-                )
-                upload_url = reply.raise_for_status().json()["upload_url"]
-                posted = await http.post(
+                ) as reply:
+                    upload_url = (await reply.json())["upload_url"]
+                async with http.post(
                     upload_url,
-                    content=data,
+                    data=data,
                     headers={
                         "X-File-Name": quote(name),
-                        "Content-Range": f"bytes 0-{len(data)}/{len(data)}",
+                        "Content-Range": f"bytes 0-{len(data)}/{len(data)}",  # end exclusive (S4)
                         "unique-id": os.urandom(16).hex(),
-                        "Content-Type": "application/octet-stream",
+                        "Content-Type": "multipart/form-data",  # as Cincopa's uploader (S4)
                     },
-                )
-                match = _RID.search(posted.raise_for_status().text)
-                assert match is not None, posted.text
-                rid = match.group(2)
-                meta = await http.post(
+                ) as reply:
+                    match = _RID.search(await reply.text())
+                assert match is not None
+                async with http.post(
                     f"{base_url}asset.set_meta.json",
-                    params={"api_token": token, "rid": rid, "reference_id": f"ref-{name}"},
-                )
-                assert meta.raise_for_status().json()["success"], meta.text
-                return rid
+                    params={"api_token": token, "rid": match.group(2), "reference_id": name},
+                ) as reply:
+                    assert (await reply.json())["success"]
 
         await asyncio.gather(*(one(name, data) for name, data in files))
 
 
-async def naive_bounded(base_url: str, token: str, files: Files) -> None:
-    await naive(base_url, token, files, bounded=True)
+def _updates(files: Files) -> list[dict[str, str]]:
+    return [{"rid": f"R{index:011d}", "caption": name} for index, (name, _) in enumerate(files)]
 
 
-async def naive_unbounded(base_url: str, token: str, files: Files) -> None:
-    await naive(base_url, token, files, bounded=False)
+async def sdk_set_meta(base_url: str, token: str, files: Files, scratch: Path) -> None:
+    async with AsyncCincopa(token, base_url=base_url, max_concurrency=CONCURRENCY) as cp:
+        result = await cp.bulk.set_meta(_updates(files))
+    assert result.ok, result.failed[:3]
 
 
-async def naive_aiohttp(base_url: str, token: str, files: Files) -> None:
-    await naive(base_url, token, files, bounded=True, aiohttp=True)
+async def raw_set_meta(base_url: str, token: str, files: Files, scratch: Path) -> None:
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def one(update: dict[str, str]) -> None:
+            async with (
+                semaphore,
+                http.post(
+                    f"{base_url}asset.set_meta.json", params={"api_token": token, **update}
+                ) as reply,
+            ):
+                assert (await reply.json())["success"]
+
+        await asyncio.gather(*(one(update) for update in _updates(files)))
 
 
-VARIANTS: dict[str, Callable[[str, str, Files], Awaitable[None]]] = {
-    "(a) SDK cp.bulk.upload_files, 32": sdk,
-    "(b) naive gather + Semaphore(32)": naive_bounded,
-    "(c) naive gather, no limiter": naive_unbounded,
-    "(d) naive as (b), aiohttp transport": naive_aiohttp,
+UPLOADS: dict[str, Variant] = {
+    "(a) SDK upload_files, ledger": sdk_uploads,
+    "(b) raw aiohttp + Semaphore(32)": raw_uploads,
+    "(c) SDK upload_files, no ledger": sdk_uploads_without_ledger,
+}
+SET_META: dict[str, Variant] = {
+    "(d) SDK set_meta": sdk_set_meta,
+    "(e) raw aiohttp set_meta": raw_set_meta,
 }
 
 
-def measure(func: Callable[[str, str, Files], Awaitable[None]], files: Files, latency: float):
-    with emulator_process(latency=latency) as (base_url, token):
+def measure(func: Variant, files: Files, latency: float) -> tuple[float, float]:
+    with raw_bulk_process(latency) as (base_url, token), tempfile.TemporaryDirectory() as scratch:
         cpu, start = time.process_time(), time.perf_counter()
-        asyncio.run(func(base_url, token, files))
+        asyncio.run(func(base_url, token, files, Path(scratch)))
         return time.perf_counter() - start, time.process_time() - cpu
+
+
+def throughput(args: argparse.Namespace, requests: dict[str, float]) -> None:
+    variants = {**UPLOADS, **SET_META}
+    walls: dict[str, list[float]] = {name: [] for name in variants}
+    cpus: dict[str, list[float]] = {name: [] for name in variants}
+    for round_number in range(args.rounds):
+        files = make_files(args.items, args.size, f"r{round_number}")
+        for name, func in variants.items():
+            wall, cpu = measure(func, files, args.latency)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    print(
+        f"\n{args.items} items ({args.size} B files), {args.latency * 1000:.0f} ms per request,"
+        f" {CONCURRENCY} in flight; median of {args.rounds} rounds"
+    )
+    print(f"{'variant':<34} {'req/item':>8} {'items/s':>9} {'vs ideal':>8} {'CPU ms/item':>11}")
+    rate = {}
+    for name in variants:
+        rate[name] = args.items / statistics.median(walls[name])
+        ideal = CONCURRENCY / (requests[name] * args.latency)
+        cpu = statistics.median(cpus[name]) / args.items * 1000
+        print(
+            f"{name:<34} {requests[name]:>8.0f} {rate[name]:>9.1f} {rate[name] / ideal:>8.2f}"
+            f" {cpu:>11.2f}   (wall {min(walls[name]):.2f}-{max(walls[name]):.2f} s)"
+        )
+    a, b, c = UPLOADS
+    d, e = SET_META
+    print(f"\nuploads, SDK with a ledger / raw aiohttp, items/s:    {rate[a] / rate[b]:.2f}")
+    print(f"uploads, SDK without a ledger / raw aiohttp, items/s: {rate[c] / rate[b]:.2f}")
+    print(f"set_meta, SDK / raw aiohttp, items/s:                 {rate[d] / rate[e]:.2f}")
+    print(
+        f"set_meta, SDK / ideal:                                "
+        f"{rate[d] * args.latency / CONCURRENCY:.2f}"
+    )
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+
+def _generated_files(items: int, size: int) -> Iterator[tuple[str, bytes]]:
+    for index in range(items):
+        yield f"mem-{index:07d}.bin", index.to_bytes(8, "big") * (size // 8)
+
+
+def _generated_updates(items: int) -> Iterator[dict[str, str]]:
+    for index in range(items):
+        yield {"rid": f"R{index:011d}", "caption": f"caption {index}"}
+
+
+async def _streamed(kind: str, items: int, base_url: str, token: str, scratch: Path) -> int:
+    """Python memory still allocated after a streamed job of ``items`` (bytes)."""
+    async with AsyncCincopa(token, base_url=base_url, max_concurrency=CONCURRENCY) as cp:
+        if kind == "uploads":  # a first run loads every module and warms every cache
+            await cp.bulk.upload_files(_generated_files(8, 64), ledger=scratch / "warm.sqlite")
+        else:
+            await cp.bulk.set_meta(_generated_updates(8), ledger=scratch / "warm.sqlite")
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        ledger = scratch / f"{kind}-{items}.sqlite"
+        run = (
+            cp.bulk.stream.upload_files(_generated_files(items, 1024), ledger=ledger)
+            if kind == "uploads"
+            else cp.bulk.stream.set_meta(_generated_updates(items), ledger=ledger)
+        )
+        failed = 0
+        async with run as outcomes:
+            async for outcome in outcomes:
+                failed += not outcome.ok
+        assert failed == 0
+        del run, outcomes, outcome
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+    return retained
+
+
+def memory(sizes: list[int]) -> None:
+    print(f"\nretained Python memory after a streamed job with a ledger (tracemalloc), {sizes}")
+    for kind in ("uploads", "set_meta"):
+        retained = {}
+        for items in sizes:
+            with raw_bulk_process() as (base_url, token), tempfile.TemporaryDirectory() as tmp:
+                retained[items] = asyncio.run(_streamed(kind, items, base_url, token, Path(tmp)))
+        small, large = min(sizes), max(sizes)
+        per_item = (retained[large] - retained[small]) / (large - small)
+        figures = ", ".join(f"{n:,} items: {retained[n] / 1024:.1f} KiB" for n in sizes)
+        print(f"  {kind:<9} {figures}; per item between them: {per_item:.1f} B")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=300)
+    parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--size", type=int, default=4096, help="bytes per file")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per request")
+    parser.add_argument("--memory-items", default="2000,20000", help="'' to skip")
     args = parser.parse_args()
 
-    per_item = requests_per_item()
-    sdk_requests = sum(per_item.values())
-    print("requests per item of the SDK's bulk upload (in-process emulator, 8 files):")
-    for name, count in sorted(per_item.items()):
-        print(f"  {count:4.1f}  {name}")
-    print(f"  {sdk_requests:4.1f}  in all (naive: 3)")
-
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    cpus: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for round_number in range(args.rounds):
-        files = make_files(args.items, args.size, f"r{round_number}")
-        for name, func in VARIANTS.items():
-            wall, cpu = measure(func, files, args.latency)
-            times[name].append(wall)
-            cpus[name].append(cpu)
-
-    ideal_sdk = args.items * sdk_requests * args.latency / CONCURRENCY
-    ideal_naive = args.items * 3 * args.latency / CONCURRENCY
-    print()
-    print(
-        f"{args.items} files of {args.size} B, {args.latency * 1000:.0f} ms per request, "
-        f"{CONCURRENCY} in flight; median of {args.rounds} rounds (min-max)"
-    )
-    print(f"{'variant':<36} {'items/s':>9} {'ms/item':>8} {'CPU ms/item':>11}   wall s (min-max)")
-    rate = {}
-    for name, samples in times.items():
-        wall = statistics.median(samples)
-        rate[name] = args.items / wall
-        print(
-            f"{name:<36} {rate[name]:>9.1f} {wall / args.items * 1000:>8.2f}"
-            f" {statistics.median(cpus[name]) / args.items * 1000:>11.2f}"
-            f"   {wall:.3f} ({min(samples):.3f}-{max(samples):.3f})"
-        )
-    print(
-        f"{'ideal, SDK requests/item':<36} {args.items / ideal_sdk:>9.1f} "
-        f"{ideal_sdk / args.items * 1000:>8.2f} {'-':>11}   "
-        f"{sdk_requests:.0f} x latency / {CONCURRENCY}"
-    )
-    print(
-        f"{'ideal, naive requests/item':<36} {args.items / ideal_naive:>9.1f} "
-        f"{ideal_naive / args.items * 1000:>8.2f} {'-':>11}   3 x latency / {CONCURRENCY}"
-    )
-    a, b, c, d = VARIANTS
-    print()
-    sdk_vs_ideal = rate[a] * ideal_sdk / args.items
-    print(f"SDK / ideal (SDK's own {sdk_requests:.0f} requests/item):    {sdk_vs_ideal:.2f}")
-    print(f"SDK / naive with Semaphore(32), items/s: {rate[a] / rate[b]:.2f}")
-    print(f"SDK / naive with no limiter, items/s:    {rate[a] / rate[c]:.2f}")
-    print(
-        f"SDK / naive with Semaphore(32), requests/s: {rate[a] * sdk_requests / (rate[b] * 3):.2f}"
-    )
-    print(f"SDK / naive (d) on aiohttp, items/s:     {rate[a] / rate[d]:.2f}")
-    print(f"SDK / naive (d) on aiohttp, requests/s:  {rate[a] * sdk_requests / (rate[d] * 3):.2f}")
-    for name in (b, c, d):
-        print(f"naive {name[:3]} / its ideal: {rate[name] * ideal_naive / args.items:.2f}")
+    counted = requests_per_item()
+    print("requests per uploaded file (in-process emulator, 8 new files):")
+    for variant, counts in counted.items():
+        detail = ", ".join(f"{name} {count:g}" for name, count in counts.items())
+        print(f"  {variant}: {sum(counts.values()):.0f} -- {detail}")
+    requests = {
+        "(a) SDK upload_files, ledger": sum(counted["(a) with a ledger"].values()),
+        "(b) raw aiohttp + Semaphore(32)": 3.0,
+        "(c) SDK upload_files, no ledger": sum(counted["(c) without a ledger"].values()),
+        "(d) SDK set_meta": 1.0,
+        "(e) raw aiohttp set_meta": 1.0,
+    }
+    throughput(args, requests)
+    if args.memory_items:
+        memory([int(n) for n in args.memory_items.split(",")])
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     Concatenate,
+    Final,
     Generic,
     Literal,
     NamedTuple,
@@ -818,23 +819,31 @@ def derived_reference(name: str, digest: bytes) -> str:
     return "sha256-" + sha256(name.encode() + b"\0" + digest.hex().encode()).hexdigest()[:32]
 
 
+SMALL_FILE: Final = 256 * 1024
+"""A file up to this size is read once, whole, when it is first looked at: its size, bytes and
+SHA-256 from one trip to a worker thread, and then uploaded from memory (what is uploaded is then
+what was hashed). A larger one is hashed, then read again as it is uploaded, one chunk at a
+time, and refused if it changed in between."""
+
+
 class Content:
     """One upload input: its name, size and source, and its SHA-256 when first needed."""
 
-    __slots__ = ("_digest", "mtime_ns", "name", "size", "source")
+    __slots__ = ("_digest", "mtime_ns", "name", "path", "size", "source")
 
     def __init__(self, item: object, name: str | None = None) -> None:
         problems = []
         self.name, self.size, self.mtime_ns = "", 0, 0
         self.source: Path | bytes = b""
+        self.path: Path | None = None
         if isinstance(item, tuple):
             if len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], bytes):
                 self.name, self.source, self.size = item[0], item[1], len(item[1])
             else:
                 problems.append("input: a tuple must be (file name, bytes)")
         elif isinstance(item, str | os.PathLike):
-            self.source = Path(item)
-            self.name = name or self.source.name
+            self.source = self.path = Path(item)
+            self.name = name or self.path.name
         else:
             problems.append(
                 f"input: expected a path or (file name, bytes), got {type(item).__name__}"
@@ -847,21 +856,33 @@ class Content:
         self._digest: bytes | None = None
 
     async def stat(self) -> None:
-        """Read the file's size (a missing, empty or special file is a validation error)."""
-        if isinstance(self.source, Path):
+        """Read the file's size (a missing, empty or special file is a validation error); a
+        small file (``SMALL_FILE``) is read and hashed at the same time."""
+        if self.path is not None:
+            path = self.path
             try:
-                info = await anyio.to_thread.run_sync(self.source.stat, limiter=file_threads())
-            except OSError as exc:
+                info, data = await anyio.to_thread.run_sync(
+                    _stat_and_read_small, path, limiter=file_threads()
+                )
+            except _NotRegular:
                 raise CincopaValidationError(
-                    [f"input: {str(self.source)!r}: {exc.strerror or type(exc).__name__}"],
+                    [f"input: {str(path)!r} is not a regular file"],
                     operation="bulk.upload_files",
                 ) from None
-            if not stat.S_ISREG(info.st_mode):
-                raise CincopaValidationError(
-                    [f"input: {str(self.source)!r} is not a regular file"],
+            except _Changing:
+                raise UploadSourceError(
+                    f"bulk.upload_files: {str(path)!r} changed while it was read; not uploaded",
                     operation="bulk.upload_files",
-                )
+                ) from None
+            except OSError as exc:
+                raise CincopaValidationError(
+                    [f"input: {str(path)!r}: {exc.strerror or type(exc).__name__}"],
+                    operation="bulk.upload_files",
+                ) from None
             self.size, self.mtime_ns = info.st_size, info.st_mtime_ns
+            if data is not None:
+                self.source = data
+                self._digest = sha256(data).digest()
         if self.size == 0:
             raise CincopaValidationError([EMPTY_FILE], operation="bulk.upload_files")
 
@@ -882,8 +903,39 @@ class Content:
 
     def fingerprint(self) -> tuple[int, int] | None:
         """(size, modification time) of a path as stat'ed: an upload refuses a file that is no
-        longer what was hashed."""
+        longer what was hashed. (A small file is uploaded from the bytes hashed: None.)"""
         return (self.size, self.mtime_ns) if isinstance(self.source, Path) else None
+
+
+class _NotRegular(Exception):
+    pass
+
+
+class _Changing(Exception):
+    pass
+
+
+def _stat_and_read_small(path: Path) -> tuple[os.stat_result, bytes | None]:
+    """The file's stat, and its bytes when it is a small file (in a worker thread)."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise _NotRegular
+    if info.st_size > SMALL_FILE:
+        return info, None
+    for _ in range(3):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as file:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):  # replaced since the stat
+                raise _NotRegular
+            data = file.read(SMALL_FILE + 1)
+            after = os.fstat(fd)
+        if len(data) == after.st_size and (opened.st_size, opened.st_mtime_ns) == (
+            after.st_size,
+            after.st_mtime_ns,
+        ):
+            return (after, data) if len(data) <= SMALL_FILE else (after, None)
+    raise _Changing
 
 
 async def store_file(

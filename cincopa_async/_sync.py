@@ -39,7 +39,7 @@ from ._bulk import (
     derived_reference,
     store_file,
 )
-from ._errors import CincopaValidationError
+from ._errors import CincopaValidationError, UploadSourceError
 from ._uploads import DEFAULT_CHUNK_SIZE, check_upload_options, file_threads
 
 if TYPE_CHECKING:
@@ -53,10 +53,13 @@ REGISTER_BATCH = 1000
 
 
 class SyncFile(NamedTuple):
-    """One file of a sync: its key (the relative path) and where it is."""
+    """One file of a sync: its key (the relative path) and where it is. A directory that could
+    not be listed is an item too (its key ends with ``/``, ``unreadable`` says why): it fails,
+    and is reported, rather than vanishing from the job."""
 
     key: str
     path: str
+    unreadable: str | None = None
 
     @property
     def name(self) -> str:
@@ -85,7 +88,8 @@ def walk(source: str | os.PathLike[str], *, skip: Path | None = None) -> Iterato
     def visit(directory: Path, prefix: str) -> Iterator[SyncFile]:
         try:
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-        except OSError:
+        except OSError as exc:
+            yield SyncFile(prefix or "./", str(directory), exc.strerror or type(exc).__name__)
             return
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
@@ -142,10 +146,17 @@ async def store_sync_file(
     run: BulkRun[SyncFile, Asset] | None = None,
 ) -> Asset:
     """Upload one file of a sync (its reference: the relative path and the content)."""
+    if item.unreadable is not None:
+        raise UploadSourceError(
+            f"sync: the directory {item.key!r} could not be listed: {item.unreadable}",
+            operation="sync",
+        )
     content = Content(item.path, name=item.name)
     await content.stat()
     if run is not None:
         run.sized(state, content.size)
+    else:
+        state.size = content.size
     state.mtime_ns = content.mtime_ns or None
     reference = derived_reference(item.key, await content.sha256())
     return await store_file(
@@ -176,7 +187,8 @@ async def register(ledger: Ledger, files: Iterator[SyncFile]) -> tuple[int, int]
                 info = os.stat(item.path)
             except OSError:
                 continue
-            records.append(LedgerRecord(item.key, "pending", size=info.st_size))
+            size = 0 if item.unreadable is not None else info.st_size
+            records.append(LedgerRecord(item.key, "pending", size=size))
         return records
 
     pending: list[SyncFile] = []

@@ -1,0 +1,82 @@
+"""The sync engine in-process (``cincopa sync`` runs it; tests/integrations has the command)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cincopa_async import Ledger, UploadSourceError
+from cincopa_async._sync import sync_directory, walk
+from cincopa_async.testing import CincopaEmulator
+
+from .conftest import Sleeps
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[CincopaEmulator]:
+    async with CincopaEmulator(seed=41) as emulator:
+        yield emulator
+
+
+def test_walk_reports_a_directory_it_cannot_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "a.bin").write_bytes(b"a")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.bin").write_bytes(b"b")
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    files = list(walk(tmp_path))
+    assert [(f.key, f.unreadable) for f in files] == [
+        ("locked/", "Permission denied"),
+        ("open/a.bin", None),
+    ]
+
+
+def test_walk_skips_links_and_special_files_and_the_ledger(tmp_path: Path) -> None:
+    (tmp_path / "real.bin").write_bytes(b"x")
+    (tmp_path / "link.bin").symlink_to(tmp_path / "real.bin")
+    (tmp_path / "dirlink").symlink_to(tmp_path)
+    os.mkfifo(tmp_path / "pipe")
+    ledger = tmp_path / "job.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ledger}{suffix}").write_bytes(b"")
+    assert [f.key for f in walk(tmp_path, skip=ledger)] == ["real.bin"]
+
+
+async def test_an_unreadable_directory_fails_as_an_item(
+    emu: CincopaEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "lib"
+    (source / "locked").mkdir(parents=True)
+    (source / "ok.bin").write_bytes(b"fine" * 10)
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    async with emu.client() as cp, Ledger(tmp_path / "job.sqlite") as ledger:
+        cp._shared.sleep = Sleeps()
+        result = await sync_directory(cp, source, ledger)
+    assert [item.input.key for item in result.succeeded] == ["ok.bin"]
+    [failure] = result.failed
+    assert failure.input.key == "locked/"
+    assert isinstance(failure.error, UploadSourceError)
+    assert "could not be listed: Permission denied" in str(failure.error)
+    assert len(emu.state.main.assets) == 1
