@@ -315,6 +315,14 @@ def _asks_too_long(error: BaseException, max_wait: float) -> bool:
     return hint is not None and not hint <= max_wait  # NaN and inf never qualify to wait
 
 
+def not_applied(error: BaseException) -> bool:
+    """A transient failure that certainly changed nothing on the server: a 429 (refused), or a
+    connection that never carried the request. What ``bulk.run`` attempts an item again for."""
+    return isinstance(error, RateLimitError) or (
+        isinstance(error, APIConnectionError) and not error.request_sent
+    )
+
+
 def _import_not_started(error: BaseException) -> bool:
     """A failed import item that may be attempted again: its ``asset.upload_from_url`` was
     refused (429) or never reached the server. Any later failure may leave a job running."""
@@ -1115,11 +1123,21 @@ class BulkStreams:
         concurrency: int | None = None,
         fail_fast: bool = False,
         item_attempts: int = 1,
+        retry_if: Callable[[Exception], bool] | None = None,
         on_progress: BulkProgressCallback | None = None,
     ) -> BulkRun[InputT, ValueT]:
-        """Run any ``fn`` over ``items`` (one attempt each unless ``item_attempts`` says more)."""
+        """Run any ``fn`` over ``items``: one attempt each unless ``item_attempts`` says more.
+
+        The SDK cannot know what ``fn`` changes, so by default an item is attempted again only
+        after a failure that certainly changed nothing (``not_applied``: a 429, or a connection
+        never made): a ``gallery.create`` whose reply was lost is not sent again. For an ``fn``
+        that may safely run twice, pass a wider predicate of the error as ``retry_if`` (say,
+        ``lambda error: isinstance(error, (APIConnectionError, ServerError))``).
+        """
         if not callable(fn):
             raise CincopaValidationError(["fn: must be callable"], operation="bulk.run")
+        if retry_if is not None and not callable(retry_if):
+            raise CincopaValidationError(["retry_if: must be callable"], operation="bulk.run")
 
         async def step(item: InputT, state: ItemState) -> ValueT:
             return await fn(item)
@@ -1132,6 +1150,7 @@ class BulkStreams:
             concurrency=concurrency,
             fail_fast=fail_fast,
             item_attempts=item_attempts,
+            retry_if=retry_if or not_applied,
             on_progress=on_progress,
         )
 
@@ -1468,7 +1487,11 @@ class BulkOperations:
         fail_fast: bool = False,
         on_progress: BulkProgressCallback | None = None,
     ) -> BulkResult[str, Ack]:
-        """``gallery.add_item`` in batches of ``batch_size`` rids; one result item per rid."""
+        """``gallery.add_item`` in batches of ``batch_size`` rids; one result item per rid.
+
+        A batch that failed transiently is sent again (up to 3 attempts): adding an asset that
+        is already in the gallery is assumed to change nothing (inferred: the emulator does so;
+        Cincopa's reference says nothing either way)."""
         client = self._client
         if not is_count(batch_size, 1):
             raise CincopaValidationError(

@@ -297,3 +297,42 @@ async def test_bulk_inputs_that_cannot_be_sent_are_their_items_errors(
     assert only_good.ok
     uploads = [r for r in emu.requests if r.operation == "upload"]
     assert len(uploads) == 1  # only the good file, in the second run
+
+
+# -- bulk.run knows nothing of fn: it re-runs an item only after a failure that changed nothing --
+
+
+async def test_bulk_run_does_not_repeat_a_mutation_whose_reply_was_lost(
+    emu: CincopaEmulator, sleeps: Sleeps
+) -> None:
+    emu.faults.add("drop_after", operations="gallery.create", times=1)
+    async with client(emu, sleeps, max_retries=0) as cp:
+        result = await cp.bulk.run(
+            lambda name: cp.gallery.create(name=name), ["one"], item_attempts=3
+        )
+    assert not result.ok
+    assert [r.operation for r in emu.requests].count("gallery.create") == 1
+
+
+async def test_bulk_run_repeats_an_item_the_server_refused(
+    emu: CincopaEmulator, sleeps: Sleeps
+) -> None:
+    emu.faults.add("rate_limit", operations="gallery.create", times=1, retry_after="1")
+    async with client(emu, sleeps, max_retries=0) as cp:
+        result = await cp.bulk.run(
+            lambda name: cp.gallery.create(name=name), ["one"], item_attempts=3
+        )
+    assert result.ok
+    assert [r.operation for r in emu.requests].count("gallery.create") == 2
+
+
+async def test_bulk_run_retry_if_widens_what_is_repeated(
+    emu: CincopaEmulator, sleeps: Sleeps
+) -> None:
+    emu.faults.add("server_error", operations="gallery.list", times=1)
+    async with client(emu, sleeps, max_retries=0) as cp:
+        result = await cp.bulk.run(
+            lambda _: cp.gallery.list(), [1], item_attempts=2, retry_if=lambda error: True
+        )
+    assert result.ok
+    assert [r.operation for r in emu.requests].count("gallery.list") == 2
