@@ -22,8 +22,8 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlencode
 
 import anyio
@@ -54,6 +54,15 @@ from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scr
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._aiohttp import AiohttpTransport, Outgoing
+    from ._aiohttp import Reply as _WireReply
+
+    # A reply on any route: what the SDK reads of it (status, reason, headers, body).
+    Reply: TypeAlias = httpx.Response | _WireReply
 
 __all__ = ["BASE_URL_ENV_VAR", "DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncCincopa"]
 
@@ -108,17 +117,37 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+# How a client's requests travel, chosen on its first request (``_SharedState.choose_route``).
+WIRE: Final = 1  # asyncio, the SDK's aiohttp transport: ``Outgoing``/``Reply``, no httpx objects
+CORE: Final = 2  # httpx's own transport (httpcore: trio), an ``httpx.Request`` sent to it directly
+CLIENT: Final = 3  # through an ``httpx.AsyncClient``: an injected one, a given transport, proxies
+
+
 class _SharedState:
     """What every view made by ``with_options`` shares: the pool, the limiter, the lifecycle.
 
-    The ``httpx.AsyncClient`` the SDK owns is created on first use, when the running event loop is
-    known: on asyncio it runs on the aiohttp transport (fast under concurrency), on trio on
-    httpx's own (httpcore) transport, unless a transport was given.
+    The route is chosen on first use, when the running event loop is known (``choose_route``):
+
+    * ``WIRE`` on asyncio (the default there): requests go to the SDK's aiohttp transport
+      directly, as ``Outgoing`` objects, under an ``asyncio.Semaphore``, with the attempt's
+      deadline as aiohttp's own ``total`` timeout (no cancel scope per call);
+    * ``CORE`` on trio (or without aiohttp), when no proxy is configured: an ``httpx.Request``
+      goes straight to httpx's own transport, under anyio's limiter and ``fail_after``;
+    * ``CLIENT`` for an injected ``http_client`` (used as given), a given ``transport``, or
+      proxies on httpx's transport: ``httpx.AsyncClient.send``.
+
+    On the direct routes the client layer of httpx (auth flows, cookies, redirects, event hooks)
+    has nothing to do for this API and costs a third of each call; aiohttp reads proxy settings
+    itself. ``http`` is an ``httpx.AsyncClient`` over the same transport, built only when asked
+    for. One client takes one route for its whole life, so only one of the semaphore in
+    ``wire`` (``WIRE``) and ``limiter`` (the others) is ever taken, in
+    ``AsyncCincopa._exchange``.
     """
 
     __slots__ = (
         "_http",
         "closed",
+        "core",
         "direct",
         "imports",
         "limiter",
@@ -126,8 +155,10 @@ class _SharedState:
         "locks",
         "overload_listeners",
         "owns_http",
+        "route",
         "sleep",
         "transport",
+        "wire",
     )
 
     def __init__(
@@ -149,19 +180,37 @@ class _SharedState:
         # uploads and imports that could be mistaken for each other after a lost reply (_locks)
         self.locks = KeyedLocks()
         self.imports = ImportRegistry()
-        # The SDK's own aiohttp transport, once chosen. Requests then go to it directly: the
-        # client layer above it (auth flows, cookies, redirects, event hooks) has nothing to do
-        # for this API and costs a third of each call; aiohttp reads proxy settings itself.
-        self.direct: httpx.AsyncBaseTransport | None = None
+        self.route: int | None = None
+        self.direct: AiohttpTransport | None = None
+        self.core: httpx.AsyncBaseTransport | None = None
+        # WIRE: the transport, and the limiter as the event loop's own kind of semaphore
+        self.wire: tuple[AiohttpTransport, asyncio.Semaphore] | None = None
+
+    def choose_route(self) -> int:
+        """The route of every request of this client (see the class docstring), chosen once."""
+        if self.route is None:
+            if not self.owns_http or self.transport is not None:
+                self.route = CLIENT
+            elif _running_on_asyncio() and (direct := _default_asyncio_transport(self.limits)):
+                import asyncio
+
+                self.direct = direct
+                gate = asyncio.Semaphore(int(self.limiter.total_tokens))
+                self.wire = (direct, gate)
+                self.route = WIRE
+            elif not _proxies_configured():
+                self.core = httpx.AsyncHTTPTransport(limits=self.limits)
+                self.route = CORE
+            else:
+                self.route = CLIENT
+        return self.route
 
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            transport = self.transport
-            if transport is None and _running_on_asyncio():
-                transport = self.direct = _default_asyncio_transport(self.limits)
+            self.choose_route()
             self._http = httpx.AsyncClient(
-                transport=transport,
+                transport=self.transport or self.direct or self.core,
                 limits=self.limits,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT, **_REQUEST_HEADERS},
@@ -176,15 +225,11 @@ class _SharedState:
         without an event loop; the sockets of httpx's own transport (the default on trio) are
         closed, with Python's own warning, when they are collected.
         """
-        if self.closed or not self.owns_http or self._http is None:
+        if self.closed or not self.owns_http or (self._http is None and self.route is None):
             return
         self.closed = True
-        direct = self.direct
-        if direct is not None:  # first: under a filter that turns warnings into errors,
-            from ._aiohttp import AiohttpTransport  # warn() raises
-
-            if isinstance(direct, AiohttpTransport):
-                direct.close_from_finalizer()
+        if self.direct is not None:  # first: under a filter that turns warnings into errors,
+            self.direct.close_from_finalizer()  # warn() raises
         warnings.warn(
             "an AsyncCincopa client was used and never closed: use `async with AsyncCincopa()"
             " as cp:` or call `await cp.aclose()` when done (a long-lived app opens one client"
@@ -198,9 +243,11 @@ class _SharedState:
         self.closed = True
         if self.owns_http:
             if self._http is not None:
-                await self._http.aclose()
-            elif self.transport is not None:
-                await self.transport.aclose()
+                await self._http.aclose()  # and the transport under it
+                return
+            for transport in (self.transport, self.direct, self.core):
+                if transport is not None:
+                    await transport.aclose()
 
 
 def _running_on_asyncio() -> bool:
@@ -214,7 +261,14 @@ def _running_on_asyncio() -> bool:
     return True
 
 
-def _default_asyncio_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+def _proxies_configured() -> bool:
+    """Does the environment name a proxy? (httpx's client then mounts proxy transports.)"""
+    import urllib.request
+
+    return bool(urllib.request.getproxies())
+
+
+def _default_asyncio_transport(limits: httpx.Limits) -> AiohttpTransport | None:
     try:
         from ._aiohttp import AiohttpTransport
     except ImportError:  # aiohttp is not installed: httpx's own transport
@@ -281,10 +335,13 @@ class AsyncCincopa(ClientOperations):
         else:
             self._base_url = DEFAULT_BASE_URL
         self._api_token = token
+        self._token_query = urlencode({"api_token": token})
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
         self._shared = _SharedState(http_client, transport, max_concurrency)
         self._urls: dict[str, str] = {}
+        # the aiohttp route's form of self._timeout, made once per timeout (see _outgoing)
+        self._wire: tuple[httpx.Timeout, Any, float | None] | None = None
         super().__init__()
 
     # -- configuration -------------------------------------------------------------------------
@@ -403,41 +460,88 @@ class AsyncCincopa(ClientOperations):
         return str(url.copy_merge_params(query))
 
     async def _request(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
-        params = {"api_token": self._api_token, **query}
-        length = len(self._url(endpoint)) + 1 + len(urlencode(params))
-        if length > MAX_URL_LENGTH:
+        base = self._url(endpoint)
+        # the query encoded once, for every attempt; the token's part once per client
+        url = f"{base}?{self._token_query}"
+        if query:
+            url = f"{url}&{urlencode(query)}"
+        if len(url) > MAX_URL_LENGTH:
             raise CincopaValidationError(
                 [
-                    f"the arguments make a {length:,}-character URL; Cincopa takes every"
+                    f"the arguments make a {len(url):,}-character URL; Cincopa takes every"
                     f" parameter in the query string and httpx refuses URLs over"
                     f" {MAX_URL_LENGTH:,} characters (many servers stop at ~8 KB: HTTP 414)"
                 ],
                 operation=endpoint.name,
-                url=self._url(endpoint),
+                url=base,
             )
+        operation, method = endpoint.name, endpoint.method
+        shared = self._shared
+        route = shared.route or shared.choose_route()
+        if route == WIRE:  # one object for every attempt: nothing in it changes
+            outgoing = self._outgoing(method, url, _DIRECT_HEADERS)
 
-        async def attempt() -> Mapping[str, Any]:
-            shared = self._shared
-            http = shared.http
-            if shared.direct is not None:  # a URL parsed once, not twice as build_request does
-                request = httpx.Request(
-                    endpoint.method,
-                    httpx.URL(f"{self._url(endpoint)}?{urlencode(params)}"),
-                    headers=_DIRECT_HEADERS,
-                    extensions={"timeout": self._timeout.as_dict()},
-                )
-            else:
-                request = http.build_request(
-                    endpoint.method,
-                    self._url(endpoint),
-                    params=params,
-                    headers=_REQUEST_HEADERS,
-                    timeout=self._timeout,
-                )
-            response, body = await self._exchange(endpoint.name, request)
-            return self._decode(endpoint.name, request, response, body)
+            async def attempt() -> Mapping[str, Any]:
+                response, body = await self._exchange(operation, outgoing)
+                return self._decode(operation, outgoing, response, body)
 
-        return await self._with_retries(endpoint.name, endpoint.retry_safe, attempt)
+        else:
+
+            async def attempt() -> Mapping[str, Any]:
+                if route == CORE:
+                    request = self._outgoing(method, url, {})
+                else:  # through the client, as given: its own parameter encoding
+                    request = shared.http.build_request(
+                        method,
+                        base,
+                        params={"api_token": self._api_token, **query},
+                        headers=_REQUEST_HEADERS,
+                        timeout=self._timeout,
+                    )
+                response, body = await self._exchange(operation, request)
+                return self._decode(operation, request, response, body)
+
+        return await self._with_retries(operation, endpoint.retry_safe, attempt)
+
+    def _outgoing(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | AsyncIterator[bytes] | None = None,
+        *,
+        encoded: bool = True,
+    ) -> Outgoing | httpx.Request:
+        """A request on this client's route (``_SharedState.choose_route``), with its headers
+        and the client's timeouts. ``encoded``: ``url`` is already percent-encoded (the SDK
+        built it); False for URLs a server gave, which are normalised first."""
+        shared = self._shared
+        route = shared.route or shared.choose_route()
+        if route == WIRE:
+            from ._aiohttp import Outgoing, client_timeout
+
+            wire = self._wire
+            if wire is None or wire[0] is not self._timeout:
+                deadline = _total(self._timeout)
+                timeouts = client_timeout(self._timeout, deadline)
+                wire = self._wire = (self._timeout, timeouts, deadline)
+            if not encoded:
+                url = str(httpx.URL(url))
+            if headers is not _DIRECT_HEADERS:
+                headers = {**_DIRECT_HEADERS, **headers}
+            return Outgoing(method, url, headers, wire[1], wire[2], content)
+        extensions = {"timeout": self._timeout.as_dict()}
+        if route == CORE:
+            return httpx.Request(
+                method,
+                url,
+                headers={**_DIRECT_HEADERS, **headers},
+                content=content,
+                extensions=extensions,
+            )
+        return shared.http.build_request(
+            method, url, headers=headers, content=content, timeout=self._timeout
+        )
 
     async def _with_retries(
         self, operation: str, retry_safe: bool, attempt: Callable[[], Awaitable[ReplyT]]
@@ -467,15 +571,17 @@ class AsyncCincopa(ClientOperations):
     async def _exchange(
         self,
         operation: str,
-        request: httpx.Request,
-        read: Callable[[httpx.Response], Awaitable[bytes | bytearray]] | None = None,
-    ) -> tuple[httpx.Response, bytes | bytearray]:
+        request: Outgoing | httpx.Request,
+        read: Callable[[Reply], Awaitable[bytes | bytearray]] | None = None,
+    ) -> tuple[Reply, bytes | bytearray]:
         """Send one request and read its whole (bounded) reply, under the concurrency limiter.
 
-        ``read`` replaces the reading of the body (``read_body`` up to ``MAX_RESPONSE_BYTES``):
-        the SDK's own helpers stream a download into a hash with it.
+        ``request`` is what ``_outgoing`` made for this client's route. ``read`` replaces the
+        reading of the body (``read_body`` up to ``MAX_RESPONSE_BYTES``): the SDK's own helpers
+        stream a download into a hash with it.
 
-        This is the only place the limiter is taken. Every failure of the transport or of
+        This is the only place the limiter is taken (an ``asyncio.Semaphore`` on the aiohttp
+        route, anyio's ``CapacityLimiter`` on the others). Every failure of the transport or of
         reading becomes a ``CincopaError`` (``APIConnectionError``/``APITimeoutError``,
         ``ResponseDecodeError``); HTTP statuses are left to the caller. The error is raised
         outside the handler of the original exception and chained only to a scrubbed copy of
@@ -484,21 +590,28 @@ class AsyncCincopa(ClientOperations):
         quote the request URL or keep the request itself.
         """
         shared = self._shared
+        reader = read or _read_whole
+        if not isinstance(request, httpx.Request):  # an Outgoing: the aiohttp route
+            wire = shared.wire
+            assert wire is not None
+            direct, gate = wire
+            async with gate:  # the deadline: aiohttp's total timeout (Outgoing.timeout)
+                try:
+                    return await direct.send(request, reader)
+                except Exception as exc:  # cancellation is a BaseException and passes through
+                    failure, cause = self._exchange_failure(operation, request, exc)
+            raise failure from cause
         async with shared.limiter:
-            direct = shared.direct
             try:
                 with anyio.fail_after(_deadline(request)):
-                    if direct is not None:
-                        response = await direct.handle_async_request(request)
+                    if shared.core is not None:
+                        response = await shared.core.handle_async_request(request)
                     else:
                         response = await shared.http.send(
                             request, stream=True, follow_redirects=False
                         )
                     try:
-                        if read is None:
-                            body = await read_body(response, MAX_RESPONSE_BYTES)
-                        else:
-                            body = await read(response)
+                        body = await reader(response)
                     finally:
                         with anyio.CancelScope(shield=True):  # always give the connection back
                             await response.aclose()
@@ -508,7 +621,7 @@ class AsyncCincopa(ClientOperations):
         raise failure from cause
 
     def _exchange_failure(
-        self, operation: str, request: httpx.Request, exc: Exception
+        self, operation: str, request: Outgoing | httpx.Request, exc: Exception
     ) -> tuple[CincopaError, BaseException | None]:
         """The SDK error for ``exc``, and a scrubbed stand-in for ``exc`` to chain it to."""
         url = redact_url(request.url)
@@ -549,12 +662,15 @@ class AsyncCincopa(ClientOperations):
         )
         return failure, _scrubbed_copy(exc, detail)
 
-    def _secrets_of(self, request: httpx.Request) -> list[str]:
+    def _secrets_of(self, request: Outgoing | httpx.Request) -> list[str]:
         """The token and the values of the request's secret query parameters (error paths)."""
+        from urllib.parse import parse_qsl, urlsplit
+
         secrets = [self._api_token]
+        query = urlsplit(str(request.url)).query
         secrets.extend(
             value
-            for name, value in request.url.params.multi_items()
+            for name, value in parse_qsl(query, keep_blank_values=True)
             if name in SECRET_QUERY_PARAMS and value
         )
         return secrets
@@ -562,8 +678,8 @@ class AsyncCincopa(ClientOperations):
     def _decode(
         self,
         operation: str,
-        request: httpx.Request,
-        response: httpx.Response,
+        request: Outgoing | httpx.Request,
+        response: Reply,
         body: bytes | bytearray,
     ) -> Mapping[str, Any]:
         status = response.status_code
@@ -610,8 +726,8 @@ class AsyncCincopa(ClientOperations):
     def _status_error(
         self,
         operation: str,
-        request: httpx.Request,
-        response: httpx.Response,
+        request: Outgoing | httpx.Request,
+        response: Reply,
         payload: Any,
         body: bytes | bytearray,
     ) -> APIStatusError:
@@ -705,20 +821,34 @@ def _load_model(name: str) -> type:
     return model
 
 
-def _deadline(request: httpx.Request) -> float | None:
+def _deadline(request: Outgoing | httpx.Request) -> float | None:
     """The most one attempt may take, whatever the server does: connect + write + read timeout.
 
     httpx's timeouts bound each network operation, so a server that drips one byte before every
     read timeout would hold a call forever; this bounds the whole attempt. None: no bound.
     """
+    if not isinstance(request, httpx.Request):
+        return request.deadline
     timeout: Mapping[str, float | None] = request.extensions.get("timeout") or {}
+    return _sum_of_phases(timeout.get("connect"), timeout.get("write"), timeout.get("read"))
+
+
+def _total(timeout: httpx.Timeout) -> float | None:
+    """``_deadline`` of a request sent with ``timeout``."""
+    return _sum_of_phases(timeout.connect, timeout.write, timeout.read)
+
+
+def _sum_of_phases(*phases: float | None) -> float | None:
     total = 0.0
-    for phase in ("connect", "write", "read"):
-        seconds = timeout.get(phase)
+    for seconds in phases:
         if seconds is None:
             return None
         total += seconds
     return total
+
+
+async def _read_whole(response: Reply) -> bytes | bytearray:
+    return await read_body(response, MAX_RESPONSE_BYTES)
 
 
 def _scrubbed_copy(exc: Exception, detail: str) -> Exception:

@@ -102,7 +102,8 @@ from ._redact import redact_url, scrub
 if TYPE_CHECKING:
     import hashlib
 
-    from ._client import AsyncCincopa
+    from ._aiohttp import Outgoing
+    from ._client import AsyncCincopa, Reply
     from ._locks import ImportClaim
     from ._models import Asset, ImportStatus
 
@@ -617,7 +618,7 @@ class _Uploader:
         start = index * self.chunk_size
         return start, min(start + self.chunk_size, self.source.size)
 
-    async def _complete(self, build: Callable[[], httpx.Request]) -> str:
+    async def _complete(self, build: Callable[[], Outgoing | httpx.Request]) -> str:
         """Post the request that completes the file, finding the asset on an unknown outcome."""
         since = datetime.now(UTC) - CLOCK_SKEW
         retries = 0
@@ -659,7 +660,7 @@ class _Uploader:
             self.client, source.filename, source.size, since, source.sha256
         )
 
-    def _chunk_request(self, index: int, held: bytes | None) -> httpx.Request:
+    def _chunk_request(self, index: int, held: bytes | None) -> Outgoing | httpx.Request:
         """One chunk's POST, its body streamed in blocks (built anew for every attempt).
 
         The headers are S4's, in S4's order (see the module docstring); ``Content-Length`` is
@@ -669,21 +670,21 @@ class _Uploader:
         body: AsyncIterator[bytes] = (
             self.source.blocks(start, end) if held is None else _slices(held)
         )
-        return self.client._shared.http.build_request(
+        return self.client._outgoing(
             "POST",
             self.upload_url,
-            content=body,
-            headers={
+            {
                 "Content-Type": "multipart/form-data",
                 "X-FILE-NAME": encode_uri_component(self.source.filename),
                 "Content-Range": f"bytes {start}-{end}/{self.source.size}",
                 "unique-id": self.unique_id,
                 "Content-Length": str(end - start),
             },
-            timeout=self.client._timeout,
+            body,
+            encoded=False,
         )
 
-    async def _post(self, request: httpx.Request) -> str | None:
+    async def _post(self, request: Outgoing | httpx.Request) -> str | None:
         """Send one POST; the rid when it completed the file, None for a stored chunk."""
         response, body = await self.client._exchange(UPLOAD_OPERATION, request)
         text = body.decode("utf-8", "replace")
@@ -840,14 +841,12 @@ class _RangeDigest:
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if self.size != 0:  # an empty file has no byte range to ask for
             headers["Range"] = f"bytes={self.start}-{self.end - 1}"
-        request = client._shared.http.build_request(
-            "GET", url, headers=headers, timeout=client._timeout
-        )
+        request = client._outgoing("GET", url, headers, encoded=False)
         response, _ = await client._exchange(UPLOAD_OPERATION, request, self._read)
         if response.status_code in (408, 429) or response.status_code >= 500:
             raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
 
-    async def _read(self, response: httpx.Response) -> bytes:
+    async def _read(self, response: Reply) -> bytes:
         self.outcome = None
         hasher = self._base.copy()
         status = response.status_code
@@ -878,7 +877,7 @@ class _RangeDigest:
         return b""
 
 
-def _content_range(response: httpx.Response) -> tuple[int, int, int] | None:
+def _content_range(response: Reply) -> tuple[int, int, int] | None:
     """``(start, end exclusive, total)`` of a ``Content-Range: bytes s-e/t`` reply header."""
     match = re.fullmatch(
         r"\s*bytes\s+(\d+)-(\d+)/(\d+)\s*", response.headers.get("content-range", "")
