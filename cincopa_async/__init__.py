@@ -13,14 +13,6 @@ Everything public is imported here; the modules behind it are private.
 
 from typing import TYPE_CHECKING, Any
 
-from ._bulk import (
-    BulkCancelledError,
-    BulkFailure,
-    BulkItem,
-    BulkProgress,
-    BulkResult,
-    BulkSuccess,
-)
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncCincopa
 from ._errors import (
     APIConnectionError,
@@ -42,6 +34,14 @@ from ._uploads import UploadProgress, UploadState
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._bulk import (
+        BulkCancelledError,
+        BulkFailure,
+        BulkItem,
+        BulkProgress,
+        BulkResult,
+        BulkSuccess,
+    )
     from ._models import (
         Ack,
         Asset,
@@ -121,6 +121,20 @@ _LAZY_MODELS = frozenset(
 )
 
 
+# The bulk engine's types load with ``cp.bulk`` or on first use here: attrs and the engine are
+# a third of the import otherwise.
+_LAZY_BULK = frozenset(
+    {
+        "BulkCancelledError",
+        "BulkFailure",
+        "BulkItem",
+        "BulkProgress",
+        "BulkResult",
+        "BulkSuccess",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODELS:
         from . import _models
@@ -128,7 +142,20 @@ def __getattr__(name: str) -> Any:
         value = getattr(_models, name)
         globals()[name] = value
         return value
+    if name in _LAZY_BULK:
+        from . import _bulk
+
+        for each in _LAZY_BULK:  # all at once, so that BulkItem's parts show as public too
+            value = getattr(_bulk, each)
+            if isinstance(value, type):
+                value.__module__ = "cincopa_async"
+            globals()[each] = value
+        return globals()[name]
     raise AttributeError(f"module 'cincopa_async' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

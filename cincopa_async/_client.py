@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlencode
@@ -31,7 +32,6 @@ import httpx
 
 from . import _uploads
 from ._body import ACCEPT_ENCODING, BodyTooLarge, UndecodableBody, read_body
-from ._bulk import BulkOperations
 from ._encode import encode_arguments, is_count
 from ._errors import (
     APIConnectionError,
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
     from ._aiohttp import AiohttpTransport, Outgoing
     from ._aiohttp import Reply as _WireReply
+    from ._bulk import BulkOperations
 
     # A reply on any route: what the SDK reads of it (status, reason, headers, body).
     Reply: TypeAlias = httpx.Response | _WireReply
@@ -145,6 +146,7 @@ class _SharedState:
     """
 
     __slots__ = (
+        "__weakref__",
         "_http",
         "closed",
         "core",
@@ -155,6 +157,8 @@ class _SharedState:
         "locks",
         "overload_listeners",
         "owns_http",
+        "preparing",
+        "release",
         "route",
         "sleep",
         "transport",
@@ -181,29 +185,64 @@ class _SharedState:
         self.locks = KeyedLocks()
         self.imports = ImportRegistry()
         self.route: int | None = None
+        self.preparing: anyio.Event | None = None  # set once ``ready`` chose the route
+        self.release: weakref.finalize[[], _SharedState] | None = None
         self.direct: AiohttpTransport | None = None
         self.core: httpx.AsyncBaseTransport | None = None
         # WIRE: the transport, and the limiter as the event loop's own kind of semaphore
         self.wire: tuple[AiohttpTransport, asyncio.Semaphore] | None = None
 
-    def choose_route(self) -> int:
-        """The route of every request of this client (see the class docstring), chosen once."""
+    def choose_route(self, chosen: tuple[int, Any] | None = None) -> int:
+        """The route of every request of this client (see the class docstring), chosen once;
+        ``chosen``: the route and its transport, as ``ready`` made them."""
         if self.route is None:
             if not self.owns_http or self.transport is not None:
                 self.route = CLIENT
-            elif _running_on_asyncio() and (direct := _default_asyncio_transport(self.limits)):
-                import asyncio
-
-                self.direct = direct
-                gate = asyncio.Semaphore(int(self.limiter.total_tokens))
-                self.wire = (direct, gate)
-                self.route = WIRE
-            elif not _proxies_configured():
-                self.core = httpx.AsyncHTTPTransport(limits=self.limits)
-                self.route = CORE
             else:
-                self.route = CLIENT
+                route, made = chosen or _make_route(self.limits, _running_on_asyncio(), False)
+                if route == WIRE:
+                    import asyncio
+
+                    self.direct = made
+                    self.wire = (made, asyncio.Semaphore(int(self.limiter.total_tokens)))
+                    # A client dropped unclosed is garbage in one cycle with its session and
+                    # connector, whose finalizers may run before this state's (and warn as
+                    # aiohttp). Held from here, the transport stays out of that cycle until
+                    # this state's finalizer released it; the callback then drops it.
+                    self.release = weakref.finalize(self, made.close_from_finalizer)
+                elif route == CORE:
+                    self.core = made
+                self.route = route
         return self.route
+
+    async def ready(self, https: bool) -> None:
+        """Choose the route before the first request, its slow part in a worker thread.
+
+        Importing aiohttp (its connector builds TLS contexts as it is imported), loading a CA
+        bundle and building the reply models and their converters take hundreds of
+        milliseconds of Python: run on the event loop, they would hold it that long, stalling
+        every other task of an application (benchmarks/bench_loop_stall.py). Every call made
+        meanwhile waits for the same preparation.
+        """
+        if self.route is not None:
+            return
+        preparing = self.preparing
+        if preparing is None:
+            self.preparing = preparing = anyio.Event()
+            chosen = None
+            try:
+                # Nothing in the thread refers to this state: a worker thread keeps its last
+                # job alive until the next, and this state's finalizer must not run there.
+                limits = self.limits if self.owns_http and self.transport is None else None
+                chosen = await anyio.to_thread.run_sync(
+                    _prepare, limits, _running_on_asyncio(), https
+                )
+            finally:
+                preparing.set()
+            self.choose_route(chosen)
+        else:
+            await preparing.wait()
+            self.choose_route()
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -241,6 +280,8 @@ class _SharedState:
 
     async def aclose(self) -> None:
         self.closed = True
+        if self.release is not None:
+            self.release.detach()
         if self.owns_http:
             if self._http is not None:
                 await self._http.aclose()  # and the transport under it
@@ -248,6 +289,29 @@ class _SharedState:
             for transport in (self.transport, self.direct, self.core):
                 if transport is not None:
                     await transport.aclose()
+
+
+def _make_route(limits: httpx.Limits, on_asyncio: bool, https: bool) -> tuple[int, Any]:
+    """The route of a client the SDK owns, and its transport (``https``: with its TLS context
+    made). Slow the first time: imports, a CA bundle."""
+    if on_asyncio:
+        direct = _default_asyncio_transport(limits)
+        if direct is not None:
+            if https:
+                direct.ssl_context  # noqa: B018 - made now, not on the first connection
+            return WIRE, direct
+    if not _proxies_configured():
+        return CORE, httpx.AsyncHTTPTransport(limits=limits)
+    return CLIENT, None
+
+
+def _prepare(limits: httpx.Limits | None, on_asyncio: bool, https: bool) -> tuple[int, Any] | None:
+    """What ``_SharedState.ready`` does in a worker thread: load the reply models, their
+    converters and the bulk engine, and make the route (``limits``: the SDK owns the client)."""
+    from . import _bulk  # noqa: F401 - imported for ``cp.bulk``
+
+    _load_converters()
+    return None if limits is None else _make_route(limits, on_asyncio, https)
 
 
 def _running_on_asyncio() -> bool:
@@ -402,12 +466,17 @@ class AsyncCincopa(ClientOperations):
     @property
     def bulk(self) -> BulkOperations:
         """Concurrent bulk work (uploads, imports, metadata, deletes) on this client."""
+        from ._bulk import BulkOperations  # with first use: it is a third of the import
+
         return BulkOperations(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncCincopa:
+        """Open the client: its route is chosen and the modules the first reply needs load
+        now, in a worker thread, not later on the event loop (``_SharedState.ready``)."""
         self._check_open()
+        await self._shared.ready(https=self._base_url.startswith("https:"))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -477,7 +546,10 @@ class AsyncCincopa(ClientOperations):
             )
         operation, method = endpoint.name, endpoint.method
         shared = self._shared
-        route = shared.route or shared.choose_route()
+        route = shared.route
+        if route is None:
+            await shared.ready(https=base.startswith("https:"))
+            route = shared.choose_route()
         if route == WIRE:  # one object for every attempt: nothing in it changes
             outgoing = self._outgoing(method, url, _DIRECT_HEADERS)
 
