@@ -63,10 +63,15 @@ asyncio.run(main())""",
 
 
 def ensure_venv(venv: Path) -> Path:
+    """The venv, created with the runtime dependencies when missing; the SDK itself is
+    installed again every time (not editable), so that it is this working tree's."""
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    else:
+        reinstall = ["install", "-q", "--no-deps", "--force-reinstall", str(ROOT)]
+        subprocess.run([str(python), "-m", "pip", *reinstall], check=True)
     return python
 
 

@@ -37,37 +37,45 @@ from yarl import URL
 __all__ = ["AiohttpTransport", "Outgoing", "Reply", "client_timeout"]
 
 
-@contextlib.contextmanager
-def _mapped_errors(*, deadline: bool = False) -> Iterator[None]:
-    """Re-raise aiohttp's errors as the httpx errors that mean the same thing.
+def _as_httpx_error(exc: BaseException, *, deadline: bool = False) -> Exception | None:
+    """The httpx error that means what aiohttp's ``exc`` means, or None to let ``exc`` pass.
 
     ``deadline``: a bare ``TimeoutError`` (aiohttp's ``total`` timeout, the attempt's deadline
     on the SDK's direct path) passes through as it is; otherwise it becomes a read timeout.
     """
+    if not isinstance(exc, aiohttp.ClientError | TimeoutError):
+        return None
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return httpx.ProxyError(str(exc))
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(str(exc) or "connect timeout")
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout(str(exc) or "read timeout")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(str(exc))
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError(str(exc) or "server disconnected")
+    if isinstance(exc, aiohttp.ClientResponseError):  # an unparsable status line or header
+        return httpx.RemoteProtocolError(str(exc) or type(exc).__name__)
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientConnectionError):
+        return httpx.ReadError(str(exc) or type(exc).__name__)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(str(exc))
+    if isinstance(exc, aiohttp.ClientError):
+        return httpx.TransportError(str(exc) or type(exc).__name__)
+    return None if deadline else httpx.ReadTimeout("timed out")
+
+
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Re-raise aiohttp's errors as the httpx errors that mean the same thing."""
     try:
         yield
-    except aiohttp.ClientProxyConnectionError as exc:
-        raise httpx.ProxyError(str(exc)) from exc
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise httpx.ConnectTimeout(str(exc) or "connect timeout") from exc
-    except aiohttp.ServerTimeoutError as exc:
-        raise httpx.ReadTimeout(str(exc) or "read timeout") from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise httpx.ConnectError(str(exc)) from exc
-    except aiohttp.ServerDisconnectedError as exc:
-        raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from exc
-    except aiohttp.ClientResponseError as exc:  # an unparsable status line or header
-        raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
-    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-        raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-    except aiohttp.InvalidURL as exc:
-        raise httpx.UnsupportedProtocol(str(exc)) from exc
-    except aiohttp.ClientError as exc:
-        raise httpx.TransportError(str(exc) or type(exc).__name__) from exc
-    except TimeoutError as exc:
-        if deadline:
+    except Exception as exc:
+        mapped = _as_httpx_error(exc)
+        if mapped is None:
             raise
-        raise httpx.ReadTimeout("timed out") from exc
+        raise mapped from exc
 
 
 def client_timeout(timeout: httpx.Timeout, deadline: float | None) -> aiohttp.ClientTimeout:
@@ -206,7 +214,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         ``TimeoutError`` of the attempt's deadline (``request.timeout.total``)."""
         session = self._session or self._open_session()
         url = URL(request.url, encoded=True)  # encoded by the SDK: no second quoting pass
-        with _mapped_errors(deadline=True):
+        try:
             response = await session.request(
                 request.method,
                 url,
@@ -214,13 +222,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=request.content,
                 allow_redirects=False,
                 timeout=request.timeout,
-                ssl=self._ssl_for(url),
+                ssl=self.ssl_context if url.scheme == "https" else True,
             )
             try:
                 reply = Reply(response)
                 return reply, await read(reply)
             finally:
                 response.release()
+        except Exception as exc:
+            mapped, cause = _as_httpx_error(exc, deadline=True), exc
+            if mapped is None:
+                raise
+        raise mapped from cause
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session or self._open_session()

@@ -58,6 +58,8 @@ from ._version import __version__
 if TYPE_CHECKING:
     import asyncio
 
+    import trio
+
     from ._aiohttp import AiohttpTransport, Outgoing
     from ._aiohttp import Reply as _WireReply
     from ._bulk import BulkOperations
@@ -148,13 +150,14 @@ class _SharedState:
     __slots__ = (
         "__weakref__",
         "_http",
+        "_limiter",
         "closed",
         "core",
         "direct",
         "imports",
-        "limiter",
         "limits",
         "locks",
+        "max_concurrency",
         "overload_listeners",
         "owns_http",
         "preparing",
@@ -177,7 +180,10 @@ class _SharedState:
         self.limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         )
-        self.limiter = anyio.CapacityLimiter(max_concurrency)
+        self.max_concurrency = max_concurrency
+        # anyio's limiter, for the routes other than WIRE; made when first needed: making one
+        # imports anyio's backend for the running loop, tens of milliseconds on the loop
+        self._limiter: anyio.CapacityLimiter | None = None
         self.closed = False
         self.sleep = anyio.sleep
         self.overload_listeners: list[Callable[[CincopaError], object]] = []
@@ -185,7 +191,8 @@ class _SharedState:
         self.locks = KeyedLocks()
         self.imports = ImportRegistry()
         self.route: int | None = None
-        self.preparing: anyio.Event | None = None  # set once ``ready`` chose the route
+        # set once ``ready`` chose the route (the event loop's own kind of event)
+        self.preparing: asyncio.Event | trio.Event | None = None
         self.release: weakref.finalize[[], _SharedState] | None = None
         self.direct: AiohttpTransport | None = None
         self.core: httpx.AsyncBaseTransport | None = None
@@ -204,7 +211,7 @@ class _SharedState:
                     import asyncio
 
                     self.direct = made
-                    self.wire = (made, asyncio.Semaphore(int(self.limiter.total_tokens)))
+                    self.wire = (made, asyncio.Semaphore(self.max_concurrency))
                     # A client dropped unclosed is garbage in one cycle with its session and
                     # connector, whose finalizers may run before this state's (and warn as
                     # aiohttp). Held from here, the transport stays out of that cycle until
@@ -218,31 +225,50 @@ class _SharedState:
     async def ready(self, https: bool) -> None:
         """Choose the route before the first request, its slow part in a worker thread.
 
-        Importing aiohttp (its connector builds TLS contexts as it is imported), loading a CA
-        bundle and building the reply models and their converters take hundreds of
-        milliseconds of Python: run on the event loop, they would hold it that long, stalling
-        every other task of an application (benchmarks/bench_loop_stall.py). Every call made
-        meanwhile waits for the same preparation.
+        Importing aiohttp (its connector builds TLS contexts as it is imported), anyio's
+        backend for the loop, loading a CA bundle and building the reply models and their
+        converters take hundreds of milliseconds of Python: run on the event loop, they would
+        hold it that long, stalling every other task of an application
+        (benchmarks/bench_loop_stall.py). The thread and the event are the event loop's own
+        (``run_in_executor``, ``trio.to_thread``): anyio's would import its backend on the loop
+        first. Every call made meanwhile waits for the same preparation.
         """
         if self.route is not None:
             return
+        on_asyncio = _running_on_asyncio()
         preparing = self.preparing
         if preparing is None:
-            self.preparing = preparing = anyio.Event()
+            # Nothing in the thread refers to this state: a worker thread keeps its last job
+            # alive until the next, and this state's finalizer must not run there.
+            limits = self.limits if self.owns_http and self.transport is None else None
             chosen = None
-            try:
-                # Nothing in the thread refers to this state: a worker thread keeps its last
-                # job alive until the next, and this state's finalizer must not run there.
-                limits = self.limits if self.owns_http and self.transport is None else None
-                chosen = await anyio.to_thread.run_sync(
-                    _prepare, limits, _running_on_asyncio(), https
-                )
-            finally:
-                preparing.set()
+            if on_asyncio:
+                import asyncio
+
+                self.preparing = preparing = asyncio.Event()
+                try:
+                    loop = asyncio.get_running_loop()
+                    chosen = await loop.run_in_executor(None, _prepare, limits, True, https)
+                finally:
+                    preparing.set()
+            else:
+                import trio  # anyio runs on asyncio or trio
+
+                self.preparing = preparing = trio.Event()
+                try:
+                    chosen = await trio.to_thread.run_sync(_prepare, limits, False, https)
+                finally:
+                    preparing.set()
             self.choose_route(chosen)
         else:
             await preparing.wait()
             self.choose_route()
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        return self._limiter
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -308,8 +334,14 @@ def _make_route(limits: httpx.Limits, on_asyncio: bool, https: bool) -> tuple[in
 def _prepare(limits: httpx.Limits | None, on_asyncio: bool, https: bool) -> tuple[int, Any] | None:
     """What ``_SharedState.ready`` does in a worker thread: load the reply models, their
     converters and the bulk engine, and make the route (``limits``: the SDK owns the client)."""
+    import importlib
+
     from . import _bulk  # noqa: F401 - imported for ``cp.bulk``
 
+    with contextlib.suppress(ImportError):  # what anyio imports on its first use in the loop
+        importlib.import_module(
+            "anyio._backends._asyncio" if on_asyncio else "anyio._backends._trio"
+        )
     _load_converters()
     return None if limits is None else _make_route(limits, on_asyncio, https)
 
@@ -405,7 +437,7 @@ class AsyncCincopa(ClientOperations):
         self._shared = _SharedState(http_client, transport, max_concurrency)
         self._urls: dict[str, str] = {}
         # the aiohttp route's form of self._timeout, made once per timeout (see _outgoing)
-        self._wire: tuple[httpx.Timeout, Any, float | None] | None = None
+        self._wire: tuple[httpx.Timeout, Any, float | None, type[Outgoing]] | None = None
         super().__init__()
 
     # -- configuration -------------------------------------------------------------------------
@@ -424,7 +456,7 @@ class AsyncCincopa(ClientOperations):
 
     @property
     def max_concurrency(self) -> int:
-        return int(self._shared.limiter.total_tokens)
+        return self._shared.max_concurrency
 
     def __repr__(self) -> str:
         return (
@@ -506,10 +538,11 @@ class AsyncCincopa(ClientOperations):
     async def _call(self, name: str, arguments: Mapping[str, object]) -> Any:
         """Call operation ``name``; the reply is an instance of its ``Endpoint.reply`` model."""
         endpoint = ENDPOINTS_BY_NAME[name]
-        query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
+        base = self._urls.get(name) or self._url(endpoint)
+        query = encode_arguments(endpoint, arguments, url=base)
         self._check_open()
-        payload = await self._request(endpoint, query)
-        return _structure(endpoint, payload, self._url(endpoint))
+        payload = await self._request(endpoint, query, base)
+        return _structure(endpoint, payload, base)
 
     def _paginate(self, name: str, arguments: Mapping[str, object]) -> AsyncPager[Any, Any]:
         endpoint = ENDPOINTS_BY_NAME[name]
@@ -528,8 +561,10 @@ class AsyncCincopa(ClientOperations):
         url = httpx.URL(self._url(endpoint), params={"api_token": api_token or self._api_token})
         return str(url.copy_merge_params(query))
 
-    async def _request(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
-        base = self._url(endpoint)
+    async def _request(
+        self, endpoint: Endpoint, query: dict[str, str], base: str
+    ) -> Mapping[str, Any]:
+        """Send the call (``base``: the endpoint's URL) with its retries; the decoded reply."""
         # the query encoded once, for every attempt; the token's part once per client
         url = f"{base}?{self._token_query}"
         if query:
@@ -544,34 +579,41 @@ class AsyncCincopa(ClientOperations):
                 operation=endpoint.name,
                 url=base,
             )
-        operation, method = endpoint.name, endpoint.method
+        operation = endpoint.name
         shared = self._shared
         route = shared.route
         if route is None:
             await shared.ready(https=base.startswith("https:"))
             route = shared.choose_route()
-        if route == WIRE:  # one object for every attempt: nothing in it changes
-            outgoing = self._outgoing(method, url, _DIRECT_HEADERS)
-
-            async def attempt() -> Mapping[str, Any]:
-                response, body = await self._exchange(operation, outgoing)
-                return self._decode(operation, outgoing, response, body)
-
-        else:
-
-            async def attempt() -> Mapping[str, Any]:
-                if route == CORE:
-                    request = self._outgoing(method, url, {})
-                else:  # through the client, as given: its own parameter encoding
-                    request = shared.http.build_request(
-                        method,
-                        base,
-                        params={"api_token": self._api_token, **query},
-                        headers=_REQUEST_HEADERS,
-                        timeout=self._timeout,
+        if route == WIRE:  # the hot path, flat: one object for every attempt
+            outgoing = self._outgoing(endpoint.method, url, _DIRECT_HEADERS)
+            retries_done = 0
+            while True:
+                try:
+                    response, body = await self._exchange(operation, outgoing)
+                    return self._decode(operation, outgoing, response, body)
+                except CincopaError as error:
+                    delay = self._delay_before_retry(
+                        operation, endpoint.retry_safe, error, retries_done
                     )
-                response, body = await self._exchange(operation, request)
-                return self._decode(operation, request, response, body)
+                    if delay is None:
+                        raise
+                retries_done += 1
+                await shared.sleep(delay)
+
+        async def attempt() -> Mapping[str, Any]:
+            if route == CORE:
+                request = self._outgoing(endpoint.method, url, {})
+            else:  # through the client, as given: its own parameter encoding
+                request = shared.http.build_request(
+                    endpoint.method,
+                    base,
+                    params={"api_token": self._api_token, **query},
+                    headers=_REQUEST_HEADERS,
+                    timeout=self._timeout,
+                )
+            response, body = await self._exchange(operation, request)
+            return self._decode(operation, request, response, body)
 
         return await self._with_retries(operation, endpoint.retry_safe, attempt)
 
@@ -590,18 +632,18 @@ class AsyncCincopa(ClientOperations):
         shared = self._shared
         route = shared.route or shared.choose_route()
         if route == WIRE:
-            from ._aiohttp import Outgoing, client_timeout
-
             wire = self._wire
             if wire is None or wire[0] is not self._timeout:
+                from ._aiohttp import Outgoing, client_timeout
+
                 deadline = _total(self._timeout)
                 timeouts = client_timeout(self._timeout, deadline)
-                wire = self._wire = (self._timeout, timeouts, deadline)
+                wire = self._wire = (self._timeout, timeouts, deadline, Outgoing)
             if not encoded:
                 url = str(httpx.URL(url))
             if headers is not _DIRECT_HEADERS:
                 headers = {**_DIRECT_HEADERS, **headers}
-            return Outgoing(method, url, headers, wire[1], wire[2], content)
+            return wire[3](method, url, headers, wire[1], wire[2], content)
         extensions = {"timeout": self._timeout.as_dict()}
         if route == CORE:
             return httpx.Request(
@@ -624,21 +666,30 @@ class AsyncCincopa(ClientOperations):
             try:
                 return await attempt()
             except CincopaError as error:
-                for listener in self._shared.overload_listeners:
-                    listener(error)
-                delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
+                delay = self._delay_before_retry(operation, retry_safe, error, retries_done)
                 if delay is None:
                     raise
-                retries_done += 1
-                _logger.info(
-                    "retrying %s in %.2fs (retry %d of %d) after %s",
-                    operation,
-                    delay,
-                    retries_done,
-                    self._retry.max_retries,
-                    type(error).__name__,
-                )
-                await self._shared.sleep(delay)
+            retries_done += 1
+            await self._shared.sleep(delay)
+
+    def _delay_before_retry(
+        self, operation: str, retry_safe: bool, error: CincopaError, retries_done: int
+    ) -> float | None:
+        """After a failed attempt: tell the overload listeners, then ask the retry policy how
+        long to wait before the next attempt (None: raise ``error``)."""
+        for listener in self._shared.overload_listeners:
+            listener(error)
+        delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
+        if delay is not None:
+            _logger.info(
+                "retrying %s in %.2fs (retry %d of %d) after %s",
+                operation,
+                delay,
+                retries_done + 1,
+                self._retry.max_retries,
+                type(error).__name__,
+            )
+        return delay
 
     async def _exchange(
         self,
@@ -667,29 +718,34 @@ class AsyncCincopa(ClientOperations):
             wire = shared.wire
             assert wire is not None
             direct, gate = wire
-            async with gate:  # the deadline: aiohttp's total timeout (Outgoing.timeout)
-                try:
-                    return await direct.send(request, reader)
-                except Exception as exc:  # cancellation is a BaseException and passes through
-                    failure, cause = self._exchange_failure(operation, request, exc)
-            raise failure from cause
-        async with shared.limiter:
-            try:
-                with anyio.fail_after(_deadline(request)):
-                    if shared.core is not None:
-                        response = await shared.core.handle_async_request(request)
-                    else:
-                        response = await shared.http.send(
-                            request, stream=True, follow_redirects=False
-                        )
-                    try:
-                        body = await reader(response)
-                    finally:
-                        with anyio.CancelScope(shield=True):  # always give the connection back
-                            await response.aclose()
-                return response, body
+            await gate.acquire()
+            try:  # the attempt's deadline is aiohttp's total timeout (Outgoing.timeout)
+                return await direct.send(request, reader)
             except Exception as exc:  # cancellation is a BaseException and passes through
                 failure, cause = self._exchange_failure(operation, request, exc)
+            finally:
+                gate.release()
+            raise failure from cause
+        limiter = shared.limiter
+        # a checkpoint even with a free token: an in-memory transport may never yield, and a
+        # loop of calls (polling an import) must still let other tasks and deadlines run
+        await limiter.acquire()
+        try:
+            with anyio.fail_after(_deadline(request)):
+                if shared.core is not None:
+                    response = await shared.core.handle_async_request(request)
+                else:
+                    response = await shared.http.send(request, stream=True, follow_redirects=False)
+                try:
+                    body = await reader(response)
+                finally:
+                    with anyio.CancelScope(shield=True):  # always give the connection back
+                        await response.aclose()
+            return response, body
+        except Exception as exc:  # cancellation is a BaseException and passes through
+            failure, cause = self._exchange_failure(operation, request, exc)
+        finally:
+            limiter.release()
         raise failure from cause
 
     def _exchange_failure(
@@ -850,10 +906,10 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
     fast converter runs first; only when it fails does the detailed one run, to name the path of
     every bad field.
     """
-    converters = _CONVERTERS or _load_converters()
-    model = _MODELS.get(endpoint.reply) or _load_model(endpoint.reply)
+    structure, model = _HOOKS.get(endpoint.reply) or _load_hook(endpoint.reply)
     with contextlib.suppress(Exception):
-        return converters[0].structure(payload, model)
+        return structure(payload, model)
+    converters = _CONVERTERS or _load_converters()
     try:
         converters[1].structure(payload, model)
     except Exception as exc:
@@ -876,6 +932,15 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
 
 _CONVERTERS: list[Any] = []
 _MODELS: dict[str, type] = {}
+# model name -> (the fast converter's hook for the model, the model)
+_HOOKS: dict[str, tuple[Callable[[Any, type], Any], type]] = {}
+
+
+def _load_hook(name: str) -> tuple[Callable[[Any, type], Any], type]:
+    model = _MODELS.get(name) or _load_model(name)
+    converter = (_CONVERTERS or _load_converters())[0]
+    _HOOKS[name] = hooked = (converter.get_structure_hook(model), model)
+    return hooked
 
 
 def _load_converters() -> list[Any]:

@@ -32,10 +32,11 @@ uploaders (REAL-CLIENTS.md S4 ``cpUploadAPI``, S7 the recorder):
   chunks" guide saying chunks may arrive in any order; no Cincopa client does it.
 * Retries follow the SDK's retry policy (``max_retries``, default 2, per chunk), where S4
   re-posts a chunk up to 10 times after network errors.
-* On asyncio (the aiohttp transport) header names travel in lower case (``x-file-name``): HTTP
-  field names are case-insensitive (RFC 9110 section 5.1), and browsers speaking HTTP/2 send
-  them lower-case too. The HTTP client adds its usual headers (``User-Agent``,
-  ``Accept-Encoding`` ...), as a browser adds its own.
+* Header names travel as S4 writes them (``X-FILE-NAME``) on the SDK's own routes; through an
+  ``httpx.AsyncClient`` over the SDK's aiohttp transport they go in lower case
+  (``x-file-name``): HTTP field names are case-insensitive (RFC 9110 section 5.1), and
+  browsers speaking HTTP/2 send them lower-case too. The SDK adds its usual headers
+  (``User-Agent``, ``Accept-Encoding``), as a browser adds its own.
 * ``unique-id`` has S4's form, but where S4's ``Date.now()`` may repeat, the SDK's never does
   within one process; two processes starting an upload of the same file name in the same
   millisecond could still share one (each upload has its own upload URL, by which the emulator
