@@ -8,6 +8,9 @@ ping server of ``_raw_ping_server.py`` in its own process, for:
       decoding, cattrs structuring into ``Ping``
   (b) raw aiohttp: ``session.get(url, params=...)``, the body read and ``json.loads``-ed
   (c) plain httpx: ``AsyncClient().get(url, params=...)`` and ``.json()``
+  (d) ``await cp.ping()`` with the aiohttp transport replaced by a stub that hands back the
+      same reply from memory (no socket, no aiohttp): the SDK's own code per call
+  (e) the stub alone, with the reply's ``json.loads``: what (d) costs that is not the SDK's
 
 Per call: wall time and the client process's CPU time (``time.process_time``). Medians (min-max)
 of ``--rounds`` rounds, interleaved; ratios are medians of per-round ratios.
@@ -22,6 +25,8 @@ import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import anyio
@@ -68,10 +73,57 @@ async def raw_httpx(base_url: str, token: str, calls: int) -> Cell:
         return await timed(call, calls)
 
 
+REPLY = json.dumps(
+    json.loads((Path(__file__).parents[1] / "tests/fixtures/replies/ping.json").read_text())
+).encode()
+
+
+class _StubReply:
+    """What the SDK reads of a reply (``_aiohttp.Reply``), from memory."""
+
+    __slots__ = ("headers", "reason_phrase", "status_code")
+    is_stream_consumed = False
+
+    def __init__(self) -> None:
+        self.status_code, self.reason_phrase = 200, "OK"
+        self.headers = {"content-length": str(len(REPLY))}
+
+    async def aread(self) -> bytes:
+        return REPLY
+
+
+class _StubTransport:
+    async def send(self, request: object, read: Callable[[Any], Awaitable[bytes]]) -> Any:
+        reply = _StubReply()
+        return reply, await read(reply)
+
+
+async def sdk_stubbed(base_url: str, token: str, calls: int) -> Cell:
+    async with AsyncCincopa(token, base_url=base_url) as cp:
+        await cp.ping()  # the route chosen: aiohttp
+        cp._shared.wire = (_StubTransport(), cp._shared.wire[1])  # type: ignore[assignment,index]  # bench-only stub
+        return await timed(cp.ping, calls)
+
+
+async def stub_alone(base_url: str, token: str, calls: int) -> Cell:
+    stub = _StubTransport()
+
+    async def read(reply: _StubReply) -> bytes:
+        return await reply.aread()
+
+    async def call() -> None:
+        _, body = await stub.send(None, read)
+        json.loads(body)
+
+    return await timed(call, calls)
+
+
 CLIENTS = {
     "(a) AsyncCincopa.ping(), default path": sdk,
     "(b) raw aiohttp": raw_aiohttp,
     "(c) plain httpx": raw_httpx,
+    "(d) AsyncCincopa.ping(), stub transport": sdk_stubbed,
+    "(e) the stub alone + json.loads": stub_alone,
 }
 
 
@@ -99,7 +151,7 @@ def main() -> None:
         walls = _range([w for w, _ in cells], ".1f")
         cpus = _range([c for _, c in cells], ".1f")
         print(f"  {name:<40} {walls:<22} {cpus}")
-    a, b, c = CLIENTS
+    a, b, c, d, e = CLIENTS
     for index, what in ((0, "wall"), (1, "CPU")):
         ratios = [s[index] / r[index] for s, r in zip(results[a], results[b], strict=True)]
         extra = [s[index] - r[index] for s, r in zip(results[a], results[b], strict=True)]
@@ -109,6 +161,8 @@ def main() -> None:
         )
     ratios = [s[0] / r[0] for s, r in zip(results[a], results[c], strict=True)]
     print(f"  SDK / plain httpx, wall per call: {_range(ratios, '.2f')}x")
+    own = [s[1] - r[1] for s, r in zip(results[d], results[e], strict=True)]
+    print(f"  the SDK's own code per call, (d) - (e), CPU: {_range(own, '.1f')} us")
 
 
 if __name__ == "__main__":
