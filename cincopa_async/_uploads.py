@@ -125,10 +125,12 @@ _FILE_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("cincopa_async_file_thread
 
 
 def file_threads() -> anyio.CapacityLimiter:
-    """The worker threads the SDK reads files in: few, so disk reads never crowd the event loop.
+    """The worker threads the SDK touches files in: few, so disk reads never crowd the event loop.
 
     anyio's default pool allows 40 threads; 32 uploads reading at once in as many threads held
-    the loop for hundreds of milliseconds (benchmarks/bench_loop_stall.py). One per event loop.
+    the loop for hundreds of milliseconds (benchmarks/bench_loop_stall.py), and each new thread
+    holds the loop while it starts. Every file operation of an upload (stat, open, read, close,
+    the resume state) goes through this limiter. One per event loop.
     """
     try:
         return _FILE_LIMITER.get()
@@ -402,7 +404,7 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
-            info = await anyio.to_thread.run_sync(path.stat)
+            info = await anyio.to_thread.run_sync(path.stat, limiter=file_threads())
         except OSError as exc:
             problems.append(f"source: {str(path)!r}: {exc.strerror or type(exc).__name__}")
             result = _Source(filename or path.name, 0, path=path)
@@ -652,7 +654,10 @@ class _Uploader:
         self.bytes_done = self.source.size
         self._report()
         if self.state_file is not None:
-            await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
+            state_file = self.state_file
+            await anyio.to_thread.run_sync(
+                partial(state_file.unlink, missing_ok=True), limiter=file_threads()
+            )
         return rid
 
     async def _find_stored(self, since: datetime) -> Asset | None:
@@ -723,7 +728,7 @@ class _Uploader:
                 handle.write(state.to_json())
             os.replace(temporary, path)
 
-        await anyio.to_thread.run_sync(write)
+        await anyio.to_thread.run_sync(write, limiter=file_threads())
 
 
 def encode_uri_component(text: str) -> str:
@@ -958,7 +963,11 @@ async def upload_file(
         )
     state_path = Path(state_file) if state_file is not None else None
     try:
-        state = await anyio.to_thread.run_sync(_load_state, state_path, opened, chunk_size)
+        state = None
+        if state_path is not None:  # no thread hop without a state file
+            state = await anyio.to_thread.run_sync(
+                _load_state, state_path, opened, chunk_size, limiter=file_threads()
+            )
         if state is not None:
             upload_url = state.upload_url
         else:
