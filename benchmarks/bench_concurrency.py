@@ -1,22 +1,34 @@
-"""Calls/s and client CPU per call at 1, 8 and 32 calls in flight, side by side in one run.
+"""Calls/s and client CPU per call at 1, 32, 128 and 512 calls in flight, against fair baselines.
 
-Against the emulator on loopback (a separate process), ``ping`` calls, for:
+``ping`` calls against a server in its own process: by default the raw server of
+``_raw_ping_server.py`` (a fixed reply, as cheap per request as a server gets, so the figures
+are the client's), or the emulator with ``--server emulator``. Clients, each with its
+connection limit raised to the concurrency of the cell:
 
-  (a) the SDK with its default transport (aiohttp under asyncio)
-  (b) the SDK on httpx's default transport (httpcore)
-  (c) raw httpx on the fastest transport (the SDK's aiohttp transport, no SDK)
-  (d) raw aiohttp
-  (e) the SDK under trio (httpcore: aiohttp cannot run on trio)
+  (a) the SDK, default (asyncio: its aiohttp route), ``max_concurrency`` = in flight
+  (b) raw aiohttp: one ``ClientSession``, ``TCPConnector(limit=in flight)``,
+      ``session.get(url, params=...)``, the body read and ``json.loads``-ed
+  (c) plain httpx on asyncio: ``httpx.AsyncClient(limits=...)``, ``get(url, params=...)``,
+      ``.json()``
+  (d) the SDK under trio (httpx's own transport: aiohttp cannot run on trio)
+  (e) plain httpx under trio, as (c)
 
-Each cell is the median of several rounds, the configurations interleaved within each round so
-that machine noise hits them alike. CPU is the client process's own (``time.process_time``).
+Every cell opens its connections first (one warm-up call per slot, all at once), then times
+``--calls`` calls (``--slow-calls`` for the clients on httpx's own transport, which are 5-20x
+slower; at least one per slot). Each figure is the median of ``--rounds`` rounds, the clients
+interleaved within each round so that machine noise hits them alike, with the range (min-max)
+beside it; each ratio is the median of the per-round ratios of two clients measured in the same
+round.
+CPU is the client process's own (``time.process_time``).
 
-    python benchmarks/bench_concurrency.py [--calls 2000] [--rounds 5]
+    python benchmarks/bench_concurrency.py [--calls 4000] [--slow-calls 1000] [--rounds 5]
+        [--server raw|emulator] [--concurrency 1,32,128,512]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -24,15 +36,16 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import anyio
 import httpx
+from _raw_ping_server import raw_ping_process
 from _server import emulator_process
 
 from cincopa_async import AsyncCincopa
-from cincopa_async._aiohttp import AiohttpTransport
 
-CONCURRENCY = (1, 8, 32)
+Call = Callable[[], Awaitable[object]]
+Cell = tuple[float, float]  # calls/s, client CPU us per call
 
 
-async def drive(call: Callable[[], Awaitable[object]], calls: int, in_flight: int) -> None:
+async def drive(call: Call, calls: int, in_flight: int) -> None:
     remaining = calls
 
     async def worker() -> None:
@@ -46,102 +59,124 @@ async def drive(call: Callable[[], Awaitable[object]], calls: int, in_flight: in
             tg.start_soon(worker)
 
 
-async def sdk(base_url: str, token: str, calls: int, in_flight: int, **kw: object) -> None:
-    async with AsyncCincopa(token, base_url=base_url, max_concurrency=64, **kw) as cp:  # type: ignore[arg-type]  # kw: transport=
-        await cp.ping()  # warm the pool
-        await drive(cp.ping, calls, in_flight)
+async def timed(call: Call, calls: int, in_flight: int) -> Cell:
+    await drive(call, in_flight, in_flight)  # every connection of the pool open
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await drive(call, calls, in_flight)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return calls / wall, cpu / calls * 1e6
 
 
-async def sdk_httpcore(base_url: str, token: str, calls: int, in_flight: int) -> None:
-    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=64))
-    await sdk(base_url, token, calls, in_flight, transport=transport)
+async def sdk(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    async with AsyncCincopa(token, base_url=base_url, max_concurrency=in_flight) as cp:
+        return await timed(cp.ping, calls, in_flight)
 
 
-async def raw_httpx(base_url: str, token: str, calls: int, in_flight: int) -> None:
-    limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits)) as http:
-        url = f"{base_url}ping.json"
-
-        async def call() -> None:
-            (await http.get(url, params={"api_token": token})).json()
-
-        await call()
-        await drive(call, calls, in_flight)
-
-
-async def raw_aiohttp(base_url: str, token: str, calls: int, in_flight: int) -> None:
-    connector = aiohttp.TCPConnector(limit=64)
+async def raw_aiohttp(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
         url = f"{base_url}ping.json"
 
         async def call() -> None:
             async with session.get(url, params={"api_token": token}) as response:
-                await response.json()
+                json.loads(await response.read())
 
-        await call()
-        await drive(call, calls, in_flight)
+        return await timed(call, calls, in_flight)
 
 
-CONFIGS: dict[str, tuple[Callable[..., Awaitable[None]], str]] = {
-    "(a) SDK default (asyncio: aiohttp)": (sdk, "asyncio"),
-    "(b) SDK on httpx default transport": (sdk_httpcore, "asyncio"),
-    "(c) raw httpx on aiohttp transport": (raw_httpx, "asyncio"),
-    "(d) raw aiohttp": (raw_aiohttp, "asyncio"),
-    "(e) SDK default under trio": (sdk, "trio"),
+async def raw_httpx(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx.AsyncClient(limits=limits) as http:
+        url = f"{base_url}ping.json"
+
+        async def call() -> None:
+            (await http.get(url, params={"api_token": token})).json()
+
+        return await timed(call, calls, in_flight)
+
+
+# (client, backend, runs on httpx's own transport: 5-20x slower, so it gets --slow-calls)
+CONFIGS: dict[str, tuple[Callable[..., Awaitable[Cell]], str, bool]] = {
+    "(a) SDK default (asyncio: aiohttp)": (sdk, "asyncio", False),
+    "(b) raw aiohttp": (raw_aiohttp, "asyncio", False),
+    "(c) plain httpx (asyncio)": (raw_httpx, "asyncio", True),
+    "(d) SDK under trio (httpx transport)": (sdk, "trio", True),
+    "(e) plain httpx under trio": (raw_httpx, "trio", True),
 }
 
 
-def measure(
-    name: str, base_url: str, token: str, calls: int, in_flight: int
-) -> tuple[float, float]:
-    func, backend = CONFIGS[name]
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    anyio.run(func, base_url, token, calls, in_flight, backend=backend)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return calls / wall, cpu / calls * 1e6
+def measure(name: str, base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    func, backend, _ = CONFIGS[name]
+    return anyio.run(func, base_url, token, max(calls, in_flight), in_flight, backend=backend)
+
+
+def _range(values: list[float], fmt: str) -> str:
+    low, mid, high = (format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+    return f"{mid} ({low}-{high})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument("--slow-calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--server", choices=("raw", "emulator"), default="raw")
+    parser.add_argument("--concurrency", default="1,32,128,512")
     args = parser.parse_args()
-    results: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    with emulator_process() as (base_url, token):
+    levels = [int(level) for level in args.concurrency.split(",")]
+    results: dict[tuple[str, int], list[Cell]] = {}
+    server = raw_ping_process() if args.server == "raw" else emulator_process()
+    with server as (base_url, token):
         for _ in range(args.rounds):
-            for in_flight in CONCURRENCY:
-                for name in CONFIGS:
-                    cell = measure(name, base_url, token, args.calls, in_flight)
+            for in_flight in levels:
+                for name, (_, _, slow) in CONFIGS.items():
+                    calls = args.slow_calls if slow else args.calls
+                    cell = measure(name, base_url, token, calls, in_flight)
                     results.setdefault((name, in_flight), []).append(cell)
-    med = {
-        key: (statistics.median(r for r, _ in cells), statistics.median(c for _, c in cells))
-        for key, cells in results.items()
-    }
+
+    where = "the raw server" if args.server == "raw" else "the emulator"
     print(
-        f"ping against the emulator on loopback; {args.calls} calls per cell, "
-        f"median of {args.rounds} rounds"
+        f"ping against {where} in its own process on loopback; {args.calls} calls per cell"
+        f" ({args.slow_calls} on httpx's transport);"
+        f" median (min-max) of {args.rounds} rounds"
     )
-    header = "".join(f" | {c:>3} in flight: calls/s, CPU us/call" for c in CONCURRENCY)
-    print(f"{'client':<38}{header}")
-    for name in CONFIGS:
-        row = "".join(
-            f" | {med[name, c][0]:>14,.0f} {med[name, c][1]:>17,.0f}" for c in CONCURRENCY
+    for in_flight in levels:
+        print(f"\n{in_flight} in flight{'':<28} calls/s{'':<16} client CPU us/call")
+        for name in CONFIGS:
+            cells = results[name, in_flight]
+            rates = _range([r for r, _ in cells], ",.0f")
+            cpus = _range([c for _, c in cells], ",.0f")
+            print(f"  {name:<38} {rates:<22} {cpus}")
+
+    def ratio(
+        top: str, bottom: str, level: int, index: int, bottom_level: int | None = None
+    ) -> str:
+        tops = results[top, level]
+        bottoms = results[bottom, bottom_level or level]
+        per_round = [t[index] / b[index] for t, b in zip(tops, bottoms, strict=True)]
+        return _range(per_round, ".2f")
+
+    a, b, c, d, e = CONFIGS
+    print("\nratios (median (min-max) of per-round ratios):")
+    if 32 in levels:
+        print(
+            f"  32 in flight, SDK / raw aiohttp, throughput: {ratio(a, b, 32, 0)}x (goal >= 0.8x)"
         )
-        print(f"{name:<38}{row}")
-    a, b, c = (next(n for n in CONFIGS if n.startswith(p)) for p in ("(a)", "(b)", "(c)"))
-    print()
-    print(
-        f"at 32 in flight: SDK default / SDK on httpx default, throughput: "
-        f"{med[a, 32][0] / med[b, 32][0]:.2f}x  (goal >= 5x)"
-    )
-    print(
-        f"at 32 in flight: SDK default / raw httpx on the same transport, CPU per call: "
-        f"{med[a, 32][1] / med[c, 32][1]:.2f}x  (goal <= 1.25x)"
-    )
-    print(
-        f"SDK default throughput 32 vs 1 in flight: {med[a, 32][0] / med[a, 1][0]:.2f}x "
-        f"(goal >= 1.0x)"
-    )
+        print(
+            f"  32 in flight, SDK / raw aiohttp, CPU per call: {ratio(a, b, 32, 1)}x (goal <= 1.3x)"
+        )
+        print(f"  32 in flight, SDK / plain httpx, throughput: {ratio(a, c, 32, 0)}x")
+        for level in levels:
+            if level > 32:
+                print(
+                    f"  SDK at {level} / SDK at 32, throughput: {ratio(a, a, level, 0, 32)}x"
+                    f" (goal >= 0.9x); raw aiohttp: {ratio(b, b, level, 0, 32)}x"
+                )
+    for level in levels:
+        print(
+            f"  trio, {level} in flight, SDK / plain httpx, throughput: {ratio(d, e, level, 0)}x"
+            " (goal >= 1.0x)"
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ every uploaded byte in memory). Variants:
   stream-<N>M  the prototype of the block-streamed chunk bodies the SDK now has, as it was
             measured before it landed: N MiB chunks, 2 at a time, the last alone, through the
             aiohttp transport, each chunk's body streamed in 1 MiB ``os.pread`` blocks.
+  aio-chunks-<N>M  the fair raw baseline of the SDK's default: raw aiohttp (one
+            ``ClientSession``, no httpx), the same N MiB chunks framed the same way, one at a
+            time, each chunk's body streamed in 1 MiB ``os.pread`` blocks read in a worker
+            thread (``asyncio.to_thread``), each reply read before the next chunk goes.
 
 The emulator's upload host assembles each file in memory, which makes it, not the client, the
 bottleneck for throughput (its process is at 100% CPU): ``--discard-uploads`` runs the
@@ -33,7 +37,8 @@ Throughput is MB/s (10^6 bytes) of wall time; client CPU is ``process_time`` (al
 Medians of ``--rounds``, variants interleaved within each round.
 
     python benchmarks/bench_upload_memory.py [--size-mib 1024] [--chunk-sizes 4,8,16] [--rounds 3]
-        [--parallel-chunk-sizes 8] [--stream-chunk-sizes 8] [--discard-uploads] [--no-raw]
+        [--parallel-chunk-sizes 8] [--stream-chunk-sizes 8] [--aio-chunk-sizes 8]
+        [--discard-uploads] [--no-raw]
 """
 
 from __future__ import annotations
@@ -161,6 +166,49 @@ async def streamed_chunks(
     return await post(count - 1)
 
 
+async def aio_chunks(base_url: str, token: str, path: str, size: int, chunk_size: int) -> str:
+    """Raw aiohttp, the SDK's chunks one at a time, each streamed in 1 MiB blocks."""
+    import asyncio
+
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(
+            f"{base_url}asset.get_upload_url.json", params={"api_token": token}
+        ) as reply:
+            upload_url = (await reply.json())["upload_url"]
+        unique = str(time.time_ns() // 1_000_000)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+
+            async def blocks(start: int, end: int) -> AsyncIterator[bytes]:
+                for offset in range(start, end, MIB):
+                    yield await asyncio.to_thread(os.pread, fd, min(MIB, end - offset), offset)
+
+            baseline = status_mib()["VmRSS"]
+            reset = reset_peak()
+            with Sampler() as sampler:
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                for start in range(0, size, chunk_size):
+                    end = min(start + chunk_size, size)
+                    async with session.post(
+                        upload_url,
+                        data=blocks(start, end),
+                        headers=s4_headers(path, start, end, size, unique),
+                    ) as posted:
+                        text = await posted.text()
+                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        finally:
+            os.close(fd)
+    assert "new resource id" in text, text
+    global _AIO_FIGURES
+    _AIO_FIGURES = (baseline, reset, sampler.peak, wall, cpu)
+    return text
+
+
+_AIO_FIGURES: tuple[float, bool, float, float, float] = (0.0, False, 0.0, 0.0, 0.0)
+
+
 async def child(variant: str, path: str, base_url: str, token: str) -> dict[str, float]:
     import httpx
 
@@ -168,6 +216,17 @@ async def child(variant: str, path: str, base_url: str, token: str) -> dict[str,
     from cincopa_async._aiohttp import AiohttpTransport
 
     size = os.path.getsize(path)
+    if variant.startswith("aio-chunks-"):
+        await aio_chunks(base_url, token, path, size, int(variant[11:-1]) * MIB)
+        baseline, reset, sampled, wall, cpu = _AIO_FIGURES
+        return {
+            "baseline": baseline,
+            "peak": status_mib()["VmHWM"] if reset else float("nan"),
+            "sampled": sampled,
+            "wall": wall,
+            "cpu": cpu,
+            "size": size,
+        }
     if variant.startswith("sdk-"):
         mib, _, parallel = variant[4:].partition("M")
         chunk_size = int(mib) * MIB
@@ -270,6 +329,9 @@ def main() -> None:
         "--stream-chunk-sizes", default="8", help="MiB of the streamed-chunks prototype ('' = none)"
     )
     parser.add_argument(
+        "--aio-chunk-sizes", default="8", help="MiB of the raw aiohttp chunked baseline ('' = none)"
+    )
+    parser.add_argument(
         "--discard-uploads",
         action="store_true",
         help="the upload host keeps only the lengths of what it receives (measures the client)",
@@ -287,6 +349,7 @@ def main() -> None:
     if not args.no_raw:
         variants += ["raw-httpx", "raw-aio"]
     variants += [f"stream-{int(n)}M" for n in args.stream_chunk_sizes.split(",") if n]
+    variants += [f"aio-chunks-{int(n)}M" for n in args.aio_chunk_sizes.split(",") if n]
     results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         path = Path(tmp) / "big.bin"
@@ -323,6 +386,16 @@ def main() -> None:
     print(f"(RSS in MiB; growth = peak VmHWM - baseline VmRSS; goal: peak < {GOAL_MIB} MiB)")
     print()
     sdk = [v for v in variants if v.startswith("sdk-")]
+    for variant in sdk:
+        chunk = variant[4:].split("M")[0]
+        baseline = f"aio-chunks-{chunk}M"
+        if baseline in results:
+            pairs = zip(results[variant], results[baseline], strict=True)
+            ratios = [ours["cpu"] / raw["cpu"] for ours, raw in pairs]
+            print(
+                f"CPU per GB {variant} / {baseline}: {statistics.median(ratios):.2f}x"
+                f" ({min(ratios):.2f}-{max(ratios):.2f}, per round; goal <= 1.2x)"
+            )
     for raw in ("raw-httpx", "raw-aio"):
         if raw in med:
             line = ", ".join(f"{v} {med[v]['rate'] / med[raw]['rate']:.2f}" for v in sdk)

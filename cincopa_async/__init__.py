@@ -13,16 +13,6 @@ Everything public is imported here; the modules behind it are private.
 
 from typing import TYPE_CHECKING, Any
 
-from ._bulk import (
-    BulkCancelledError,
-    BulkFailure,
-    BulkItem,
-    BulkProgress,
-    BulkResult,
-    BulkRun,
-    BulkSuccess,
-    LedgerFailedError,
-)
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncCincopa
 from ._errors import (
     APIConnectionError,
@@ -49,6 +39,16 @@ from ._uploads import UploadProgress, UploadState
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._bulk import (
+        BulkCancelledError,
+        BulkFailure,
+        BulkItem,
+        BulkProgress,
+        BulkResult,
+        BulkRun,
+        BulkSuccess,
+        LedgerFailedError,
+    )
     from ._ledger import Ledger, LedgerRecord
     from ._models import (
         Ack,
@@ -132,16 +132,47 @@ _LAZY_MODELS = frozenset(
 # The ledger (and sqlite3 with it) loads with the first bulk job that uses one.
 _LAZY_LEDGER = frozenset({"Ledger", "LedgerRecord"})
 
+# The bulk engine's types load with ``cp.bulk`` or on first use here: attrs and the engine are
+# a third of the import otherwise.
+_LAZY_BULK = frozenset(
+    {
+        "BulkCancelledError",
+        "BulkFailure",
+        "BulkItem",
+        "BulkProgress",
+        "BulkResult",
+        "BulkRun",
+        "BulkSuccess",
+        "LedgerFailedError",
+    }
+)
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODELS or name in _LAZY_LEDGER:
-        from . import _ledger, _models
+        import importlib
 
-        value = getattr(_models if name in _LAZY_MODELS else _ledger, name)
+        module = importlib.import_module(
+            "._models" if name in _LAZY_MODELS else "._ledger", __name__
+        )
+        value = getattr(module, name)
         value.__module__ = "cincopa_async"
         globals()[name] = value
         return value
+    if name in _LAZY_BULK:
+        from . import _bulk
+
+        for each in _LAZY_BULK:  # all at once, so that BulkItem's parts show as public too
+            value = getattr(_bulk, each)
+            if isinstance(value, type):
+                value.__module__ = "cincopa_async"
+            globals()[each] = value
+        return globals()[name]
     raise AttributeError(f"module 'cincopa_async' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import AsyncGenerator, Callable
-from typing import Final, cast
-
-import httpx
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from typing import Final, Protocol, cast
 
 __all__ = [
     "ACCEPT_ENCODING",
     "MAX_LAYERS",
     "BodyTooLarge",
     "BoundedDecoder",
+    "RawReply",
     "UndecodableBody",
     "read_body",
     "stream_body",
@@ -42,6 +41,27 @@ class BodyTooLarge(Exception):
 
 class UndecodableBody(Exception):
     """The reply's ``Content-Encoding`` is not one the SDK accepts, or its data is corrupt."""
+
+
+class RawReply(Protocol):
+    """A reply whose body is still to be read: an ``httpx.Response`` or the SDK's aiohttp
+    ``Reply``. ``content`` is read only when ``is_stream_consumed`` (an httpx reply built in
+    memory)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def is_stream_consumed(self) -> bool: ...
+
+    async def aread(self) -> bytes: ...
+
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...
+
+
+def _held_content(response: RawReply) -> bytes:
+    content: bytes = getattr(response, "content", b"")
+    return content
 
 
 class _Layer:
@@ -127,15 +147,16 @@ class BoundedDecoder:
                 return
 
 
-async def read_body(response: httpx.Response, limit: int) -> bytes | bytearray:
+async def read_body(response: RawReply, limit: int) -> bytes | bytearray:
     """The whole decoded body of ``response``; ``BodyTooLarge`` past ``limit`` bytes.
 
     A declared ``Content-Length`` over the limit is refused before anything is read.
     """
     if response.is_stream_consumed:  # built in memory (a MockTransport's reply) and read
-        if len(response.content) > limit:
+        content = _held_content(response)
+        if len(content) > limit:
             raise BodyTooLarge
-        return response.content
+        return content
     declared = response.headers.get("content-length")
     length = int(declared) if declared is not None and declared.isdigit() else None
     if length is not None and length > limit:
@@ -147,14 +168,13 @@ async def read_body(response: httpx.Response, limit: int) -> bytes | bytearray:
     return body
 
 
-async def stream_body(
-    response: httpx.Response, limit: int, sink: Callable[[bytes], object]
-) -> None:
+async def stream_body(response: RawReply, limit: int, sink: Callable[[bytes], object]) -> None:
     """Hand the decoded body of ``response`` to ``sink`` piece by piece (see ``read_body``)."""
     if response.is_stream_consumed:  # built in memory (a MockTransport's reply) and read
-        if len(response.content) > limit:
+        content = _held_content(response)
+        if len(content) > limit:
             raise BodyTooLarge
-        sink(response.content)
+        sink(content)
         return
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -22,8 +22,9 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlencode
 
 import anyio
@@ -31,7 +32,6 @@ import httpx
 
 from . import _uploads
 from ._body import ACCEPT_ENCODING, BodyTooLarge, UndecodableBody, read_body
-from ._bulk import BulkOperations
 from ._encode import encode_arguments, is_count
 from ._errors import (
     APIConnectionError,
@@ -54,6 +54,18 @@ from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scr
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import trio
+
+    from ._aiohttp import AiohttpTransport, Outgoing
+    from ._aiohttp import Reply as _WireReply
+    from ._bulk import BulkOperations
+
+    # A reply on any route: what the SDK reads of it (status, reason, headers, body).
+    Reply: TypeAlias = httpx.Response | _WireReply
 
 __all__ = ["BASE_URL_ENV_VAR", "DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncCincopa"]
 
@@ -108,26 +120,52 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+# How a client's requests travel, chosen on its first request (``_SharedState.choose_route``).
+WIRE: Final = 1  # asyncio, the SDK's aiohttp transport: ``Outgoing``/``Reply``, no httpx objects
+CORE: Final = 2  # httpx's own transport (httpcore: trio), an ``httpx.Request`` sent to it directly
+CLIENT: Final = 3  # through an ``httpx.AsyncClient``: an injected one, a given transport, proxies
+
+
 class _SharedState:
     """What every view made by ``with_options`` shares: the pool, the limiter, the lifecycle.
 
-    The ``httpx.AsyncClient`` the SDK owns is created on first use, when the running event loop is
-    known: on asyncio it runs on the aiohttp transport (fast under concurrency), on trio on
-    httpx's own (httpcore) transport, unless a transport was given.
+    The route is chosen on first use, when the running event loop is known (``choose_route``):
+
+    * ``WIRE`` on asyncio (the default there): requests go to the SDK's aiohttp transport
+      directly, as ``Outgoing`` objects, under an ``asyncio.Semaphore``, with the attempt's
+      deadline as aiohttp's own ``total`` timeout (no cancel scope per call);
+    * ``CORE`` on trio (or without aiohttp), when no proxy is configured: an ``httpx.Request``
+      goes straight to httpx's own transport, under anyio's limiter and ``fail_after``;
+    * ``CLIENT`` for an injected ``http_client`` (used as given), a given ``transport``, or
+      proxies on httpx's transport: ``httpx.AsyncClient.send``.
+
+    On the direct routes the client layer of httpx (auth flows, cookies, redirects, event hooks)
+    has nothing to do for this API and costs a third of each call; aiohttp reads proxy settings
+    itself. ``http`` is an ``httpx.AsyncClient`` over the same transport, built only when asked
+    for. One client takes one route for its whole life, so only one of the semaphore in
+    ``wire`` (``WIRE``) and ``limiter`` (the others) is ever taken, in
+    ``AsyncCincopa._exchange``.
     """
 
     __slots__ = (
+        "__weakref__",
         "_http",
+        "_limiter",
         "closed",
+        "core",
         "direct",
         "imports",
-        "limiter",
         "limits",
         "locks",
+        "max_concurrency",
         "overload_listeners",
         "owns_http",
+        "preparing",
+        "release",
+        "route",
         "sleep",
         "transport",
+        "wire",
     )
 
     def __init__(
@@ -142,26 +180,102 @@ class _SharedState:
         self.limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         )
-        self.limiter = anyio.CapacityLimiter(max_concurrency)
+        self.max_concurrency = max_concurrency
+        # anyio's limiter, for the routes other than WIRE; made when first needed: making one
+        # imports anyio's backend for the running loop, tens of milliseconds on the loop
+        self._limiter: anyio.CapacityLimiter | None = None
         self.closed = False
         self.sleep = anyio.sleep
         self.overload_listeners: list[Callable[[CincopaError], object]] = []
         # uploads and imports that could be mistaken for each other after a lost reply (_locks)
         self.locks = KeyedLocks()
         self.imports = ImportRegistry()
-        # The SDK's own aiohttp transport, once chosen. Requests then go to it directly: the
-        # client layer above it (auth flows, cookies, redirects, event hooks) has nothing to do
-        # for this API and costs a third of each call; aiohttp reads proxy settings itself.
-        self.direct: httpx.AsyncBaseTransport | None = None
+        self.route: int | None = None
+        # set once ``ready`` chose the route (the event loop's own kind of event)
+        self.preparing: asyncio.Event | trio.Event | None = None
+        self.release: weakref.finalize[[], _SharedState] | None = None
+        self.direct: AiohttpTransport | None = None
+        self.core: httpx.AsyncBaseTransport | None = None
+        # WIRE: the transport, and the limiter as the event loop's own kind of semaphore
+        self.wire: tuple[AiohttpTransport, asyncio.Semaphore] | None = None
+
+    def choose_route(self, chosen: tuple[int, Any] | None = None) -> int:
+        """The route of every request of this client (see the class docstring), chosen once;
+        ``chosen``: the route and its transport, as ``ready`` made them."""
+        if self.route is None:
+            if not self.owns_http or self.transport is not None:
+                self.route = CLIENT
+            else:
+                route, made = chosen or _make_route(self.limits, _running_on_asyncio(), False)
+                if route == WIRE:
+                    import asyncio
+
+                    self.direct = made
+                    self.wire = (made, asyncio.Semaphore(self.max_concurrency))
+                    # A client dropped unclosed is garbage in one cycle with its session and
+                    # connector, whose finalizers may run before this state's (and warn as
+                    # aiohttp). Held from here, the transport stays out of that cycle until
+                    # this state's finalizer released it; the callback then drops it.
+                    self.release = weakref.finalize(self, made.close_from_finalizer)
+                elif route == CORE:
+                    self.core = made
+                self.route = route
+        return self.route
+
+    async def ready(self, https: bool) -> None:
+        """Choose the route before the first request, its slow part in a worker thread.
+
+        Importing aiohttp (its connector builds TLS contexts as it is imported), anyio's
+        backend for the loop, loading a CA bundle and building the reply models and their
+        converters take hundreds of milliseconds of Python: run on the event loop, they would
+        hold it that long, stalling every other task of an application
+        (benchmarks/bench_loop_stall.py). The thread and the event are the event loop's own
+        (``run_in_executor``, ``trio.to_thread``): anyio's would import its backend on the loop
+        first. Every call made meanwhile waits for the same preparation.
+        """
+        if self.route is not None:
+            return
+        on_asyncio = _running_on_asyncio()
+        preparing = self.preparing
+        if preparing is None:
+            # Nothing in the thread refers to this state: a worker thread keeps its last job
+            # alive until the next, and this state's finalizer must not run there.
+            limits = self.limits if self.owns_http and self.transport is None else None
+            chosen = None
+            if on_asyncio:
+                import asyncio
+
+                self.preparing = preparing = asyncio.Event()
+                try:
+                    loop = asyncio.get_running_loop()
+                    chosen = await loop.run_in_executor(None, _prepare, limits, True, https)
+                finally:
+                    preparing.set()
+            else:
+                import trio  # anyio runs on asyncio or trio
+
+                self.preparing = preparing = trio.Event()
+                try:
+                    chosen = await trio.to_thread.run_sync(_prepare, limits, False, https)
+                finally:
+                    preparing.set()
+            self.choose_route(chosen)
+        else:
+            await preparing.wait()
+            self.choose_route()
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        return self._limiter
 
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            transport = self.transport
-            if transport is None and _running_on_asyncio():
-                transport = self.direct = _default_asyncio_transport(self.limits)
+            self.choose_route()
             self._http = httpx.AsyncClient(
-                transport=transport,
+                transport=self.transport or self.direct or self.core,
                 limits=self.limits,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT, **_REQUEST_HEADERS},
@@ -176,15 +290,11 @@ class _SharedState:
         without an event loop; the sockets of httpx's own transport (the default on trio) are
         closed, with Python's own warning, when they are collected.
         """
-        if self.closed or not self.owns_http or self._http is None:
+        if self.closed or not self.owns_http or (self._http is None and self.route is None):
             return
         self.closed = True
-        direct = self.direct
-        if direct is not None:  # first: under a filter that turns warnings into errors,
-            from ._aiohttp import AiohttpTransport  # warn() raises
-
-            if isinstance(direct, AiohttpTransport):
-                direct.close_from_finalizer()
+        if self.direct is not None:  # first: under a filter that turns warnings into errors,
+            self.direct.close_from_finalizer()  # warn() raises
         warnings.warn(
             "an AsyncCincopa client was used and never closed: use `async with AsyncCincopa()"
             " as cp:` or call `await cp.aclose()` when done (a long-lived app opens one client"
@@ -196,11 +306,44 @@ class _SharedState:
 
     async def aclose(self) -> None:
         self.closed = True
+        if self.release is not None:
+            self.release.detach()
         if self.owns_http:
             if self._http is not None:
-                await self._http.aclose()
-            elif self.transport is not None:
-                await self.transport.aclose()
+                await self._http.aclose()  # and the transport under it
+                return
+            for transport in (self.transport, self.direct, self.core):
+                if transport is not None:
+                    await transport.aclose()
+
+
+def _make_route(limits: httpx.Limits, on_asyncio: bool, https: bool) -> tuple[int, Any]:
+    """The route of a client the SDK owns, and its transport (``https``: with its TLS context
+    made). Slow the first time: imports, a CA bundle."""
+    if on_asyncio:
+        direct = _default_asyncio_transport(limits)
+        if direct is not None:
+            if https:
+                direct.ssl_context  # noqa: B018 - made now, not on the first connection
+            return WIRE, direct
+    if not _proxies_configured():
+        return CORE, httpx.AsyncHTTPTransport(limits=limits)
+    return CLIENT, None
+
+
+def _prepare(limits: httpx.Limits | None, on_asyncio: bool, https: bool) -> tuple[int, Any] | None:
+    """What ``_SharedState.ready`` does in a worker thread: load the reply models, their
+    converters and the bulk engine, and make the route (``limits``: the SDK owns the client)."""
+    import importlib
+
+    from . import _bulk  # noqa: F401 - imported for ``cp.bulk``
+
+    with contextlib.suppress(ImportError):  # what anyio imports on its first use in the loop
+        importlib.import_module(
+            "anyio._backends._asyncio" if on_asyncio else "anyio._backends._trio"
+        )
+    _load_converters()
+    return None if limits is None else _make_route(limits, on_asyncio, https)
 
 
 def _running_on_asyncio() -> bool:
@@ -214,7 +357,14 @@ def _running_on_asyncio() -> bool:
     return True
 
 
-def _default_asyncio_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+def _proxies_configured() -> bool:
+    """Does the environment name a proxy? (httpx's client then mounts proxy transports.)"""
+    import urllib.request
+
+    return bool(urllib.request.getproxies())
+
+
+def _default_asyncio_transport(limits: httpx.Limits) -> AiohttpTransport | None:
     try:
         from ._aiohttp import AiohttpTransport
     except ImportError:  # aiohttp is not installed: httpx's own transport
@@ -281,10 +431,13 @@ class AsyncCincopa(ClientOperations):
         else:
             self._base_url = DEFAULT_BASE_URL
         self._api_token = token
+        self._token_query = urlencode({"api_token": token})
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
         self._shared = _SharedState(http_client, transport, max_concurrency)
         self._urls: dict[str, str] = {}
+        # the aiohttp route's form of self._timeout, made once per timeout (see _outgoing)
+        self._wire: tuple[httpx.Timeout, Any, float | None, type[Outgoing]] | None = None
         super().__init__()
 
     # -- configuration -------------------------------------------------------------------------
@@ -303,7 +456,7 @@ class AsyncCincopa(ClientOperations):
 
     @property
     def max_concurrency(self) -> int:
-        return int(self._shared.limiter.total_tokens)
+        return self._shared.max_concurrency
 
     def __repr__(self) -> str:
         return (
@@ -345,12 +498,17 @@ class AsyncCincopa(ClientOperations):
     @property
     def bulk(self) -> BulkOperations:
         """Concurrent bulk work (uploads, imports, metadata, deletes) on this client."""
+        from ._bulk import BulkOperations  # with first use: it is a third of the import
+
         return BulkOperations(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncCincopa:
+        """Open the client: its route is chosen and the modules the first reply needs load
+        now, in a worker thread, not later on the event loop (``_SharedState.ready``)."""
         self._check_open()
+        await self._shared.ready(https=self._base_url.startswith("https:"))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -380,10 +538,11 @@ class AsyncCincopa(ClientOperations):
     async def _call(self, name: str, arguments: Mapping[str, object]) -> Any:
         """Call operation ``name``; the reply is an instance of its ``Endpoint.reply`` model."""
         endpoint = ENDPOINTS_BY_NAME[name]
-        query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
+        base = self._urls.get(name) or self._url(endpoint)
+        query = encode_arguments(endpoint, arguments, url=base)
         self._check_open()
-        payload = await self._request(endpoint, query)
-        return _structure(endpoint, payload, self._url(endpoint))
+        payload = await self._request(endpoint, query, base)
+        return _structure(endpoint, payload, base)
 
     def _paginate(self, name: str, arguments: Mapping[str, object]) -> AsyncPager[Any, Any]:
         endpoint = ENDPOINTS_BY_NAME[name]
@@ -402,42 +561,101 @@ class AsyncCincopa(ClientOperations):
         url = httpx.URL(self._url(endpoint), params={"api_token": api_token or self._api_token})
         return str(url.copy_merge_params(query))
 
-    async def _request(self, endpoint: Endpoint, query: dict[str, str]) -> Mapping[str, Any]:
-        params = {"api_token": self._api_token, **query}
-        length = len(self._url(endpoint)) + 1 + len(urlencode(params))
-        if length > MAX_URL_LENGTH:
+    async def _request(
+        self, endpoint: Endpoint, query: dict[str, str], base: str
+    ) -> Mapping[str, Any]:
+        """Send the call (``base``: the endpoint's URL) with its retries; the decoded reply."""
+        # the query encoded once, for every attempt; the token's part once per client
+        url = f"{base}?{self._token_query}"
+        if query:
+            url = f"{url}&{urlencode(query)}"
+        if len(url) > MAX_URL_LENGTH:
             raise CincopaValidationError(
                 [
-                    f"the arguments make a {length:,}-character URL; Cincopa takes every"
+                    f"the arguments make a {len(url):,}-character URL; Cincopa takes every"
                     f" parameter in the query string and httpx refuses URLs over"
                     f" {MAX_URL_LENGTH:,} characters (many servers stop at ~8 KB: HTTP 414)"
                 ],
                 operation=endpoint.name,
-                url=self._url(endpoint),
+                url=base,
             )
+        operation = endpoint.name
+        shared = self._shared
+        route = shared.route
+        if route is None:
+            await shared.ready(https=base.startswith("https:"))
+            route = shared.choose_route()
+        if route == WIRE:  # the hot path, flat: one object for every attempt
+            outgoing = self._outgoing(endpoint.method, url, _DIRECT_HEADERS)
+            retries_done = 0
+            while True:
+                try:
+                    response, body = await self._exchange(operation, outgoing)
+                    return self._decode(operation, outgoing, response, body)
+                except CincopaError as error:
+                    delay = self._delay_before_retry(
+                        operation, endpoint.retry_safe, error, retries_done
+                    )
+                    if delay is None:
+                        raise
+                retries_done += 1
+                await shared.sleep(delay)
 
         async def attempt() -> Mapping[str, Any]:
-            shared = self._shared
-            http = shared.http
-            if shared.direct is not None:  # a URL parsed once, not twice as build_request does
-                request = httpx.Request(
+            if route == CORE:
+                request = self._outgoing(endpoint.method, url, {})
+            else:  # through the client, as given: its own parameter encoding
+                request = shared.http.build_request(
                     endpoint.method,
-                    httpx.URL(f"{self._url(endpoint)}?{urlencode(params)}"),
-                    headers=_DIRECT_HEADERS,
-                    extensions={"timeout": self._timeout.as_dict()},
-                )
-            else:
-                request = http.build_request(
-                    endpoint.method,
-                    self._url(endpoint),
-                    params=params,
+                    base,
+                    params={"api_token": self._api_token, **query},
                     headers=_REQUEST_HEADERS,
                     timeout=self._timeout,
                 )
-            response, body = await self._exchange(endpoint.name, request)
-            return self._decode(endpoint.name, request, response, body)
+            response, body = await self._exchange(operation, request)
+            return self._decode(operation, request, response, body)
 
-        return await self._with_retries(endpoint.name, endpoint.retry_safe, attempt)
+        return await self._with_retries(operation, endpoint.retry_safe, attempt)
+
+    def _outgoing(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | AsyncIterator[bytes] | None = None,
+        *,
+        encoded: bool = True,
+    ) -> Outgoing | httpx.Request:
+        """A request on this client's route (``_SharedState.choose_route``), with its headers
+        and the client's timeouts. ``encoded``: ``url`` is already percent-encoded (the SDK
+        built it); False for URLs a server gave, which are normalised first."""
+        shared = self._shared
+        route = shared.route or shared.choose_route()
+        if route == WIRE:
+            wire = self._wire
+            if wire is None or wire[0] is not self._timeout:
+                from ._aiohttp import Outgoing, client_timeout
+
+                deadline = _total(self._timeout)
+                timeouts = client_timeout(self._timeout, deadline)
+                wire = self._wire = (self._timeout, timeouts, deadline, Outgoing)
+            if not encoded:
+                url = str(httpx.URL(url))
+            if headers is not _DIRECT_HEADERS:
+                headers = {**_DIRECT_HEADERS, **headers}
+            return wire[3](method, url, headers, wire[1], wire[2], content)
+        extensions = {"timeout": self._timeout.as_dict()}
+        if route == CORE:
+            return httpx.Request(
+                method,
+                url,
+                headers={**_DIRECT_HEADERS, **headers},
+                content=content,
+                extensions=extensions,
+            )
+        return shared.http.build_request(
+            method, url, headers=headers, content=content, timeout=self._timeout
+        )
 
     async def _with_retries(
         self, operation: str, retry_safe: bool, attempt: Callable[[], Awaitable[ReplyT]]
@@ -448,34 +666,45 @@ class AsyncCincopa(ClientOperations):
             try:
                 return await attempt()
             except CincopaError as error:
-                for listener in self._shared.overload_listeners:
-                    listener(error)
-                delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
+                delay = self._delay_before_retry(operation, retry_safe, error, retries_done)
                 if delay is None:
                     raise
-                retries_done += 1
-                _logger.info(
-                    "retrying %s in %.2fs (retry %d of %d) after %s",
-                    operation,
-                    delay,
-                    retries_done,
-                    self._retry.max_retries,
-                    type(error).__name__,
-                )
-                await self._shared.sleep(delay)
+            retries_done += 1
+            await self._shared.sleep(delay)
+
+    def _delay_before_retry(
+        self, operation: str, retry_safe: bool, error: CincopaError, retries_done: int
+    ) -> float | None:
+        """After a failed attempt: tell the overload listeners, then ask the retry policy how
+        long to wait before the next attempt (None: raise ``error``)."""
+        for listener in self._shared.overload_listeners:
+            listener(error)
+        delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
+        if delay is not None:
+            _logger.info(
+                "retrying %s in %.2fs (retry %d of %d) after %s",
+                operation,
+                delay,
+                retries_done + 1,
+                self._retry.max_retries,
+                type(error).__name__,
+            )
+        return delay
 
     async def _exchange(
         self,
         operation: str,
-        request: httpx.Request,
-        read: Callable[[httpx.Response], Awaitable[bytes | bytearray]] | None = None,
-    ) -> tuple[httpx.Response, bytes | bytearray]:
+        request: Outgoing | httpx.Request,
+        read: Callable[[Reply], Awaitable[bytes | bytearray]] | None = None,
+    ) -> tuple[Reply, bytes | bytearray]:
         """Send one request and read its whole (bounded) reply, under the concurrency limiter.
 
-        ``read`` replaces the reading of the body (``read_body`` up to ``MAX_RESPONSE_BYTES``):
-        the SDK's own helpers stream a download into a hash with it.
+        ``request`` is what ``_outgoing`` made for this client's route. ``read`` replaces the
+        reading of the body (``read_body`` up to ``MAX_RESPONSE_BYTES``): the SDK's own helpers
+        stream a download into a hash with it.
 
-        This is the only place the limiter is taken. Every failure of the transport or of
+        This is the only place the limiter is taken (an ``asyncio.Semaphore`` on the aiohttp
+        route, anyio's ``CapacityLimiter`` on the others). Every failure of the transport or of
         reading becomes a ``CincopaError`` (``APIConnectionError``/``APITimeoutError``,
         ``ResponseDecodeError``); HTTP statuses are left to the caller. The error is raised
         outside the handler of the original exception and chained only to a scrubbed copy of
@@ -484,31 +713,43 @@ class AsyncCincopa(ClientOperations):
         quote the request URL or keep the request itself.
         """
         shared = self._shared
-        async with shared.limiter:
-            direct = shared.direct
-            try:
-                with anyio.fail_after(_deadline(request)):
-                    if direct is not None:
-                        response = await direct.handle_async_request(request)
-                    else:
-                        response = await shared.http.send(
-                            request, stream=True, follow_redirects=False
-                        )
-                    try:
-                        if read is None:
-                            body = await read_body(response, MAX_RESPONSE_BYTES)
-                        else:
-                            body = await read(response)
-                    finally:
-                        with anyio.CancelScope(shield=True):  # always give the connection back
-                            await response.aclose()
-                return response, body
+        reader = read or _read_whole
+        if not isinstance(request, httpx.Request):  # an Outgoing: the aiohttp route
+            wire = shared.wire
+            assert wire is not None
+            direct, gate = wire
+            await gate.acquire()
+            try:  # the attempt's deadline is aiohttp's total timeout (Outgoing.timeout)
+                return await direct.send(request, reader)
             except Exception as exc:  # cancellation is a BaseException and passes through
                 failure, cause = self._exchange_failure(operation, request, exc)
+            finally:
+                gate.release()
+            raise failure from cause
+        limiter = shared.limiter
+        # a checkpoint even with a free token: an in-memory transport may never yield, and a
+        # loop of calls (polling an import) must still let other tasks and deadlines run
+        await limiter.acquire()
+        try:
+            with anyio.fail_after(_deadline(request)):
+                if shared.core is not None:
+                    response = await shared.core.handle_async_request(request)
+                else:
+                    response = await shared.http.send(request, stream=True, follow_redirects=False)
+                try:
+                    body = await reader(response)
+                finally:
+                    with anyio.CancelScope(shield=True):  # always give the connection back
+                        await response.aclose()
+            return response, body
+        except Exception as exc:  # cancellation is a BaseException and passes through
+            failure, cause = self._exchange_failure(operation, request, exc)
+        finally:
+            limiter.release()
         raise failure from cause
 
     def _exchange_failure(
-        self, operation: str, request: httpx.Request, exc: Exception
+        self, operation: str, request: Outgoing | httpx.Request, exc: Exception
     ) -> tuple[CincopaError, BaseException | None]:
         """The SDK error for ``exc``, and a scrubbed stand-in for ``exc`` to chain it to."""
         url = redact_url(request.url)
@@ -549,12 +790,15 @@ class AsyncCincopa(ClientOperations):
         )
         return failure, _scrubbed_copy(exc, detail)
 
-    def _secrets_of(self, request: httpx.Request) -> list[str]:
+    def _secrets_of(self, request: Outgoing | httpx.Request) -> list[str]:
         """The token and the values of the request's secret query parameters (error paths)."""
+        from urllib.parse import parse_qsl, urlsplit
+
         secrets = [self._api_token]
+        query = urlsplit(str(request.url)).query
         secrets.extend(
             value
-            for name, value in request.url.params.multi_items()
+            for name, value in parse_qsl(query, keep_blank_values=True)
             if name in SECRET_QUERY_PARAMS and value
         )
         return secrets
@@ -562,8 +806,8 @@ class AsyncCincopa(ClientOperations):
     def _decode(
         self,
         operation: str,
-        request: httpx.Request,
-        response: httpx.Response,
+        request: Outgoing | httpx.Request,
+        response: Reply,
         body: bytes | bytearray,
     ) -> Mapping[str, Any]:
         status = response.status_code
@@ -610,8 +854,8 @@ class AsyncCincopa(ClientOperations):
     def _status_error(
         self,
         operation: str,
-        request: httpx.Request,
-        response: httpx.Response,
+        request: Outgoing | httpx.Request,
+        response: Reply,
         payload: Any,
         body: bytes | bytearray,
     ) -> APIStatusError:
@@ -662,10 +906,10 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
     fast converter runs first; only when it fails does the detailed one run, to name the path of
     every bad field.
     """
-    converters = _CONVERTERS or _load_converters()
-    model = _MODELS.get(endpoint.reply) or _load_model(endpoint.reply)
+    structure, model = _HOOKS.get(endpoint.reply) or _load_hook(endpoint.reply)
     with contextlib.suppress(Exception):
-        return converters[0].structure(payload, model)
+        return structure(payload, model)
+    converters = _CONVERTERS or _load_converters()
     try:
         converters[1].structure(payload, model)
     except Exception as exc:
@@ -688,6 +932,15 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
 
 _CONVERTERS: list[Any] = []
 _MODELS: dict[str, type] = {}
+# model name -> (the fast converter's hook for the model, the model)
+_HOOKS: dict[str, tuple[Callable[[Any, type], Any], type]] = {}
+
+
+def _load_hook(name: str) -> tuple[Callable[[Any, type], Any], type]:
+    model = _MODELS.get(name) or _load_model(name)
+    converter = (_CONVERTERS or _load_converters())[0]
+    _HOOKS[name] = hooked = (converter.get_structure_hook(model), model)
+    return hooked
 
 
 def _load_converters() -> list[Any]:
@@ -705,20 +958,34 @@ def _load_model(name: str) -> type:
     return model
 
 
-def _deadline(request: httpx.Request) -> float | None:
+def _deadline(request: Outgoing | httpx.Request) -> float | None:
     """The most one attempt may take, whatever the server does: connect + write + read timeout.
 
     httpx's timeouts bound each network operation, so a server that drips one byte before every
     read timeout would hold a call forever; this bounds the whole attempt. None: no bound.
     """
+    if not isinstance(request, httpx.Request):
+        return request.deadline
     timeout: Mapping[str, float | None] = request.extensions.get("timeout") or {}
+    return _sum_of_phases(timeout.get("connect"), timeout.get("write"), timeout.get("read"))
+
+
+def _total(timeout: httpx.Timeout) -> float | None:
+    """``_deadline`` of a request sent with ``timeout``."""
+    return _sum_of_phases(timeout.connect, timeout.write, timeout.read)
+
+
+def _sum_of_phases(*phases: float | None) -> float | None:
     total = 0.0
-    for phase in ("connect", "write", "read"):
-        seconds = timeout.get(phase)
+    for seconds in phases:
         if seconds is None:
             return None
         total += seconds
     return total
+
+
+async def _read_whole(response: Reply) -> bytes | bytearray:
+    return await read_body(response, MAX_RESPONSE_BYTES)
 
 
 def _scrubbed_copy(exc: Exception, detail: str) -> Exception:

@@ -32,10 +32,11 @@ uploaders (REAL-CLIENTS.md S4 ``cpUploadAPI``, S7 the recorder):
   chunks" guide saying chunks may arrive in any order; no Cincopa client does it.
 * Retries follow the SDK's retry policy (``max_retries``, default 2, per chunk), where S4
   re-posts a chunk up to 10 times after network errors.
-* On asyncio (the aiohttp transport) header names travel in lower case (``x-file-name``): HTTP
-  field names are case-insensitive (RFC 9110 section 5.1), and browsers speaking HTTP/2 send
-  them lower-case too. The HTTP client adds its usual headers (``User-Agent``,
-  ``Accept-Encoding`` ...), as a browser adds its own.
+* Header names travel as S4 writes them (``X-FILE-NAME``) on the SDK's own routes; through an
+  ``httpx.AsyncClient`` over the SDK's aiohttp transport they go in lower case
+  (``x-file-name``): HTTP field names are case-insensitive (RFC 9110 section 5.1), and
+  browsers speaking HTTP/2 send them lower-case too. The SDK adds its usual headers
+  (``User-Agent``, ``Accept-Encoding``), as a browser adds its own.
 * ``unique-id`` has S4's form, but where S4's ``Date.now()`` may repeat, the SDK's never does
   within one process; two processes starting an upload of the same file name in the same
   millisecond could still share one (each upload has its own upload URL, by which the emulator
@@ -107,7 +108,8 @@ from ._retry import is_transient
 if TYPE_CHECKING:
     import hashlib
 
-    from ._client import AsyncCincopa
+    from ._aiohttp import Outgoing
+    from ._client import AsyncCincopa, Reply
     from ._locks import ImportClaim
     from ._models import Asset, ImportStatus
 
@@ -128,10 +130,12 @@ _FILE_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("cincopa_async_file_thread
 
 
 def file_threads() -> anyio.CapacityLimiter:
-    """The worker threads the SDK reads files in: few, so disk reads never crowd the event loop.
+    """The worker threads the SDK touches files in: few, so disk reads never crowd the event loop.
 
     anyio's default pool allows 40 threads; 32 uploads reading at once in as many threads held
-    the loop for hundreds of milliseconds (benchmarks/bench_loop_stall.py). One per event loop.
+    the loop for hundreds of milliseconds (benchmarks/bench_loop_stall.py), and each new thread
+    holds the loop while it starts. Every file operation of an upload (stat, open, read, close,
+    the resume state) goes through this limiter. One per event loop.
     """
     try:
         return _FILE_LIMITER.get()
@@ -443,7 +447,7 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
-            info = await anyio.to_thread.run_sync(path.stat)
+            info = await anyio.to_thread.run_sync(path.stat, limiter=file_threads())
         except OSError as exc:
             problems.append(f"source: {str(path)!r}: {exc.strerror or type(exc).__name__}")
             result = _Source(filename or path.name, 0, path=path)
@@ -661,7 +665,7 @@ class _Uploader:
         start = index * self.chunk_size
         return start, min(start + self.chunk_size, self.source.size)
 
-    async def _complete(self, build: Callable[[], httpx.Request]) -> str:
+    async def _complete(self, build: Callable[[], Outgoing | httpx.Request]) -> str:
         """Post the request that completes the file, finding the asset on an unknown outcome.
 
         After a failure that may have stored the file, the POST is sent again only when no asset
@@ -705,7 +709,10 @@ class _Uploader:
         self.bytes_done = self.source.size
         self._report()
         if self.state_file is not None:
-            await anyio.to_thread.run_sync(lambda: self.state_file.unlink(missing_ok=True))  # type: ignore[union-attr]  # checked above
+            state_file = self.state_file
+            await anyio.to_thread.run_sync(
+                partial(state_file.unlink, missing_ok=True), limiter=file_threads()
+            )
         return rid
 
     async def _look_for_stored(self) -> Lookalikes:
@@ -721,7 +728,7 @@ class _Uploader:
             url=self.safe_url,
         )
 
-    def _chunk_request(self, index: int, held: bytes | None) -> httpx.Request:
+    def _chunk_request(self, index: int, held: bytes | None) -> Outgoing | httpx.Request:
         """One chunk's POST, its body streamed in blocks (built anew for every attempt).
 
         The headers are S4's, in S4's order (see the module docstring); ``Content-Length`` is
@@ -731,21 +738,21 @@ class _Uploader:
         body: AsyncIterator[bytes] = (
             self.source.blocks(start, end) if held is None else _slices(held)
         )
-        return self.client._shared.http.build_request(
+        return self.client._outgoing(
             "POST",
             self.upload_url,
-            content=body,
-            headers={
+            {
                 "Content-Type": "multipart/form-data",
                 "X-FILE-NAME": encode_uri_component(self.source.filename),
                 "Content-Range": f"bytes {start}-{end}/{self.source.size}",
                 "unique-id": self.unique_id,
                 "Content-Length": str(end - start),
             },
-            timeout=self.client._timeout,
+            body,
+            encoded=False,
         )
 
-    async def _post(self, request: httpx.Request) -> str | None:
+    async def _post(self, request: Outgoing | httpx.Request) -> str | None:
         """Send one POST; the rid when it completed the file, None for a stored chunk."""
         response, body = await self.client._exchange(UPLOAD_OPERATION, request)
         text = body.decode("utf-8", "replace")
@@ -783,7 +790,7 @@ class _Uploader:
                 handle.write(state.to_json())
             os.replace(temporary, path)
 
-        await anyio.to_thread.run_sync(write)
+        await anyio.to_thread.run_sync(write, limiter=file_threads())
 
 
 def encode_uri_component(text: str) -> str:
@@ -945,14 +952,12 @@ class _RangeDigest:
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if self.size != 0:  # an empty file has no byte range to ask for
             headers["Range"] = f"bytes={self.start}-{self.end - 1}"
-        request = client._shared.http.build_request(
-            "GET", url, headers=headers, timeout=client._timeout
-        )
+        request = client._outgoing("GET", url, headers, encoded=False)
         response, _ = await client._exchange(UPLOAD_OPERATION, request, self._read)
         if response.status_code in (408, 429) or response.status_code >= 500:
             raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
 
-    async def _read(self, response: httpx.Response) -> bytes:
+    async def _read(self, response: Reply) -> bytes:
         self.outcome, self.other_length = None, False
         hasher = self._base.copy()
         status = response.status_code
@@ -993,7 +998,7 @@ class _RangeDigest:
         return b""
 
 
-def _content_range(response: httpx.Response) -> tuple[int, int, int] | None:
+def _content_range(response: Reply) -> tuple[int, int, int] | None:
     """``(start, end exclusive, total)`` of a ``Content-Range: bytes s-e/t`` reply header."""
     match = re.fullmatch(
         r"\s*bytes\s+(\d+)-(\d+)/(\d+)\s*", response.headers.get("content-range", "")
@@ -1014,7 +1019,11 @@ async def _store(
     state_path: Path | None,
 ) -> str:
     """Post the file; the rid of the asset stored (checked unchanged, else deleted)."""
-    state = await anyio.to_thread.run_sync(_load_state, state_path, opened, chunk_size)
+    state = None
+    if state_path is not None:  # no thread hop without a state file
+        state = await anyio.to_thread.run_sync(
+            _load_state, state_path, opened, chunk_size, limiter=file_threads()
+        )
     while True:
         if state is not None:
             upload_url = state.upload_url
@@ -1039,7 +1048,9 @@ async def _store(
             # on a new upload URL; chunks already sent to the old one are of no use now.
             state = None
             if state_path is not None:
-                await anyio.to_thread.run_sync(lambda: state_path.unlink(missing_ok=True))
+                await anyio.to_thread.run_sync(
+                    partial(state_path.unlink, missing_ok=True), limiter=file_threads()
+                )
             continue
         break
     try:

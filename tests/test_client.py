@@ -115,3 +115,20 @@ async def test_iframe_url_is_built_without_a_request(make_client: MakeClient) ->
     default = httpx.URL(client.upload.iframe(disable_undo=True))
     assert default.params["api_token"] == TOKEN
     assert default.params["disable-undo"] == "true"
+
+
+async def test_every_call_is_a_checkpoint(make_client: MakeClient) -> None:
+    """A call checkpoints even over a transport that never yields (an in-memory one): a
+    pending cancellation ends it before anything is sent, so a loop of calls (polling an
+    import) cannot hold the event loop and always reaches its own deadline."""
+    client, recorder = make_client()
+    async with client:
+        await client.ping()
+        completed = False
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await client.ping()
+            completed = True
+    assert scope.cancelled_caught
+    assert not completed
+    assert len(recorder.requests) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import subprocess
 import sys
@@ -174,3 +175,71 @@ def _environment() -> dict[str, str]:
     import os
 
     return {key: value for key, value in os.environ.items() if not key.startswith("CINCOPA_")}
+
+
+# -- the first use does its slow part off the event loop ------------------------------------------
+
+_IMPORT_PROBE = """
+import sys, threading
+
+watched = {
+    "aiohttp",
+    "anyio._backends._asyncio",
+    "anyio._backends._trio",
+    "cincopa_async._models",
+    "cincopa_async._converter",
+    "cincopa_async._bulk",
+}
+importers = {}
+
+
+class Probe:
+    def find_spec(self, name, path=None, target=None):
+        if name in watched and name not in importers:
+            importers[name] = threading.current_thread().name
+        return None
+
+
+sys.meta_path.insert(0, Probe())
+from cincopa_async import AsyncCincopa  # noqa: E402
+
+
+async def main():
+    async with AsyncCincopa("1234567itoken", base_url="http://127.0.0.1:9/v2/") as cp:
+        cp.bulk  # noqa: B018 - the bulk engine, loaded already
+    print(sorted(importers.items()))
+    print(threading.main_thread().name)
+
+
+if sys.argv[1] == "asyncio":  # the loop's own runner: anyio.run would import its backend first
+    import asyncio
+
+    asyncio.run(main())
+else:
+    import trio
+
+    trio.run(main)
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_opening_a_client_loads_its_modules_in_a_worker_thread(backend: str) -> None:
+    """aiohttp (asyncio only), anyio's backend for the loop, the reply models, their converters
+    and the bulk engine are imported in a worker thread when a client opens, never on the event
+    loop's thread, where hundreds of milliseconds of imports would stall every other task."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, backend],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**_environment(), "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    importers_line, main_thread = result.stdout.strip().splitlines()
+    importers = dict(ast.literal_eval(importers_line))
+    expected = {"cincopa_async._models", "cincopa_async._converter", "cincopa_async._bulk"}
+    expected.add(f"anyio._backends._{backend}")
+    if backend == "asyncio":
+        expected.add("aiohttp")
+    assert set(importers) == expected, importers
+    assert main_thread not in importers.values(), importers

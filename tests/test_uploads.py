@@ -343,3 +343,28 @@ async def test_a_failure_word_fails_even_with_a_resid(make_client: MakeClient) -
         with pytest.raises(APIResponseError, match="import failed: HTTP 404"):
             await client.import_url("https://example.com/a.mp4")
     assert "asset.upload_from_url_abort" not in [operation_of(r) for r in recorder.requests]
+
+
+async def test_uploads_touch_files_only_in_the_file_threads(
+    cp: AsyncCincopa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file operation of an upload (stat, open, read, close) runs in the SDK's few file
+    threads, never in anyio's default pool of 40 (each new thread holds the event loop while
+    it starts); an upload of bytes without a state file makes no thread hop at all."""
+    from cincopa_async._uploads import file_threads
+
+    limiters: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def recording(func: Any, *args: Any, limiter: Any = None, **options: Any) -> Any:
+        limiters.append(limiter)
+        return await run_sync(func, *args, limiter=limiter, **options)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording)
+    await cp.upload_file(b"x" * 3000, filename="in-memory.bin", chunk_size=1024)
+    assert limiters == []
+    path = tmp_path / "on-disk.bin"
+    path.write_bytes(b"y" * 3000)
+    await cp.upload_file(path, chunk_size=1024)
+    assert limiters
+    assert all(limiter is file_threads() for limiter in limiters), limiters
