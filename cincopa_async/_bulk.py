@@ -51,14 +51,17 @@ upload leaves when it stored the file but failed before ``asset.set_meta`` -- by
 asset's original and comparing SHA-256 digests (a look-alike of the same name and size is never
 enough: ``_uploads.look_for_stored``; an untagged look-alike that can be neither proven nor
 ruled out makes the item an ``UploadOutcomeUnknownError``, never a second copy). A reference
-that already names an asset of another size is a ``ReferenceConflictError``. Uploads of
-look-alike inputs (the same reference, or the same name and size) run one at a time in a
-client (``cp.upload_file`` included), so none can take another's fresh, still
-untagged asset. Imports are attempted again only when they certainly did not start; a lost reply
-is reconciled (``_uploads.import_url``), never re-sent. With ``converge=True`` (what runs on Dask
-use: a task may run twice, even at once on two workers) an upload also looks its reference up
-after storing, and when it finds several assets keeps the one with the smallest rid and deletes
-the others, so that concurrent executions of one item end with exactly one asset.
+that already names an asset of another size is a ``ReferenceConflictError``; one of the same
+size is reused without comparing bytes (a caller's reference is trusted to name its item; the
+derived reference is what tells contents apart). Uploads of look-alike inputs (the same
+reference, or the same name and size) run one at a time in a client (``cp.upload_file``
+included), so none can take another's fresh, still untagged asset; and an untagged asset that
+``cp.upload_file`` returned to its caller (the client's last 4,096) is never adopted. Imports
+are attempted again only when they certainly did not start; a lost reply is reconciled
+(``_uploads.import_url``), never re-sent. With ``converge=True`` (what runs on Dask use: a task
+may run twice, even at once on two workers) an upload also looks its reference up after
+storing, and when it finds several assets keeps the one with the smallest rid and deletes the
+others, so that concurrent executions of one item end with exactly one asset.
 
 **Bad input** (a missing file, an undecodable name, an empty file, metadata ``asset.set_meta``
 would refuse) is that item's ``CincopaValidationError``, raised before any of its requests; bad
@@ -1174,7 +1177,10 @@ class BulkStreams:
         """Upload files (paths, or ``(name, bytes)`` pairs) without ever storing one twice.
 
         Each file's ``reference_id`` is ``reference_ids`` of it (a mapping, or a function of
-        the input) when given, else ``derived_reference`` of its name and content. See the
+        the input) when given, else ``derived_reference`` of its name and content. A given
+        reference names its item: an asset already tagged with it and of the file's size is
+        reused as it is (bytes are not compared; another size is a ``ReferenceConflictError``),
+        so give each distinct content its own reference. See the
         module docstring for what a run costs, with and without a ``ledger``, and for
         ``converge``. A value is the ``Asset`` as the SDK knows it without reading it back
         (rid, filename, filesize, reference_id and the metadata applied; ``cp.asset.list(rid=)``

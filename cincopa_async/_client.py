@@ -48,7 +48,7 @@ from ._errors import (
     ServerError,
 )
 from ._generated import ClientOperations
-from ._locks import ImportRegistry, KeyedLocks
+from ._locks import HandedOut, ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
 from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scrub, scrub_json
 from ._retry import RetryPolicy, parse_retry_after
@@ -154,6 +154,7 @@ class _SharedState:
         "closed",
         "core",
         "direct",
+        "handed_out",
         "imports",
         "limits",
         "locks",
@@ -189,6 +190,7 @@ class _SharedState:
         self.overload_listeners: list[Callable[[CincopaError], object]] = []
         # uploads and imports that could be mistaken for each other after a lost reply (_locks)
         self.locks = KeyedLocks()
+        self.handed_out = HandedOut()
         self.imports = ImportRegistry()
         self.route: int | None = None
         # set once ``ready`` chose the route (the event loop's own kind of event)

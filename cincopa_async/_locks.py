@@ -7,6 +7,9 @@ store-and-tag steps at the same time, or one could take the other's asset for it
 
 * ``KeyedLocks``: one lock per key, alive only while someone holds or waits for it (memory
   stays proportional to the operations in flight, not to a job's size).
+* ``HandedOut``: the rids of the latest untagged assets this client's uploads returned to their
+  callers. Such an asset is the caller's, never an orphan of a lost reply: a look-up for one
+  (of another upload of the same name, size and bytes) passes over it.
 * ``ImportRegistry``: the imports in flight, by the file name their asset will get, and the rids
   they are known to have produced. A lost-reply import may adopt an unreferenced asset of its
   name only when every other import of that name in this client knows its own rid.
@@ -20,7 +23,7 @@ from datetime import UTC, datetime
 
 import anyio
 
-__all__ = ["ImportClaim", "ImportRegistry", "KeyedLocks"]
+__all__ = ["HandedOut", "ImportClaim", "ImportRegistry", "KeyedLocks"]
 
 
 class _Held:
@@ -70,6 +73,28 @@ class KeyedLocks:
             held.users -= 1
             if not held.users:
                 del self._locks[key]
+
+
+class HandedOut:
+    """The last ``capacity`` rids added, oldest forgotten first (memory stays bounded)."""
+
+    __slots__ = ("_capacity", "_rids")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._rids: dict[str, None] = {}
+
+    def add(self, rid: str) -> None:
+        self._rids.pop(rid, None)
+        self._rids[rid] = None
+        if len(self._rids) > self._capacity:
+            del self._rids[next(iter(self._rids))]
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self._rids
+
+    def __len__(self) -> int:
+        return len(self._rids)
 
 
 class _Imports:

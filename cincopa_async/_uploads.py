@@ -74,7 +74,14 @@ import re
 import stat
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -880,10 +887,14 @@ async def look_for_stored(
     search, up to ``MAX_LOOKUP_PAGES``; newest first); a look-alike is never enough (another
     file of the same name and size may be uploading at the same moment), so each candidate's
     ``original`` is downloaded and its SHA-256 compared with ``digest()`` (computed only when
-    there is a candidate), up to ``MAX_PROOFS`` of them. Assumed (unverified on the live API):
-    the search matches file names, and ``versions.original.url`` serves the bytes as uploaded.
+    there is a candidate), up to ``MAX_PROOFS`` of them. An untagged asset this client's
+    ``upload_file`` returned to its caller (``HandedOut``) is never a candidate. Assumed
+    (unverified on the live API): the search matches file names, and
+    ``versions.original.url`` serves the bytes as uploaded.
     """
     candidates, more = await untagged_named(client, upload_name(filename), size)
+    handed_out = client._shared.handed_out
+    candidates = [asset for asset in candidates if asset.rid not in handed_out]
     if not candidates:
         return Lookalikes(None, 1 if more else 0)
     expected = await digest()
@@ -899,7 +910,8 @@ async def look_for_stored(
 
 async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> bytes | None:
     """The SHA-256 of the asset's ``original`` as downloaded; ``OTHER_BYTES`` when it is not
-    ``size`` bytes long; None when it cannot be had (no URL, an error status, a failed read)."""
+    ``size`` bytes long (and the asset does not claim to be); None when it cannot be had (no
+    URL, an error status, a failed read, a download whose length contradicts the asset's)."""
     version = asset.versions.get("original")
     if version is None or not version.url:
         return None
@@ -907,7 +919,13 @@ async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> byt
         downloaded = await download_digest(client, version.url, size)
     except CincopaError:
         return None
-    return None if downloaded is None else downloaded[0]
+    if downloaded is None:
+        return None
+    if downloaded[0] == OTHER_BYTES and asset.filesize == size:
+        # The asset says it is this long and the URL served another length: not its bytes
+        # (a placeholder while it is processed, say), so nothing is proven either way.
+        return None
+    return downloaded[0]
 
 
 async def download_digest(
@@ -1164,10 +1182,13 @@ async def upload_file(
                 f"{UPLOAD_OPERATION}: {str(opened.path)!r} changed after it was read",
                 operation=UPLOAD_OPERATION,
             )
-        async with client._shared.locks.hold(("file", opened.filename, opened.size)):
+        key = ("file", opened.filename, opened.size)
+        async with client._shared.locks.hold(key):
             rid = await _store(
                 client, opened, gallery, chunk_size, chunk_concurrency, on_progress, state_path
             )
+            if reference_id is None:  # the caller's asset: no look-up takes it for an orphan
+                client._shared.handed_out.add(rid)
     finally:
         await opened.aclose()
     return await finish_asset(

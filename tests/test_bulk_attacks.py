@@ -132,15 +132,31 @@ async def test_an_orphan_with_the_same_bytes_is_adopted(
     emu: CincopaEmulator, sleeps: Sleeps
 ) -> None:
     """What an earlier run left untagged (the same bytes): adopted, not uploaded again."""
+    async with client(emu, sleeps) as earlier_run:
+        orphan = await earlier_run.upload_file(b"z" * 1000, filename="clip.mp4")
+    posts = sum(1 for r in emu.requests if r.operation == "upload")
     async with client(emu, sleeps) as cp:
-        orphan = await cp.upload_file(b"z" * 1000, filename="clip.mp4")
-        posts = sum(1 for r in emu.requests if r.operation == "upload")
         result = await cp.bulk.upload_files([("clip.mp4", b"z" * 1000)])
     assert result.ok
     assert result[0].value is not None
     assert result[0].value.rid == orphan.rid
     assert sum(1 for r in emu.requests if r.operation == "upload") == posts
     assert len(stored(emu)) == 1
+
+
+async def test_an_untagged_asset_this_client_returned_to_a_caller_is_never_adopted(
+    emu: CincopaEmulator, sleeps: Sleeps
+) -> None:
+    """``cp.upload_file`` gave its caller an untagged asset; a bulk item of the same name, size
+    and bytes on the same client uploads its own copy instead of taking the caller's."""
+    async with client(emu, sleeps) as cp:
+        theirs = await cp.upload_file(b"z" * 1000, filename="clip.mp4")
+        result = await cp.bulk.upload_files([("clip.mp4", b"z" * 1000)])
+    assert result.ok
+    assert result[0].value is not None
+    assert result[0].value.rid != theirs.rid
+    assert emu.state.main.assets[theirs.rid].reference_id == ""
+    assert len(stored(emu)) == 2
 
 
 async def test_identical_bytes_under_two_references_get_two_assets(

@@ -209,11 +209,12 @@ async def test_a_started_item_is_reconciled_not_uploaded_again(
     the rerun finds the asset by its reference (or its untagged copy) and uploads nothing."""
     paths = tree(tmp_path / "src", 4)
     db = tmp_path / "job.sqlite"
-    async with client(emu) as cp:
-        async with Ledger(db) as ledger:
-            await cp.bulk.upload_files(paths[:2], ledger=ledger)
+    async with client(emu) as cp, Ledger(db) as ledger:
+        await cp.bulk.upload_files(paths[:2], ledger=ledger)
+    async with client(emu) as crashed_run:
         # the stored-but-untagged case: an upload whose set_meta never happened
-        await cp.upload_file(paths[2])
+        await crashed_run.upload_file(paths[2])
+    async with client(emu) as cp:
         with sqlite3.connect(db) as conn:  # what the crashed run left: both started
             conn.execute("UPDATE items SET state = 'started'")
             conn.execute(
