@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import warnings
@@ -32,7 +33,7 @@ import httpx
 
 from . import _uploads
 from ._body import ACCEPT_ENCODING, BodyTooLarge, UndecodableBody, read_body
-from ._encode import encode_arguments, is_count
+from ._encode import encode_arguments, is_count, is_seconds
 from ._errors import (
     APIConnectionError,
     APIResponseError,
@@ -50,7 +51,14 @@ from ._errors import (
 from ._generated import ClientOperations
 from ._locks import ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
-from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scrub, scrub_json
+from ._redact import (
+    SECRET_QUERY_PARAMS,
+    install_log_redaction,
+    redact,
+    redact_url,
+    scrub,
+    scrub_json,
+)
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
 from ._version import __version__
@@ -91,8 +99,18 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 install_log_redaction()
 
 
-def _check_base_url(base_url: str, source: str = "base_url") -> str:
-    url = httpx.URL(base_url)
+def _check_base_url(base_url: object, source: str = "base_url") -> str:
+    if not isinstance(base_url, str):
+        raise CincopaValidationError(
+            [f"{source}: expected a str, got {type(base_url).__name__}"], operation="AsyncCincopa"
+        )
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError, an invalid port or IPv6 host
+        raise CincopaValidationError(
+            [f"{source}: {redact(base_url[:200])!r} is not a valid URL ({redact(str(exc)[:200])})"],
+            operation="AsyncCincopa",
+        ) from None
     host = url.host
     if url.scheme == "https" and host:
         return str(url) if str(url).endswith("/") else f"{url}/"
@@ -105,6 +123,58 @@ def _check_base_url(base_url: str, source: str = "base_url") -> str:
         ],
         operation="AsyncCincopa",
     )
+
+
+def _token_problem(token: object, source: str) -> str | None:
+    """What is wrong with an api_token, or None. The token itself is never quoted: it travels
+    in every URL, and a control character or a lone surrogate would break (or smuggle into)
+    the request line."""
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        return f"{source}: expected a str, got {type(token).__name__}"
+    if not token.strip():
+        return None  # reported as missing
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{source}: is not valid UTF-8 text (it contains a lone surrogate)"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
+        return f"{source}: contains whitespace or a control character (NUL, CR, LF ...)"
+    return None
+
+
+def _check_timeout(timeout: object) -> tuple[httpx.Timeout | None, list[str]]:
+    """``timeout`` as an ``httpx.Timeout``, or the problems with it.
+
+    A number of seconds > 0, or an ``httpx.Timeout`` whose every phase is one (or None). ``inf``
+    (like None) means no limit; it is sent as None, which every route understands (aiohttp's
+    timers cannot take an infinite delay). 0, a negative number, NaN, a str or a bool is refused.
+    """
+    phases: dict[str, object]
+    if isinstance(timeout, httpx.Timeout):
+        phases = dict(timeout.as_dict())
+    elif timeout is None or is_seconds(timeout):
+        phases = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
+    else:
+        return None, [
+            f"timeout: must be a number of seconds > 0 or an httpx.Timeout, got {timeout!r:.40}"
+        ]
+    finite: dict[str, float | None] = {}
+    problems = []
+    for name, value in phases.items():
+        if value is None:
+            finite[name] = None
+        elif isinstance(value, int | float) and is_seconds(value):
+            finite[name] = None if math.isinf(value) else float(value)
+        else:
+            problems.append(
+                f"timeout: its {name} phase must be a number of seconds > 0 or None,"
+                f" got {value!r:.40}"
+            )
+    if problems:
+        return None, problems
+    return httpx.Timeout(**finite), []
 
 
 def is_loopback_host(host: str) -> bool:
@@ -391,7 +461,8 @@ class AsyncCincopa(ClientOperations):
         base_url: the API root; defaults to the ``CINCOPA_BASE_URL`` environment variable, else
             ``https://api.cincopa.com/v2/`` (an argument always wins over the environment).
             ``https://`` only, except plain ``http://`` on loopback hosts (an emulator).
-        timeout: seconds, or an ``httpx.Timeout`` (default 60 s, 5 s to connect).
+        timeout: seconds (> 0; ``inf`` or None: no limit), or an ``httpx.Timeout`` whose phases
+            are such (default 60 s, 5 s to connect).
         max_retries: retries after a retryable failure (see ``_retry``); 0 disables them.
         max_concurrency: requests in flight at once through this client, all views included.
         http_client: an ``httpx.AsyncClient`` to use as given; the SDK does not close it.
@@ -412,18 +483,32 @@ class AsyncCincopa(ClientOperations):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         problems = []
-        token = api_token if api_token is not None else os.environ.get(TOKEN_ENV_VAR)
-        if not token or not token.strip():
+        source = "api_token" if api_token is not None else TOKEN_ENV_VAR
+        token: object = api_token if api_token is not None else os.environ.get(TOKEN_ENV_VAR)
+        if (problem := _token_problem(token, source)) is not None:
+            problems.append(problem)
+        elif not isinstance(token, str) or not token.strip():
             problems.append(f"api_token: is required (pass api_token= or set {TOKEN_ENV_VAR})")
         if not is_count(max_retries, 0):
             problems.append("max_retries: must be an int >= 0")
         if not is_count(max_concurrency, 1):
             problems.append("max_concurrency: must be an int >= 1")
+        checked_timeout, timeout_problems = _check_timeout(timeout)
+        problems.extend(timeout_problems)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            problems.append(
+                f"http_client: expected an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            problems.append(
+                f"transport: expected an httpx.AsyncBaseTransport, got {type(transport).__name__}"
+            )
         if http_client is not None and transport is not None:
             problems.append("transport: cannot be combined with http_client")
         if problems:
             raise CincopaValidationError(problems, operation="AsyncCincopa")
-        assert token is not None
+        assert isinstance(token, str)
+        assert checked_timeout is not None
         if base_url is not None:
             self._base_url = _check_base_url(base_url)
         elif from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
@@ -432,7 +517,7 @@ class AsyncCincopa(ClientOperations):
             self._base_url = DEFAULT_BASE_URL
         self._api_token = token
         self._token_query = urlencode({"api_token": token})
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = checked_timeout
         self._retry = RetryPolicy(max_retries=max_retries)
         self._shared = _SharedState(http_client, transport, max_concurrency)
         self._urls: dict[str, str] = {}
@@ -484,9 +569,11 @@ class AsyncCincopa(ClientOperations):
                 )
             view._retry = RetryPolicy(max_retries=max_retries)
         if timeout is not None:
-            view._timeout = (
-                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-            )
+            checked, problems = _check_timeout(timeout)
+            if problems:
+                raise CincopaValidationError(problems, operation="with_options")
+            assert checked is not None
+            view._timeout = checked
         ClientOperations.__init__(view)
         return view
 

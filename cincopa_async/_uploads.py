@@ -423,6 +423,27 @@ class _Source:
             )
 
 
+def path_problem(path: Path) -> str | None:
+    """What makes ``path`` impossible to open whatever the file system holds, or None: a NUL
+    character (no OS takes one), or a lone surrogate outside the range of ``surrogateescape``
+    (the form undecodable file name bytes take, which the OS does take back)."""
+    text = os.fspath(path)
+    if "\0" in text:
+        return "contains a NUL character"
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        return "is not valid text for a file name (it contains a lone surrogate)"
+    return None
+
+
+def os_problem(exc: OSError | ValueError) -> str:
+    """An OS error as a short reason (no path: the caller names it)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)
+
+
 def _source_error(path: Path, exc: OSError) -> UploadSourceError:
     return UploadSourceError(
         f"{UPLOAD_OPERATION}: {str(path)!r} could not be read:"
@@ -447,9 +468,11 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
+            if (problem := path_problem(path)) is not None:
+                raise ValueError(problem)
             info = await anyio.to_thread.run_sync(path.stat, limiter=file_threads())
-        except OSError as exc:
-            problems.append(f"source: {str(path)!r}: {exc.strerror or type(exc).__name__}")
+        except (OSError, ValueError) as exc:
+            problems.append(f"source: {str(path)!r}: {os_problem(exc)}")
             result = _Source(filename or path.name, 0, path=path)
         else:
             if not stat.S_ISREG(info.st_mode):
