@@ -324,6 +324,7 @@ class _Source:
         self._pending = b""
         self._stream_offset = 0
         self._stream_hash = sha256() if stream is not None else None
+        self._prefetched: bytes | None = None  # a stream's first chunk, read before sending
         self._digest: bytes | None = None
 
     async def sha256(self) -> bytes:
@@ -361,7 +362,25 @@ class _Source:
                     operation=UPLOAD_OPERATION,
                 )
             return data
+        return await self._read_stream(start, end)
+
+    async def prefetch(self, end: int) -> None:
+        """Read a stream's bytes ``[0, end)`` now, before anything is sent, and hold them for
+        the first ``read``: a stream that yields something other than bytes there, or -- when
+        ``end`` is its size -- is not exactly ``size`` bytes long, is then a
+        ``CincopaValidationError`` before ``asset.get_upload_url``. (Later chunks are read as
+        they are sent; a problem found there is an ``UploadSourceError``, raised before that
+        chunk, and before the POST completing the file.)"""
+        if self.stream is not None and self._stream_offset == 0:
+            self._prefetched = await self._read_stream(0, end)
+
+    async def _read_stream(self, start: int, end: int) -> bytes:
+        """The stream's next ``end - start`` bytes; at its declared end, the stream must end
+        too (see ``_stream_problem``)."""
         assert self.stream is not None
+        if self._prefetched is not None and (start, end) == (0, len(self._prefetched)):
+            data, self._prefetched = self._prefetched, None
+            return data
         if start != self._stream_offset:
             raise RuntimeError("stream sources are read in order")
         buffer = bytearray(self._pending)
@@ -370,20 +389,50 @@ class _Source:
         iterator = self._iterator
         while len(buffer) < end - start:
             try:
-                buffer += await anext(iterator)
+                piece = await anext(iterator)
             except StopAsyncIteration:
-                break
-        if len(buffer) < end - start:
-            raise CincopaValidationError(
-                [f"source: the stream ended at {start + len(buffer)} of {self.size} bytes"],
-                operation=UPLOAD_OPERATION,
-            )
+                raise self._stream_problem(
+                    f"ended at {start + len(buffer):,} of the {self.size:,} bytes declared"
+                    " as its size"
+                ) from None
+            buffer += self._bytes_of(piece, start + len(buffer))
+        if end == self.size:  # nothing may follow: bytes past `size` would be dropped
+            while len(buffer) == end - start:
+                try:
+                    piece = await anext(iterator)
+                except StopAsyncIteration:
+                    break
+                buffer += self._bytes_of(piece, start + len(buffer))
+            if len(buffer) > end - start:
+                raise self._stream_problem(
+                    f"is longer than the {self.size:,} bytes declared as its size"
+                )
         self._pending = bytes(buffer[end - start :])
         self._stream_offset = end
         data = bytes(buffer[: end - start])
         assert self._stream_hash is not None
         self._stream_hash.update(data)
         return data
+
+    def _bytes_of(self, piece: object, offset: int) -> bytes | bytearray | memoryview:
+        """A piece the stream yielded, if it is bytes (``bytearray`` and ``memoryview`` too)."""
+        if isinstance(piece, bytes | bytearray | memoryview):
+            return piece
+        raise self._stream_problem(
+            f"yielded a {type(piece).__name__} at byte {offset:,}, not bytes"
+        )
+
+    def _stream_problem(self, problem: str) -> CincopaError:
+        """A stream that is not the bytes it was declared to be: ``CincopaValidationError``
+        while nothing of it was sent (its first chunk, read by ``prefetch``), else
+        ``UploadSourceError``. Either way the file is not completed: nothing is stored."""
+        text = f"source: the stream {problem}"
+        if self._stream_offset == 0:
+            return CincopaValidationError([text], operation=UPLOAD_OPERATION)
+        return UploadSourceError(
+            f"{UPLOAD_OPERATION}: {text}; the upload was not completed, nothing was stored",
+            operation=UPLOAD_OPERATION,
+        )
 
     async def blocks(self, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``[start, end)`` in blocks of ``BLOCK_SIZE``: a chunk never sits whole in memory.
@@ -1164,7 +1213,12 @@ async def upload_file(
         ResponseDecodeError: the upload host's reply is not one it is known to send.
         UploadOutcomeUnknownError: the completing POST may have stored the file and a
             look-alike could be neither proven nor ruled out; it was not sent again.
-        UploadSourceError: the file could not be read, or changed while uploading.
+        UploadSourceError: the file could not be read, or changed while uploading; or a
+            stream turned out not to be ``size`` bytes of ``bytes`` in a chunk after its first
+            (the file is not completed: nothing is stored).
+        CincopaValidationError: bad arguments -- a stream's first chunk (all of it, when it
+            is one POST) included: yielding something other than bytes, or, for a one-POST
+            upload, ending before ``size`` or going on past it. Raised before anything is sent.
     """
     check_upload_options(chunk_size, chunk_concurrency, on_progress, state_file)
     check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
@@ -1178,6 +1232,7 @@ async def upload_file(
         )
     state_path = Path(state_file) if state_file is not None else None
     try:
+        await opened.prefetch(min(chunk_size, opened.size))
         if (
             expected_fingerprint is not None
             and opened.path is not None

@@ -18,6 +18,7 @@ from cincopa_async import (
     CincopaValidationError,
     ResponseDecodeError,
     ResponseValidationError,
+    UploadSourceError,
 )
 from cincopa_async._uploads import UploadProgress, UploadState
 from cincopa_async.testing import CincopaEmulator
@@ -160,6 +161,96 @@ async def test_bytes_and_stream_sources(emu: CincopaEmulator, cp: AsyncCincopa) 
         await cp.upload_file(unsized, chunk_size=32 * KIB)
     await unsized.aclose()
     assert len(caught.value.problems) == 2
+
+
+def _pieces(*pieces: object) -> AsyncIterator[bytes]:
+    async def stream() -> AsyncIterator[Any]:
+        for piece in pieces:
+            yield piece
+
+    return stream()
+
+
+STREAM_SIZE = 40 * KIB  # declared; chunk_size 16 KiB: three chunks, or one POST at 64 KiB
+
+
+@pytest.mark.parametrize(
+    ("pieces", "problem"),
+    [
+        pytest.param((bytes(STREAM_SIZE), b"tail"), "is longer than the 40,960 bytes", id="longer"),
+        pytest.param((bytes(STREAM_SIZE), b"", b"!"), "is longer than", id="longer-after-empty"),
+        pytest.param((bytes(STREAM_SIZE + 1),), "is longer than", id="longer-in-one-piece"),
+        pytest.param((bytes(STREAM_SIZE - 1),), "ended at 40,959 of the 40,960", id="shorter"),
+        pytest.param((b"ab", "cd"), "yielded a str at byte 2, not bytes", id="str"),
+        pytest.param((b"ab", 7), "yielded a int at byte 2", id="int"),
+        pytest.param((None,), "yielded a NoneType at byte 0", id="None"),
+    ],
+)
+async def test_a_one_post_stream_not_of_its_size_is_refused_before_anything_is_sent(
+    emu: CincopaEmulator, cp: AsyncCincopa, pieces: tuple[object, ...], problem: str
+) -> None:
+    """A stream that fits one POST is read whole first: longer or shorter than ``size``, or
+    yielding something other than bytes, it is a CincopaValidationError with no request sent
+    (not even asset.get_upload_url) -- never a file stored with the first ``size`` bytes."""
+    with pytest.raises(CincopaValidationError) as caught:
+        await cp.upload_file(
+            _pieces(*pieces), filename="s.bin", size=STREAM_SIZE, chunk_size=64 * KIB
+        )
+    assert any(problem in line for line in caught.value.problems), caught.value.problems
+    assert emu.requests == []
+    assert emu.state.main.assets == {}
+
+
+@pytest.mark.parametrize(
+    ("pieces", "problem", "posted"),
+    [
+        pytest.param(
+            (bytes(STREAM_SIZE), b"tail"), "is longer than the 40,960 bytes", 2, id="longer"
+        ),
+        pytest.param(
+            (bytes(STREAM_SIZE - 1),), "ended at 40,959 of the 40,960", 2, id="shorter-in-last"
+        ),
+        pytest.param((bytes(20 * KIB),), "ended at 20,480 of the 40,960", 1, id="shorter"),
+        pytest.param((bytes(20 * KIB), "x"), "yielded a str at byte 20,480", 1, id="str"),
+        pytest.param((bytes(16 * KIB), None), "yielded a NoneType at byte 16,384", 1, id="None"),
+    ],
+)
+async def test_a_chunked_stream_not_of_its_size_stores_nothing(
+    emu: CincopaEmulator,
+    cp: AsyncCincopa,
+    pieces: tuple[object, ...],
+    problem: str,
+    posted: int,
+) -> None:
+    """Found in a chunk after the first: an UploadSourceError before that chunk is posted, and
+    so before the POST that would complete the file -- no asset, no success reported."""
+    seen: list[UploadProgress] = []
+    with pytest.raises(UploadSourceError, match=problem) as caught:
+        await cp.upload_file(
+            _pieces(*pieces),
+            filename="s.bin",
+            size=STREAM_SIZE,
+            chunk_size=16 * KIB,
+            on_progress=seen.append,
+        )
+    assert caught.value.operation == "upload"
+    assert upload_posts(emu) == [
+        (start, start + 16 * KIB, STREAM_SIZE) for start in range(0, posted * 16 * KIB, 16 * KIB)
+    ]
+    assert emu.state.main.assets == {}
+    assert all(update.bytes_done < STREAM_SIZE for update in seen)
+
+
+async def test_a_stream_may_yield_any_bytes_like_pieces(
+    emu: CincopaEmulator, cp: AsyncCincopa
+) -> None:
+    """bytes, bytearray and memoryview pieces, empty ones included, make the file as declared."""
+    data = os.urandom(STREAM_SIZE)
+    stream = _pieces(data[:100], b"", bytearray(data[100:30000]), memoryview(data[30000:]), b"")
+    asset = await cp.upload_file(stream, filename="s.bin", size=STREAM_SIZE, chunk_size=16 * KIB)
+    assert asset.filesize == STREAM_SIZE
+    [stored] = emu.state.main.assets.values()
+    assert stored.content == data
 
 
 async def test_chunk_failures_are_retried_one_by_one(
