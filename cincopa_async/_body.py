@@ -150,19 +150,28 @@ class BoundedDecoder:
 async def read_body(response: RawReply, limit: int) -> bytes | bytearray:
     """The whole decoded body of ``response``; ``BodyTooLarge`` past ``limit`` bytes.
 
-    A declared ``Content-Length`` over the limit is refused before anything is read.
+    A declared ``Content-Length`` over the limit is refused before anything is read. A body
+    framed by its ``Content-Length`` alone (no ``Transfer-Encoding``, no coding) is read in one
+    step: the HTTP parser reads exactly that many bytes. Any other body streams through the
+    bounded decoder -- a ``Content-Length`` beside ``Transfer-Encoding`` says nothing of the
+    size (RFC 9112 section 6.3: the transfer coding wins, as httpcore's h11 reads it).
     """
     if response.is_stream_consumed:  # built in memory (a MockTransport's reply) and read
         content = _held_content(response)
         if len(content) > limit:
             raise BodyTooLarge
         return content
-    declared = response.headers.get("content-length")
+    headers = response.headers
+    declared = headers.get("content-length")
     length = int(declared) if declared is not None and declared.isdigit() else None
     if length is not None and length > limit:
         raise BodyTooLarge
-    if length is not None and not response.headers.get("content-encoding"):
-        return await response.aread()  # the size is known and within the limit
+    if (
+        length is not None
+        and not headers.get("content-encoding")
+        and "transfer-encoding" not in headers
+    ):
+        return await response.aread()  # framed by its length, which is within the limit
     body = bytearray()
     await stream_body(response, limit, body.extend)
     return body

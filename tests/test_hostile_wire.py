@@ -22,7 +22,7 @@ from cincopa_async import (
 )
 
 from ._leaks import all_logs, assert_no_secret, texts_of
-from ._raw_server import CLOSE, RawRequest, SendAndClose, http_reply, raw_server
+from ._raw_server import CLOSE, RawRequest, SendAndClose, chunked, http_reply, raw_server
 from .conftest import TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -142,6 +142,56 @@ async def test_decompression_bombs_stop_at_the_decoded_cap(
             finally:
                 tracemalloc.stop()
     # the cap, plus a step per layer and what the transport buffers: far below the 1 GiB
+    assert peak < 24 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+@cache
+def _chunked_zeros(size: int) -> bytes:
+    return chunked(bytes(size), 1024 * 1024)
+
+
+# Stopping early leaves httpx's inner body generators to the garbage collector, which trio
+# reports (as in test_hostile_server's endless body); response.aclose() closes the connection.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("encoding", [None, "identity"])
+async def test_a_small_content_length_beside_chunked_framing_does_not_lift_the_cap(
+    monkeypatch: pytest.MonkeyPatch, anyio_backend: str, encoding: str | None
+) -> None:
+    """``Content-Length: 2`` and ``Transfer-Encoding: chunked`` with 48 MiB of chunks: the
+    chunked framing wins (RFC 9112 6.3; httpcore's h11 reads it so), and the 2 is no licence to
+    read the body whole. A typed error at the cap (aiohttp refuses the pair as a protocol
+    violation), and the client's traced memory stays near the 4 MiB cap."""
+    from cincopa_async import _client
+
+    monkeypatch.setattr(_client, "MAX_RESPONSE_BYTES", 4 * MIB)
+    coding = () if encoding is None else (("Content-Encoding", encoding),)
+    head = http_reply(
+        b"",
+        headers=(
+            ("Content-Type", "application/json"),
+            ("Content-Length", "2"),
+            *coding,
+            ("Transfer-Encoding", "chunked"),
+        ),
+        framing="close",  # no framing header of its own: the two above say it
+    )
+    reply = SendAndClose(head + _chunked_zeros(48 * MIB))
+    with raw_server(lambda request, number: reply) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            tracemalloc.start()
+            try:
+                with pytest.raises(CincopaError) as caught:
+                    await cp.ping()
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    error = caught.value
+    assert error.operation == "ping"
+    if anyio_backend == "trio":
+        assert isinstance(error, ResponseDecodeError)
+        assert "larger than 4194304 bytes" in str(error)
+    else:
+        assert isinstance(error, APIConnectionError | ResponseDecodeError)
     assert peak < 24 * MIB, f"peak {peak / MIB:.1f} MiB"
 
 
