@@ -153,7 +153,11 @@ _RESOURCE_LINE = re.compile(r"(?i:new resource id) (\d+) (\S+)")
 _DONE_LINES = frozenset({"chunk done.", "chunk done", "done.", "done"})
 _STATUS_LINE = re.compile(r"[a-z][a-z ]* ok")  # "authentication ok", "file stored ok", ...
 _QUOTA_TEXT = "out of assets quota"  # S7: `resp.indexOf('out of assets quota') > -1`
-_HOST_TEXT_LIMIT = 2000
+_HOST_TEXT_LIMIT = 2000  # characters of the host's text an error keeps (scrubbed first)
+# The most of a host reply that is read: its known replies are a few short lines (REFERENCE.md
+# 7.1 step 4), a proxy's error page a few KB. Past it, reading stops and the reply is refused,
+# so that a hostile host's reply costs at most this (decoded, lowered and split), not 64 MiB.
+HOST_REPLY_LIMIT: Final = 64 * 1024
 
 # import status words (REFERENCE.md 7.3: only "inprogress" is evidenced; the rest is assumed)
 _IMPORT_IN_PROGRESS = frozenset(
@@ -553,6 +557,7 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
 def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[str, str] | None:
     """What the upload host's reply says: ``(id, rid)`` when it completed the file, None when it
     stored an intermediate chunk; any other reply raises (see the module docstring, step 3).
+    ``text`` is what ``_HostReply`` read: at most ``HOST_REPLY_LIMIT`` bytes.
 
     ``url`` (already redacted) goes on the error; ``secrets`` (the token, the upload URL's
     ``hash``) are scrubbed from the host's text wherever it appears in the error.
@@ -561,17 +566,23 @@ def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[
         QuotaExceededError: the reply says ``out of assets quota``.
         APIResponseError: a line of the reply mentions ``error``.
         ResponseDecodeError: the reply is not one the host is known to send (an HTML error
-            page, a truncated reply, a reply without ``done`` ...).
+            page, a truncated reply, a reply without ``done`` ...), or is longer than
+            ``HOST_REPLY_LIMIT``: only that much is ever split into lines and looked at.
     """
+
+    def host_text() -> str:
+        # scrubbed whole, then cut: a cut first could leave half a secret standing (and a cut
+        # wider than the excerpt can shift one in as longer secrets before it shrink)
+        return scrub(text, secrets)[:_HOST_TEXT_LIMIT]
+
+    if len(text) > HOST_REPLY_LIMIT:
+        raise host_reply_too_long(host_text(), url)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lowered = [line.lower() for line in lines]
 
-    def host_text() -> str:
-        return scrub(text[:_HOST_TEXT_LIMIT], secrets)
-
     def line_with(word: str) -> str:
         found = next((line for line in lines if word in line.lower()), text.strip())
-        return scrub(found[:500], secrets)
+        return scrub(found, secrets)[:500]  # scrubbed before it is cut: no half secret left
 
     if any(_QUOTA_TEXT in line for line in lowered):
         raise QuotaExceededError(
@@ -611,6 +622,36 @@ def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[
         url=url,
         body_excerpt=excerpt,
     )
+
+
+def host_reply_too_long(excerpt: str, url: str) -> ResponseDecodeError:
+    """The error for a host reply past ``HOST_REPLY_LIMIT`` (``excerpt``: its start, scrubbed)."""
+    return ResponseDecodeError(
+        f"{UPLOAD_OPERATION}: the upload host's reply is longer than {HOST_REPLY_LIMIT:,} bytes"
+        f" (its replies are a few short lines); reading stopped there: {excerpt[:200]!r}"
+        f" ({url})",
+        operation=UPLOAD_OPERATION,
+        url=url,
+        body_excerpt=excerpt,
+    )
+
+
+class _HostReply:
+    """Reads an upload host's reply up to ``HOST_REPLY_LIMIT`` decoded bytes: ``cut`` says
+    there was more (a declared length over it reads nothing)."""
+
+    __slots__ = ("cut",)
+
+    def __init__(self) -> None:
+        self.cut = False
+
+    async def read(self, response: Reply) -> bytes:
+        body = bytearray()
+        try:
+            await stream_body(response, HOST_REPLY_LIMIT, body.extend)
+        except BodyTooLarge:
+            self.cut = True
+        return bytes(body)
 
 
 _unique_id_lock = threading.Lock()
@@ -826,13 +867,16 @@ class _Uploader:
 
     async def _post(self, request: Outgoing | httpx.Request) -> str | None:
         """Send one POST; the rid when it completed the file, None for a stored chunk."""
-        response, body = await self.client._exchange(UPLOAD_OPERATION, request)
-        text = body.decode("utf-8", "replace")
+        reply = _HostReply()
+        response, body = await self.client._exchange(UPLOAD_OPERATION, request, reply.read)
+        text = body.decode("utf-8", "replace")  # at most HOST_REPLY_LIMIT bytes
         if response.status_code >= 300:
             if _QUOTA_TEXT in text.lower():  # however the host frames it, the cause is the same
                 parse_host_reply(text, self.safe_url, self.secrets)  # raises QuotaExceededError
-            host_text = scrub(text[:_HOST_TEXT_LIMIT], self.secrets).encode()
+            host_text = scrub(text, self.secrets)[:_HOST_TEXT_LIMIT].encode()
             raise self.client._status_error(UPLOAD_OPERATION, request, response, None, host_text)
+        if reply.cut:
+            raise host_reply_too_long(scrub(text, self.secrets)[:_HOST_TEXT_LIMIT], self.safe_url)
         result = parse_host_reply(text, self.safe_url, self.secrets)
         return None if result is None else result[1]
 
