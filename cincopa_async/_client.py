@@ -83,7 +83,21 @@ DEFAULT_BASE_URL: Final = "https://api.cincopa.com/v2/"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_CONCURRENCY: Final = 32
-MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+# A JSON reply is read up to this many bytes, decoded. Cincopa's replies are pages of at most a
+# few hundred assets, each under 1 KB in the recorded replies (tests/fixtures/replies): a
+# 100-asset page is ~100 KB, so 16 MiB leaves a hundredfold margin. Decoding JSON costs up to
+# ~28x its size in Python objects and building the reply models ~45x, so the cap bounds memory
+# only together with the value budgets below (README: "Memory is bounded").
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+# Budgets of a JSON reply, counted over its raw bytes before it is decoded (an overcount: braces
+# and commas inside strings count too). A recorded asset takes ~7 objects and arrays and ~25
+# values: a 100-asset page ~700 and ~2,500, a few hundredths of these. An object or array costs
+# up to ~600 bytes once decoded into reply models, any other value ~70: together at most ~45 MiB.
+MAX_JSON_CONTAINERS: Final = 50_000  # "{" and "["
+MAX_JSON_VALUES: Final = (
+    250_000  # "," + "{" + "[": each value but a container's first follows a ","
+)
+JSON_BUDGET_FROM: Final = 256 * 1024  # smaller replies cannot exceed the budgets' cost anyway
 MAX_URL_LENGTH: Final = 65_536  # httpx's own limit
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 BASE_URL_ENV_VAR: Final = "CINCOPA_BASE_URL"
@@ -852,8 +866,7 @@ class AsyncCincopa(ClientOperations):
             return deadline, None
         if isinstance(exc, BodyTooLarge | UndecodableBody):
             problem = (
-                f"is larger than {MAX_RESPONSE_BYTES} bytes (received or decoded);"
-                " reading stopped there"
+                f"is larger than {exc.limit} bytes (received or decoded); reading stopped there"
                 if isinstance(exc, BodyTooLarge)
                 else f"cannot be decoded: {exc}"
             )
@@ -899,14 +912,26 @@ class AsyncCincopa(ClientOperations):
     ) -> Mapping[str, Any]:
         status = response.status_code
         too_deep = False
-        try:
-            payload: Any = json.loads(body)
-        except ValueError:
-            payload = None
-        except RecursionError:  # nested deeper than the interpreter's recursion limit
-            payload, too_deep = None, True
+        over_budget = _over_json_budget(body) if len(body) > JSON_BUDGET_FROM else None
+        payload: Any = None
+        if over_budget is None:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                pass
+            except RecursionError:  # nested deeper than the interpreter's recursion limit
+                too_deep = True
         if status >= 300:
             raise self._status_error(operation, request, response, payload, body)
+        if over_budget is not None:
+            url = redact_url(request.url)
+            raise ResponseDecodeError(
+                f"{operation}: the reply ({len(body):,} bytes) holds {over_budget}; it was not"
+                f" decoded (HTTP {status}) from {url}",
+                operation=operation,
+                url=url,
+                body_excerpt="",
+            )
         if type(payload) is dict:
             success = payload.get("success", True)
             if success is True or success not in _FALSE:
@@ -986,35 +1011,113 @@ class AsyncCincopa(ClientOperations):
         )
 
 
+def _over_json_budget(body: bytes | bytearray) -> str | None:
+    """What of a JSON reply is past its budgets (``MAX_JSON_CONTAINERS``, ``MAX_JSON_VALUES``),
+    or None. Counted before decoding: the cost is one pass of ``bytes.count`` per character."""
+    containers = body.count(b"{") + body.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        return f"more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays ({containers:,})"
+    values = containers + body.count(b",")
+    if values > MAX_JSON_VALUES:
+        return f"more than {MAX_JSON_VALUES:,} JSON values ({values:,})"
+    return None
+
+
 def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
     """The reply model of ``endpoint`` built from ``payload``, or ``ResponseValidationError``.
 
     The models and the converter are imported with the first reply, not with the package. The
-    fast converter runs first; only when it fails does the detailed one run, to name the path of
-    every bad field.
+    fast converter runs first; only when it fails is the reply checked field by field, to name
+    the path of each bad field (``_field_errors``).
     """
     structure, model = _HOOKS.get(endpoint.reply) or _load_hook(endpoint.reply)
     with contextlib.suppress(Exception):
         return structure(payload, model)
-    converters = _CONVERTERS or _load_converters()
-    try:
-        converters[1].structure(payload, model)
-    except Exception as exc:
-        import cattrs
-
-        try:
-            errors = cattrs.transform_error(exc, path=endpoint.name)
-        except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
-            errors = [f"the reply is nested too deeply to check @ {endpoint.name}"]
-    else:  # pragma: no cover - both converters agree on every input
-        errors = ["the reply could not be structured"]
-    # Raised here, outside the handler: cattrs' exceptions quote the reply's values.
+    errors = _field_errors(endpoint.name, payload, model, structure)
+    shown = errors[:MAX_REPORTED_ERRORS]
+    if len(errors) > len(shown):
+        shown.append(f"... and {len(errors) - len(shown)} more")
+    # Raised here, outside any handler: cattrs' exceptions quote the reply's values.
     raise ResponseValidationError(
-        f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(errors),
+        f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(shown),
         operation=endpoint.name,
         url=redact_url(url),
-        errors=errors,
+        errors=shown,
     )
+
+
+DETAILED_ITEMS: Final = 20  # items of each longer list that one detailed check looks at
+MAX_REPORTED_ERRORS: Final = 20
+
+
+def _field_errors(
+    name: str, payload: Mapping[str, Any], model: type, fast: Callable[[Any, type], Any]
+) -> list[str]:
+    """The path of each bad field of a reply the fast converter refused.
+
+    cattrs' detailed validation builds an exception (with its traceback) per bad item: 50,000
+    bad assets took ~200 MiB and seconds. So it runs on a window of the reply, every list of
+    more than ``DETAILED_ITEMS`` items cut to that many: first their first ones (the paths are
+    then exact), and only when those are all good, the next ones, window after window, each
+    checked by the fast converter first; paths found past the first window say where they
+    count from.
+    """
+    import cattrs
+
+    detailed = (_CONVERTERS or _load_converters())[1]
+    start = 0
+    while True:
+        cut = _Window(start)
+        try:
+            window = cut.of(payload)
+        except RecursionError:  # pragma: no cover - a reply nested beyond the window's walk
+            return [f"the reply is nested too deeply to check @ {name}"]
+        if start:
+            try:
+                fast(window, model)
+            except Exception:  # noqa: S110 - the bad field is in this window
+                pass
+            else:
+                if not cut.more:  # pragma: no cover - the whole reply fails, no window does
+                    return [f"the reply could not be structured @ {name}"]
+                start += DETAILED_ITEMS
+                continue
+        try:
+            detailed.structure(window, model)
+        except Exception as exc:
+            try:
+                errors = cattrs.transform_error(exc, path=name)
+            except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
+                errors = [f"the reply is nested too deeply to check @ {name}"]
+            if start:
+                where = f" (items counted from {start} in lists of more than {DETAILED_ITEMS})"
+                errors = [error + where for error in errors]
+            return errors
+        if not cut.more:  # pragma: no cover - both converters agree on every input
+            return [f"the reply could not be structured @ {name}"]
+        start += DETAILED_ITEMS
+
+
+class _Window:
+    """A copy of a decoded reply in which each list of more than ``DETAILED_ITEMS`` items holds
+    only those from ``start`` on (up to that many); ``more``: one holds more past them."""
+
+    __slots__ = ("more", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.more = False
+
+    def of(self, value: Any) -> Any:
+        if type(value) is dict:
+            return {key: self.of(item) for key, item in value.items()}
+        if type(value) is list:
+            if len(value) > DETAILED_ITEMS:
+                end = self.start + DETAILED_ITEMS
+                self.more = self.more or len(value) > end
+                value = value[self.start : end]
+            return [self.of(item) for item in value]
+        return value
 
 
 _CONVERTERS: list[Any] = []

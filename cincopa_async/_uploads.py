@@ -156,7 +156,7 @@ _QUOTA_TEXT = "out of assets quota"  # S7: `resp.indexOf('out of assets quota') 
 _HOST_TEXT_LIMIT = 2000  # characters of the host's text an error keeps (scrubbed first)
 # The most of a host reply that is read: its known replies are a few short lines (REFERENCE.md
 # 7.1 step 4), a proxy's error page a few KB. Past it, reading stops and the reply is refused,
-# so that a hostile host's reply costs at most this (decoded, lowered and split), not 64 MiB.
+# so that a hostile host's reply costs at most this (decoded, lowered and split), not the JSON cap.
 HOST_REPLY_LIMIT: Final = 64 * 1024
 
 # import status words (REFERENCE.md 7.3: only "inprogress" is evidenced; the rest is assumed)
