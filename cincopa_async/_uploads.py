@@ -102,7 +102,7 @@ from ._errors import (
     UploadOutcomeUnknownError,
     UploadSourceError,
 )
-from ._redact import redact_url, scrub
+from ._redact import redact, redact_url, scrub
 from ._retry import is_transient
 
 if TYPE_CHECKING:
@@ -668,6 +668,71 @@ def new_unique_id() -> str:
         return str(_last_unique_id)
 
 
+def server_url_problem(url: object, *, secret: bool) -> str | None:
+    """What keeps a URL a server gave from being requested, or None.
+
+    It must be a str httpx can parse, ``http(s)`` with a host; one that carries a secret
+    (``secret``: the upload URL, self-authorising by its ``hash``) must be ``https://`` unless
+    its host is a loopback one (an emulator), as ``base_url`` must. Cincopa's upload URLs are
+    ``https://mediaupload.cincopa.com/...`` (REFERENCE.md 7.1); refusing plain http for them is
+    the SDK's own rule.
+    """
+    from ._client import is_loopback_host
+
+    if not isinstance(url, str) or not url.strip():
+        return f"is not a URL (a {type(url).__name__}{'' if url else ', empty'})"
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:  # a bad port, host, character ...
+        return f"is not a valid URL ({redact(str(exc))[:200]})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "is not an http(s) URL with a host"
+    if secret and parsed.scheme == "http" and not is_loopback_host(parsed.host):
+        return "is plain http:// to a host that is not loopback, and it carries a secret"
+    return None
+
+
+def bad_server_url(
+    client: AsyncCincopa, url: object, problem: str, operation: str, field: str
+) -> ResponseValidationError:
+    """The error for a URL a server gave that cannot be requested (see ``server_url_problem``);
+    the URL is shown redacted, and scrubbed of the token."""
+    shown = scrub(str(url), [client._api_token])[:300] if isinstance(url, str) else ""
+    return ResponseValidationError(
+        f"{operation}: {field} {problem}: {shown!r}",
+        operation=operation,
+        url=shown or None,
+        errors=[f"{problem} @ {field}"],
+    )
+
+
+def checked_server_url(
+    client: AsyncCincopa, url: object, operation: str, field: str, *, secret: bool
+) -> str:
+    """``url`` if it can be requested, else ``bad_server_url``'s ``ResponseValidationError``."""
+    problem = server_url_problem(url, secret=secret)
+    if problem is not None:
+        raise bad_server_url(client, url, problem, operation, field)
+    assert isinstance(url, str)
+    return url
+
+
+def build_request(
+    build: Callable[[], Outgoing | httpx.Request],
+    client: AsyncCincopa,
+    url: str,
+    operation: str,
+    field: str,
+) -> Outgoing | httpx.Request:
+    """``build()``, a request to a URL a server gave; a URL that still cannot be built (a
+    route's parser stricter than the check) is ``bad_server_url``'s error, not httpx's."""
+    try:
+        return build()
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
+        problem = f"cannot be requested ({type(exc).__name__})"
+    raise bad_server_url(client, url, problem, operation, field)
+
+
 def _url_secrets(client: AsyncCincopa, upload_url: str) -> tuple[str, ...]:
     """The values to scrub from the host's text: the api_token and the upload URL's ``hash``."""
     try:
@@ -726,7 +791,7 @@ class _Uploader:
         size = self.source.size
         if size <= self.chunk_size:
             first = await self._held(0)
-            return await self._complete(lambda: self._chunk_request(0, first))
+            return await self._complete(lambda: self._request(0, first))
         count = -(-size // self.chunk_size)
         missing = [index for index in range(count - 1) if index not in self.done]
         await self._save_state()
@@ -748,13 +813,13 @@ class _Uploader:
                     tg.start_soon(post_next)
         last = count - 1
         data = await self._held(last)
-        return await self._complete(lambda: self._chunk_request(last, data))
+        return await self._complete(lambda: self._request(last, data))
 
     async def _post_chunk(self, index: int) -> None:
         """Post chunk ``index`` (not the last) until the host acknowledges it, then record it."""
         data = await self._held(index)
         result = await self.client._with_retries(
-            UPLOAD_OPERATION, True, lambda: self._post(self._chunk_request(index, data))
+            UPLOAD_OPERATION, True, lambda: self._post(self._request(index, data))
         )
         if result is not None:  # the host completed the file before its last chunk
             raise APIResponseError(
@@ -788,8 +853,9 @@ class _Uploader:
         retries = 0
         while True:
             failure: CincopaError | None = None
+            request = build()  # outside the try: a request that cannot be built was not sent
             try:
-                rid = await self._post(build())
+                rid = await self._post(request)
             except CincopaError as error:
                 failure = error
             if failure is not None:
@@ -839,6 +905,16 @@ class _Uploader:
             " ruled out (an original not downloadable yet?); not sent again",
             operation=UPLOAD_OPERATION,
             url=self.safe_url,
+        )
+
+    def _request(self, index: int, held: bytes | None) -> Outgoing | httpx.Request:
+        """``_chunk_request``, a URL that cannot be built a ``ResponseValidationError``."""
+        return build_request(
+            partial(self._chunk_request, index, held),
+            self.client,
+            self.upload_url,
+            UPLOAD_OPERATION,
+            "the upload URL",
         )
 
     def _chunk_request(self, index: int, held: bytes | None) -> Outgoing | httpx.Request:
@@ -1020,14 +1096,25 @@ async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> byt
     if version is None or not version.url:
         return None
     try:
-        downloaded = await download_digest(client, version.url, size)
+        downloaded = await download_digest(
+            client,
+            version.url,
+            size,
+            operation="asset.list",
+            field=f"asset.list.items[rid={asset.rid}].versions['original'].url",
+        )
     except CincopaError:
         return None
     return None if downloaded is None else downloaded[0]
 
 
 async def download_digest(
-    client: AsyncCincopa, url: str, size: int | None = None
+    client: AsyncCincopa,
+    url: str,
+    size: int | None = None,
+    *,
+    operation: str = UPLOAD_OPERATION,
+    field: str = "the URL to download",
 ) -> tuple[bytes, int] | None:
     """``(SHA-256, size)`` of what ``url`` serves, or None when it cannot be had; with ``size``
     given, ``(OTHER_BYTES, n)`` when it is not that long. No token is sent: the URL is used as
@@ -1037,10 +1124,12 @@ async def download_digest(
     so no attempt outlives its deadline; a server that ignores ``Range`` sends the whole file in
     one reply, which is hashed as it streams in. Memory stays at one network read.
     """
+    checked_server_url(client, url, operation, field, secret=False)
     hasher, offset = sha256(), 0
     while True:
         block = _RangeDigest(hasher, offset, size)
-        await client._with_retries(UPLOAD_OPERATION, True, partial(block.fetch, client, url))
+        fetch = partial(block.fetch, client, url, operation, field)
+        await client._with_retries(UPLOAD_OPERATION, True, fetch)
         if block.other_length:
             return OTHER_BYTES, block.size or 0
         if block.outcome is None:
@@ -1064,11 +1153,17 @@ class _RangeDigest:
         self.outcome: hashlib._Hash | None = None
         self.other_length = False  # the file is known not to be ``size`` bytes long
 
-    async def fetch(self, client: AsyncCincopa, url: str) -> None:
+    async def fetch(self, client: AsyncCincopa, url: str, operation: str, field: str) -> None:
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if self.size != 0:  # an empty file has no byte range to ask for
             headers["Range"] = f"bytes={self.start}-{self.end - 1}"
-        request = client._outgoing("GET", url, headers, encoded=False)
+        request = build_request(
+            partial(client._outgoing, "GET", url, headers, encoded=False),
+            client,
+            url,
+            operation,
+            field,
+        )
         response, _ = await client._exchange(UPLOAD_OPERATION, request, self._read)
         if response.status_code in (408, 429) or response.status_code >= 500:
             raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
@@ -1142,9 +1237,16 @@ async def _store(
         )
     while True:
         if state is not None:
-            upload_url = state.upload_url
+            upload_url = state.upload_url  # checked by _load_state
         else:
-            upload_url = (await client.asset.get_upload_url(fid=gallery)).upload_url
+            given = (await client.asset.get_upload_url(fid=gallery)).upload_url
+            upload_url = checked_server_url(
+                client,
+                given,
+                "asset.get_upload_url",
+                "asset.get_upload_url.upload_url",
+                secret=True,
+            )
         uploader = _Uploader(
             client,
             opened,
@@ -1195,7 +1297,8 @@ def _load_state(state_file: Path | None, source: _Source, chunk_size: int) -> Up
         return None
     fingerprint = source.fingerprint()
     if (
-        state.filename != source.filename
+        server_url_problem(state.upload_url, secret=True) is not None  # edited, or corrupt
+        or state.filename != source.filename
         or state.size != source.size
         or state.chunk_size != chunk_size
         or (state.source, state.source_mtime_ns) != fingerprint
@@ -1457,8 +1560,10 @@ def check_url(url: object) -> str | None:
         return "url: contains whitespace or a control character (percent-encode it)"
     try:
         parts = urlsplit(url)
-    except ValueError as exc:
-        return f"url: cannot be parsed ({exc})"
+        parts.port  # noqa: B018 - parsed on access: "http://host:abc/" fails only here
+        httpx.URL(url)  # what the SDK itself requests it with (a proof after a lost reply)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"url: cannot be parsed ({redact(str(exc))[:200]})"
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return "url: must be an http(s) URL with a host"
     return None
@@ -1609,7 +1714,9 @@ class _UrlContent:
             return None
         if self._digest is None:  # a failed download is tried again on the next call
             with contextlib.suppress(CincopaError):
-                self._digest = await download_digest(self._client, self.url)
+                self._digest = await download_digest(
+                    self._client, self.url, operation="asset.upload_from_url", field="url"
+                )
             if self._digest is None:
                 return None
         digest, size = self._digest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
@@ -18,13 +19,14 @@ from cincopa_async import (
     CincopaValidationError,
     ResponseDecodeError,
     ResponseValidationError,
+    UploadOutcomeUnknownError,
     UploadSourceError,
 )
 from cincopa_async._uploads import UploadProgress, UploadState
 from cincopa_async.testing import CincopaEmulator
 
 from ._waits import wait_until
-from .conftest import MakeClient, golden, operation_of
+from .conftest import TOKEN, MakeClient, golden, operation_of
 
 pytestmark = pytest.mark.anyio
 
@@ -251,6 +253,112 @@ async def test_a_stream_may_yield_any_bytes_like_pieces(
     assert asset.filesize == STREAM_SIZE
     [stored] = emu.state.main.assets.values()
     assert stored.content == data
+
+
+SIGNED = "uid=1&d=opaque&hash=s3cr3th4sh0123456789&addtofid=0"
+BAD_UPLOAD_URLS = {
+    "invalid IPv6 host": f"https://[::1/post.jpg?{SIGNED}",
+    "invalid port": f"https://mediaupload.cincopa.com:abc/post.jpg?{SIGNED}",
+    "not http": f"ftp://mediaupload.cincopa.com/post.jpg?{SIGNED}",
+    "relative": f"/post.jpg?{SIGNED}",
+    "plain http to a remote host": f"http://mediaupload.cincopa.com/post.jpg?{SIGNED}",
+}
+
+
+@pytest.mark.parametrize("upload_url", list(BAD_UPLOAD_URLS.values()), ids=list(BAD_UPLOAD_URLS))
+async def test_an_upload_url_that_cannot_be_requested_is_a_typed_error(
+    anyio_backend: str, upload_url: str
+) -> None:
+    """asset.get_upload_url gives a URL httpx cannot build (or not https to a remote host, when
+    it carries the upload's hash): a ResponseValidationError naming the operation and the field,
+    redacted, and no POST -- on the SDK's own routes (aiohttp under asyncio, httpcore under
+    trio), not only through an httpx client."""
+    from ._raw_server import http_reply, raw_server
+
+    def script(request: Any, number: int) -> bytes:
+        return http_reply(json.dumps({"success": True, "upload_url": upload_url}).encode())
+
+    with raw_server(script) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(ResponseValidationError) as caught:
+                await cp.upload_file(b"abc", filename="u.bin")
+    error = caught.value
+    assert error.operation == "asset.get_upload_url"
+    assert error.errors[0].endswith("@ asset.get_upload_url.upload_url")
+    assert "s3cr3th4sh0123456789" not in str(error) + repr(error) + (error.url or "")
+    assert [r.path.partition("?")[0] for r in server.requests] == ["/v2/asset.get_upload_url.json"]
+
+
+async def test_a_request_a_route_cannot_build_is_a_typed_error(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a route's URL parser refuse what the check let through, the chunk's POST is
+    still a ResponseValidationError of the upload, not httpx's InvalidURL."""
+    client, recorder = make_client()
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise httpx.InvalidURL("Invalid URL for hash=s3cr3th4sh0123456789")
+
+    async with client:
+        monkeypatch.setattr(client, "_outgoing", refuse)
+        with pytest.raises(ResponseValidationError, match="the upload URL cannot be requested"):
+            await client.upload_file(b"abc", filename="u.bin")
+    assert [operation_of(r) for r in recorder.requests] == ["asset.get_upload_url"]
+
+
+async def test_an_original_url_that_cannot_be_requested_leaves_the_outcome_unknown(
+    make_client: MakeClient,
+) -> None:
+    """The POST completing a file fails (503); the look-alike's ``original`` URL cannot be
+    built: it can be neither proven nor ruled out -- UploadOutcomeUnknownError, not InvalidURL
+    escaping from the proof."""
+    from datetime import UTC, datetime
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        operation = operation_of(request)
+        if operation == "asset.list":
+            asset = {
+                "rid": "R1",
+                "filename": "u.bin",
+                "filesize": 3,
+                "uploaded": datetime.now(UTC).isoformat(),
+                "versions": {"original": {"url": "https://cdn.example.com:abc/u.bin"}},
+            }
+            return httpx.Response(200, json={"success": True, "items": [asset]})
+        if request.url.path.endswith("/post.jpg"):
+            return httpx.Response(503, text="busy")
+        return httpx.Response(200, json=golden(operation))
+
+    client, _ = make_client(handler)
+    async with client:
+        with pytest.raises(UploadOutcomeUnknownError):
+            await client.upload_file(b"abc", filename="u.bin")
+
+
+async def test_a_state_file_with_an_upload_url_that_cannot_be_requested_is_ignored(
+    emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
+) -> None:
+    """A resume state whose upload URL was edited (or corrupted) into one that cannot be
+    requested is not resumed: the upload starts over on a new URL and completes."""
+    path = tmp_path / "resume.bin"
+    path.write_bytes(os.urandom(40 * KIB))
+    info = path.stat()
+    state_file = tmp_path / "resume.state"
+    state = UploadState(
+        upload_url=BAD_UPLOAD_URLS["invalid IPv6 host"],
+        filename="resume.bin",
+        size=info.st_size,
+        chunk_size=16 * KIB,
+        unique_id="1",
+        source=str(path.resolve()),
+        source_mtime_ns=info.st_mtime_ns,
+        done=(0,),
+    )
+    state_file.write_text(state.to_json(), encoding="utf-8")
+    asset = await cp.upload_file(path, chunk_size=16 * KIB, state_file=state_file)
+    assert asset.filesize == 40 * KIB
+    assert [r.operation for r in emu.requests].count("asset.get_upload_url") == 1
+    assert not state_file.exists()
 
 
 async def test_chunk_failures_are_retried_one_by_one(

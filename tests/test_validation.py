@@ -250,6 +250,11 @@ VALIDATION_TABLE: list[tuple[str, Case, str]] = [
         "url: cannot be parsed",
     ),
     (
+        "import_url port not a number",
+        lambda cp, tmp_path: cp.import_url("http://example.com:abc/x.mp4"),
+        "url: cannot be parsed",
+    ),
+    (
         "bulk upload path with NUL: that item",
         _item_failure(lambda cp, tmp_path: cp.bulk.upload_files(["a\0b"])),
         "input: 'a\\x00b' contains a NUL character",
