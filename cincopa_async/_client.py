@@ -911,6 +911,8 @@ class AsyncCincopa(ClientOperations):
         body: bytes | bytearray,
     ) -> Mapping[str, Any]:
         status = response.status_code
+        if not 200 <= status <= 599:
+            raise self._invalid_status(operation, request, response)
         too_deep = False
         over_budget = _over_json_budget(body) if len(body) > JSON_BUDGET_FROM else None
         payload: Any = None
@@ -961,6 +963,22 @@ class AsyncCincopa(ClientOperations):
             operation=operation,
             url=url,
             payload=scrub_json(payload, secrets),
+        )
+
+    def _invalid_status(
+        self, operation: str, request: Outgoing | httpx.Request, response: Reply
+    ) -> ResponseDecodeError:
+        """The error for a reply whose status is no final HTTP status (not 200-599): HTTP has
+        three-digit codes of classes 1 to 5, 1xx never final (RFC 9110 section 15). aiohttp
+        takes ``000`` and ``099`` as they come; such a reply is not a success of any kind."""
+        url = redact_url(request.url)
+        reason = scrub(response.reason_phrase or "", self._secrets_of(request))[:80]
+        return ResponseDecodeError(
+            f"{operation}: the reply's status {response.status_code} {reason!r} is not a final"
+            f" HTTP status (200-599) ({request.method} {url})",
+            operation=operation,
+            url=url,
+            body_excerpt="",
         )
 
     def _status_error(

@@ -945,6 +945,8 @@ class _Uploader:
         """Send one POST; the rid when it completed the file, None for a stored chunk."""
         reply = _HostReply()
         response, body = await self.client._exchange(UPLOAD_OPERATION, request, reply.read)
+        if not 200 <= response.status_code <= 599:
+            raise self.client._invalid_status(UPLOAD_OPERATION, request, response)
         text = body.decode("utf-8", "replace")  # at most HOST_REPLY_LIMIT bytes
         if response.status_code >= 300:
             if _QUOTA_TEXT in text.lower():  # however the host frames it, the cause is the same
@@ -1014,6 +1016,9 @@ def may_have_been_applied(error: CincopaError) -> bool:
 
 
 MAX_LOOKUP_PAGES: Final = 20  # of 100 assets each: look-alikes past that are not ruled out
+# A proof download of unknown size stops here (the SDK's own bound: Cincopa documents no limit
+# of its file sizes); a look-alike that big is left undecided, not read for ever.
+MAX_PROOF_BYTES: Final = 64 * 1024**3
 OTHER_BYTES: Final = b"other"  # what a "digest" of bytes of another length compares as
 
 
@@ -1115,6 +1120,7 @@ async def download_digest(
     *,
     operation: str = UPLOAD_OPERATION,
     field: str = "the URL to download",
+    max_size: int | None = None,
 ) -> tuple[bytes, int] | None:
     """``(SHA-256, size)`` of what ``url`` serves, or None when it cannot be had; with ``size``
     given, ``(OTHER_BYTES, n)`` when it is not that long. No token is sent: the URL is used as
@@ -1123,11 +1129,17 @@ async def download_digest(
     Read in ranges of ``DEFAULT_CHUNK_SIZE``, each a request of its own (retried on its own),
     so no attempt outlives its deadline; a server that ignores ``Range`` sends the whole file in
     one reply, which is hashed as it streams in. Memory stays at one network read.
+
+    The download never goes past the size the caller can use, whatever the server says: past
+    ``size`` when given, else past ``max_size`` (else ``MAX_PROOF_BYTES``), it is
+    ``(OTHER_BYTES, n)`` -- a ``Content-Range`` total of 10**18 is not read range after range.
+    A 206 must carry the range asked for (clipped to its total); any other proves nothing.
     """
     checked_server_url(client, url, operation, field, secret=False)
     hasher, offset = sha256(), 0
+    bound = max_size if max_size is not None else MAX_PROOF_BYTES
     while True:
-        block = _RangeDigest(hasher, offset, size)
+        block = _RangeDigest(hasher, offset, size, bound)
         fetch = partial(block.fetch, client, url, operation, field)
         await client._with_retries(UPLOAD_OPERATION, True, fetch)
         if block.other_length:
@@ -1142,11 +1154,12 @@ async def download_digest(
 class _RangeDigest:
     """One range of a download, hashed into a copy of the running hash (kept on success)."""
 
-    __slots__ = ("_base", "end", "other_length", "outcome", "size", "start")
+    __slots__ = ("_base", "bound", "end", "other_length", "outcome", "size", "start")
 
-    def __init__(self, base: hashlib._Hash, start: int, size: int | None) -> None:
+    def __init__(self, base: hashlib._Hash, start: int, size: int | None, bound: int) -> None:
         self._base = base
         self.start, self.size = start, size
+        self.bound = size if size is not None else bound  # the longest file of any use
         self.end = (
             start + DEFAULT_CHUNK_SIZE if size is None else min(start + DEFAULT_CHUNK_SIZE, size)
         )
@@ -1165,7 +1178,10 @@ class _RangeDigest:
             field,
         )
         response, _ = await client._exchange(UPLOAD_OPERATION, request, self._read)
-        if response.status_code in (408, 429) or response.status_code >= 500:
+        status = response.status_code
+        if not 200 <= status <= 599:  # no HTTP status: nothing was proven (see _read)
+            raise client._invalid_status(UPLOAD_OPERATION, request, response)
+        if status in (408, 429) or status >= 500:
             raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
 
     async def _read(self, response: Reply) -> bytes:
@@ -1173,17 +1189,20 @@ class _RangeDigest:
         hasher = self._base.copy()
         status = response.status_code
         span = _content_range(response) if status == 206 else None
-        if span is not None and self.size is not None and span[2] != self.size:
+        if span is not None and (
+            span[2] != self.size if self.size is not None else span[2] > self.bound
+        ):
             self.other_length = True  # the server says how long the file is: not this one
+            self.size = span[2]
             with contextlib.suppress(BodyTooLarge):
                 await stream_body(response, 64 * 1024, lambda piece: None)
             return b""
-        if span is not None and span[0] == self.start < span[1]:
+        if span is not None and span[0] == self.start < span[1] == min(self.end, span[2]):
             self.end, self.size = span[1], span[2]
-            expected: int | None = span[1] - span[0]
+            expected: int = span[1] - span[0]
         elif status == 200:  # Range ignored: the whole file, from its first byte
             hasher = sha256() if self.start else hasher
-            self.start, expected = 0, self.size
+            self.start, expected = 0, self.bound
         else:  # not the bytes asked for: read a little of it, prove nothing
             with contextlib.suppress(BodyTooLarge):
                 await stream_body(response, 64 * 1024, lambda piece: None)
@@ -1196,14 +1215,17 @@ class _RangeDigest:
             hasher.update(piece)
 
         try:
-            await stream_body(response, 2**62 if expected is None else expected, take)
-        except BodyTooLarge:  # longer than the asset's size: not this file
+            await stream_body(response, expected, take)
+        except BodyTooLarge:  # longer than the asset's size (or of any use): not this file
             self.other_length = True
             return b""
-        if expected is None or received == expected:
+        if status == 200 and self.size is None:  # its length is what arrived
+            self.outcome = hasher
+            self.end = self.size = received
+        elif received == expected:
             self.outcome = hasher
             if status == 200:
-                self.end = self.size = received
+                self.end = received
         elif status == 200:  # the whole file, shorter than the asset's size: not this file
             self.other_length = True
         return b""
@@ -1701,24 +1723,42 @@ class _UrlContent:
     """What an import's URL serves, downloaded by the SDK (no token) when first needed, to
     prove which asset holds it."""
 
-    __slots__ = ("_client", "_digest", "url")
+    __slots__ = ("_client", "_digest", "_longer_than", "url")
 
     def __init__(self, client: AsyncCincopa, url: str) -> None:
         self._client = client
         self.url = url
         self._digest: tuple[bytes, int] | None = None
+        self._longer_than = -1  # a download stopped past this size: no candidate's so far
 
     async def holder(self, candidates: Sequence[Asset]) -> Asset | None:
-        """The newest of ``candidates`` whose ``original`` has exactly the URL's bytes."""
+        """The newest of ``candidates`` whose ``original`` has exactly the URL's bytes.
+
+        The URL is downloaded no further than the largest size a candidate states (its
+        ``filesize``, or its original's); past it, none can hold the bytes.
+        """
         if not candidates:
             return None
+        sizes = [asset.filesize or _original_size(asset) for asset in candidates]
+        largest = None if None in sizes else max(size or 0 for size in sizes)
         if self._digest is None:  # a failed download is tried again on the next call
+            if largest is not None and largest <= self._longer_than:
+                return None  # known longer than any of these
+            found = None
             with contextlib.suppress(CincopaError):
-                self._digest = await download_digest(
-                    self._client, self.url, operation="asset.upload_from_url", field="url"
+                found = await download_digest(
+                    self._client,
+                    self.url,
+                    operation="asset.upload_from_url",
+                    field="url",
+                    max_size=largest,
                 )
-            if self._digest is None:
+            if found is None:
                 return None
+            if found[0] == OTHER_BYTES:
+                self._longer_than = max(self._longer_than, largest or MAX_PROOF_BYTES)
+                return None
+            self._digest = found
         digest, size = self._digest
         newest = sorted(candidates, key=lambda a: a.uploaded or _EPOCH, reverse=True)
         for asset in newest[:MAX_PROOFS]:
@@ -1727,6 +1767,11 @@ class _UrlContent:
             ):
                 return asset
         return None
+
+
+def _original_size(asset: Asset) -> int | None:
+    version = asset.versions.get("original")
+    return None if version is None else version.filesize
 
 
 async def find_imported_orphan(client: AsyncCincopa, url: str) -> Asset | None:

@@ -414,3 +414,52 @@ def test_raw_server_helper_parses_requests() -> None:
     assert seen[0].path == "/x?a=1"
     assert seen[0].body == b"abc"
     assert reply.startswith(b"HTTP/1.1 200 OK")
+
+
+# -- statuses that are no HTTP status -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["000 OK", "099 Odd", "600 Odd", "999 Odd"])
+async def test_a_reply_without_a_final_http_status_is_no_success(
+    anyio_backend: str, status: str
+) -> None:
+    """A JSON ``success`` under status 000, 099, 600 or 999 is not a success: a typed error
+    naming the operation (aiohttp passes 000 and 099 on as they came; httpcore refuses them)."""
+    reply = SendAndClose(http_reply(b'{"success": true, "ping": "pong"}', status=status))
+    with raw_server(lambda request, number: reply) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await cp.ping()
+    assert caught.value.operation == "ping"
+    if anyio_backend == "asyncio" or not status.startswith("0"):
+        assert isinstance(caught.value, ResponseDecodeError)
+        assert "is not a final HTTP status (200-599)" in str(caught.value)
+    else:
+        assert isinstance(caught.value, APIConnectionError)
+
+
+@pytest.mark.parametrize("status", ["000 OK", "999 Odd"])
+async def test_an_upload_host_reply_without_a_final_http_status_stores_nothing(
+    status: str,
+) -> None:
+    """``chunk done.`` under status 000 is not an acknowledged chunk: the upload fails typed,
+    no further chunk is sent."""
+    upload_url = {"success": True, "upload_url": ""}
+    done = http_reply(b"authentication ok\nchunk done.\n", status=status, headers=())
+
+    def script(request: RawRequest, number: int) -> bytes:
+        if request.path.startswith("/v2/asset.get_upload_url.json"):
+            return http_reply(json.dumps(upload_url).encode())
+        if request.path.startswith("/v2/asset.list.json"):
+            return http_reply(b'{"success": true, "items": [], "items_data": {"page": 1}}')
+        return done
+
+    with raw_server(script) as server:
+        upload_url["upload_url"] = f"http://127.0.0.1:{server.port}/post.jpg?hash=0123456789abcdef"
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await cp.upload_file(bytes(3000), filename="s.bin", chunk_size=1000)
+    assert caught.value.operation == "upload"
+    assert isinstance(caught.value, ResponseDecodeError | APIConnectionError)
+    assert len([r for r in server.requests if r.path.startswith("/post.jpg")]) == 1
+    assert "0123456789abcdef" not in str(caught.value)

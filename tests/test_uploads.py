@@ -361,6 +361,125 @@ async def test_a_state_file_with_an_upload_url_that_cannot_be_requested_is_ignor
     assert not state_file.exists()
 
 
+class _Zeros(httpx.AsyncByteStream):
+    """A body of ``size`` zero bytes, made as it is read; ``pulled`` counts what was."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        block = bytes(64 * KIB)
+        while self.pulled < self.size:
+            piece = block[: self.size - self.pulled]
+            self.pulled += len(piece)
+            yield piece
+
+
+class _Hostile206:
+    """A download server answering every GET with ``status``, ``Content-Range`` (``"echo"``:
+    the range asked for, of a file of 10**18 bytes) and 64 MiB of zeros (just the range's bytes,
+    when echoed); it counts the requests and the bytes the client pulled."""
+
+    def __init__(self, status: int, content_range: str) -> None:
+        self.status, self.content_range = status, content_range
+        self.bodies: list[_Zeros] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if len(self.bodies) >= 16:  # range after range, for ever: stop it somewhere
+            return httpx.Response(404)
+        headers, size = {}, 64 * 1024 * KIB
+        if self.content_range == "echo":
+            first, last = (int(n) for n in request.headers["range"][6:].split("-"))
+            headers["Content-Range"] = f"bytes {first}-{last}/{10**18}"
+            size = last + 1 - first
+        elif self.content_range:
+            headers["Content-Range"] = self.content_range
+        body = _Zeros(size)
+        self.bodies.append(body)
+        return httpx.Response(self.status, headers=headers, stream=body)
+
+    @property
+    def pulled(self) -> int:
+        return sum(body.pulled for body in self.bodies)
+
+
+# Stopping early leaves httpx's inner body generators (and the server's) to the garbage
+# collector, which trio reports; response.aclose() ends the exchange.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("size", "max_size", "status", "content_range"),
+    [
+        pytest.param(None, 1000, 206, "echo", id="total-1e18"),
+        pytest.param(None, None, 206, "echo", id="no-bound"),
+        pytest.param(3, None, 206, "bytes 0-999999999999/3", id="range-past-total"),
+        pytest.param(None, 1000, 200, "", id="whole-file-past-bound"),
+    ],
+)
+async def test_a_proof_download_stops_at_the_size_it_can_use(
+    make_client: MakeClient,
+    size: int | None,
+    max_size: int | None,
+    status: int,
+    content_range: str,
+) -> None:
+    """A server that claims a file of 10**18 bytes, or a range far past its total, or sends a
+    whole body past the bound: the proof download stops after one request and a little of its
+    body -- the size it is after (the look-alike's), not the server's word, bounds it."""
+    from cincopa_async._uploads import OTHER_BYTES, download_digest
+
+    server = _Hostile206(status, content_range)
+    client, _ = make_client(server)
+    async with client:
+        bound = {} if max_size is None else {"max_size": max_size}
+        found = await download_digest(client, "https://cdn.example.com/f.bin", size, **bound)
+    assert found is None or found[0] == OTHER_BYTES
+    assert len(server.bodies) == 1
+    assert server.pulled <= 2 * 1024 * KIB
+
+
+# Stopping early leaves httpx's inner body generators (and the server's) to the garbage
+# collector, which trio reports; response.aclose() ends the exchange.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_an_import_proof_is_not_downloaded_past_the_candidates_sizes(
+    make_client: MakeClient,
+) -> None:
+    """A lost import reply; the one look-alike is 5 bytes; the URL's server claims 10**18: the
+    URL is asked for once (its range then known too long for any look-alike), the import's
+    outcome unknown -- not a download of range after range."""
+    from datetime import UTC, datetime
+
+    from cincopa_async import ImportOutcomeUnknownError
+
+    download = _Hostile206(206, "echo")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "files.example.com":
+            return download(request)
+        operation = operation_of(request)
+        if operation == "asset.upload_from_url":
+            return httpx.Response(503, json={"success": False})
+        if operation == "asset.list":
+            asset = {
+                "rid": "R1",
+                "filename": "clip.mp4",
+                "filesize": 5,
+                "uploaded": datetime.now(UTC).isoformat(),
+                "versions": {"original": {"url": "https://cdn.example.com/R1.mp4"}},
+            }
+            return httpx.Response(200, json={"success": True, "items": [asset]})
+        return httpx.Response(200, json=golden(operation))
+
+    client, _ = make_client(handler, max_retries=0)
+    async with client:
+        with pytest.raises(ImportOutcomeUnknownError):
+            await client.import_url(
+                "https://files.example.com/clip.mp4", timeout=5, poll_interval=1
+            )
+    assert len(download.bodies) == 1
+    assert download.pulled <= 2 * 1024 * KIB
+
+
 async def test_chunk_failures_are_retried_one_by_one(
     emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
 ) -> None:
