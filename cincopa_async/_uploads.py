@@ -547,6 +547,10 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
         problems.append(problem)
     elif filename is not None and not filename.strip():
         problems.append("filename: must not be empty")
+    if size is not None and result.stream is None and not problems and size != result.size:
+        # not ignored: a size that is not the source's says the caller expects another file
+        what = "the file is" if result.path is not None else "the bytes are"
+        problems.append(f"size: {size:,} given, but {what} {result.size:,} bytes long")
     if not problems and result.size == 0:
         problems.append(EMPTY_FILE)
     if problems:
@@ -1354,7 +1358,9 @@ async def upload_file(
 
     Args:
         source: a file path, ``bytes`` (needs ``filename``) or an async byte stream (needs
-            ``filename`` and ``size``).
+            ``filename`` and ``size``, exactly its length).
+        size: the source's length in bytes; for a path or bytes, optional, but when given it
+            must be their length.
         gallery: fid of the gallery the asset is added to.
         caption, description, reference_id, tags: metadata applied after the upload.
         chunk_size: a file larger than this goes in chunks of this many bytes.
@@ -1528,8 +1534,14 @@ async def import_url(
     check_import_options(
         timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
     )
-    if (problem := check_url(url)) is not None:
-        raise CincopaValidationError([problem], operation="asset.upload_from_url")
+    problems = [problem] if (problem := check_url(url)) is not None else []
+    if on_job is not None and not callable(on_job):  # called once the job started: too late
+        problems.append("on_job: must be callable")
+    given_job: object = follow_job  # typed as a str, checked as whatever was passed
+    if given_job is not None and (not isinstance(given_job, str) or not given_job.strip()):
+        problems.append(f"follow_job: expected a non-empty status_id str, got {follow_job!r:.40}")
+    if problems:
+        raise CincopaValidationError(problems, operation="asset.upload_from_url")
     polling = _Polling(timeout, poll_interval, max_poll_interval)
     imports = client._shared.imports
     settle = reference_id or url

@@ -242,6 +242,26 @@ VALIDATION_TABLE: list[tuple[str, Case, str]] = [
         lambda cp, tmp_path: cp.upload_file("a\ud800b.mp4"),
         "contains a lone surrogate",
     ),
+    (
+        "upload bytes with another size",
+        lambda cp, tmp_path: cp.upload_file(b"abc", filename="a.bin", size=4),
+        "size: 4 given, but the bytes are 3 bytes long",
+    ),
+    (
+        "upload path with another size",
+        lambda cp, tmp_path: cp.upload_file(_good_file(tmp_path), size=99),
+        "size: 99 given, but the file is 100 bytes long",
+    ),
+    (
+        "import_url on_job not callable",
+        lambda cp, tmp_path: cp.import_url("https://example.com/a.mp4", on_job=5),  # type: ignore[arg-type]  # deliberately wrong
+        "on_job: must be callable",
+    ),
+    (
+        "import_url follow_job not a str",
+        lambda cp, tmp_path: cp.import_url("https://example.com/a.mp4", follow_job=7),  # type: ignore[arg-type]  # deliberately wrong
+        "follow_job: expected a non-empty status_id str",
+    ),
     ("import_url int", lambda cp, tmp_path: cp.import_url(123), "url: expected a str, got int"),  # type: ignore[arg-type]  # deliberately wrong
     ("import_url None", lambda cp, tmp_path: cp.import_url(None), "url: expected a str"),  # type: ignore[arg-type]  # deliberately wrong
     (
