@@ -36,7 +36,11 @@ STEP: Final = 64 * 1024  # the most one layer inflates before the next one takes
 
 
 class BodyTooLarge(Exception):
-    """The reply (received or decoded) is larger than the limit; reading stopped there."""
+    """The reply (received or decoded) is larger than ``limit`` bytes; reading stopped there."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {limit} bytes")
+        self.limit = limit
 
 
 class UndecodableBody(Exception):
@@ -121,7 +125,7 @@ class BoundedDecoder:
     def feed(self, data: bytes) -> None:
         self.received += len(data)
         if self.received > self._limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(self._limit)
         self._pump(0, data)
 
     def finish(self) -> None:
@@ -133,7 +137,7 @@ class BoundedDecoder:
         if level == len(self._layers):
             self.decoded += len(data)
             if self.decoded > self._limit:
-                raise BodyTooLarge
+                raise BodyTooLarge(self._limit)
             self._sink(data)
             return
         layer = self._layers[level]
@@ -150,19 +154,28 @@ class BoundedDecoder:
 async def read_body(response: RawReply, limit: int) -> bytes | bytearray:
     """The whole decoded body of ``response``; ``BodyTooLarge`` past ``limit`` bytes.
 
-    A declared ``Content-Length`` over the limit is refused before anything is read.
+    A declared ``Content-Length`` over the limit is refused before anything is read. A body
+    framed by its ``Content-Length`` alone (no ``Transfer-Encoding``, no coding) is read in one
+    step: the HTTP parser reads exactly that many bytes. Any other body streams through the
+    bounded decoder -- a ``Content-Length`` beside ``Transfer-Encoding`` says nothing of the
+    size (RFC 9112 section 6.3: the transfer coding wins, as httpcore's h11 reads it).
     """
     if response.is_stream_consumed:  # built in memory (a MockTransport's reply) and read
         content = _held_content(response)
         if len(content) > limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(limit)
         return content
-    declared = response.headers.get("content-length")
+    headers = response.headers
+    declared = headers.get("content-length")
     length = int(declared) if declared is not None and declared.isdigit() else None
     if length is not None and length > limit:
-        raise BodyTooLarge
-    if length is not None and not response.headers.get("content-encoding"):
-        return await response.aread()  # the size is known and within the limit
+        raise BodyTooLarge(limit)
+    if (
+        length is not None
+        and not headers.get("content-encoding")
+        and "transfer-encoding" not in headers
+    ):
+        return await response.aread()  # framed by its length, which is within the limit
     body = bytearray()
     await stream_body(response, limit, body.extend)
     return body
@@ -173,12 +186,12 @@ async def stream_body(response: RawReply, limit: int, sink: Callable[[bytes], ob
     if response.is_stream_consumed:  # built in memory (a MockTransport's reply) and read
         content = _held_content(response)
         if len(content) > limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(limit)
         sink(content)
         return
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
+        raise BodyTooLarge(limit)
     decoder = BoundedDecoder(response.headers.get("content-encoding"), limit, sink)
     problem: BodyTooLarge | UndecodableBody | None = None
     stream = cast(AsyncGenerator[bytes, None], response.aiter_raw())
@@ -195,7 +208,7 @@ async def stream_body(response: RawReply, limit: int, sink: Callable[[bytes], ob
             # problem, the rest is read and dropped: a stream left unexhausted leaves httpx's
             # inner generators to the garbage collector, which trio reports as a warning.
             if decoder.received > limit:
-                raise BodyTooLarge
+                raise BodyTooLarge(limit)
     if problem is not None:
         raise problem
     decoder.finish()

@@ -138,6 +138,8 @@ from ._uploads import (
     finish_asset,
     import_url,
     look_for_stored,
+    os_problem,
+    path_problem,
     sha256,
     upload_file,
     upload_name,
@@ -511,6 +513,12 @@ class BulkRun(Generic[InputT, ValueT]):
             problems.append("on_progress: must be callable")
         if not isinstance(inputs, Iterable | AsyncIterable):
             problems.append(f"inputs: expected an iterable, got {type(inputs).__name__}")
+        elif isinstance(inputs, str | bytes | bytearray | memoryview | Mapping):
+            # iterable, but its items are characters, byte values or keys, not inputs
+            problems.append(
+                f"inputs: expected an iterable of items, got a {type(inputs).__name__}"
+                " (put a single item in a list)"
+            )
         if problems:
             raise CincopaValidationError(problems, operation=operation)
         self._client = client
@@ -855,6 +863,8 @@ class Content:
         elif isinstance(item, str | os.PathLike):
             self.source = self.path = Path(item)
             self.name = name or self.path.name
+            if (problem := path_problem(self.path)) is not None:
+                problems.append(f"input: {str(self.path)!r} {problem}")
         else:
             problems.append(
                 f"input: expected a path or (file name, bytes), got {type(item).__name__}"
@@ -885,9 +895,9 @@ class Content:
                     f"bulk.upload_files: {str(path)!r} changed while it was read; not uploaded",
                     operation="bulk.upload_files",
                 ) from None
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a name no OS takes
                 raise CincopaValidationError(
-                    [f"input: {str(path)!r}: {exc.strerror or type(exc).__name__}"],
+                    [f"input: {str(path)!r}: {os_problem(exc)}"],
                     operation="bulk.upload_files",
                 ) from None
             self.size, self.mtime_ns = info.st_size, info.st_mtime_ns
@@ -1100,8 +1110,8 @@ def _unchanged_file(item: object, record: LedgerRecord) -> Asset | None:
     path = Path(item)  # type: ignore[arg-type]  # the key was made of a path
     try:
         info = path.stat()
-    except OSError:
-        return None  # gone: run it, to report why
+    except (OSError, ValueError):  # ValueError: a name no OS takes
+        return None  # gone (or never there): run it, to report why
     if (info.st_size, info.st_mtime_ns) != (record.size, record.mtime_ns):
         return None  # changed: a new version to upload
     return _asset_from_record(record, path.name)
@@ -1382,7 +1392,7 @@ class BulkStreams:
         book = _ledger_of(ledger)
 
         async def step(update: Mapping[str, Any], state: ItemState) -> Ack:
-            return await client.asset.set_meta(**update)
+            return await client.asset.set_meta(**_checked_update(update))
 
         return BulkRun(
             client,
@@ -1503,6 +1513,12 @@ class BulkOperations:
             raise CincopaValidationError(
                 ["batch_size: must be an int >= 1"], operation="bulk.add_to_gallery"
             )
+        given: object = rids  # typed as rids, but checked as whatever was passed
+        if not isinstance(given, Iterable) or isinstance(given, str | bytes | Mapping):
+            raise CincopaValidationError(
+                [f"rids: expected an iterable of rid str, got a {type(rids).__name__}"],
+                operation="bulk.add_to_gallery",
+            )
         all_rids = list(rids)
         batches = [
             tuple(all_rids[start : start + batch_size])
@@ -1551,7 +1567,7 @@ def _bytes_counter(files: object) -> Callable[[], int] | None:
                 if len(item) == 2 and isinstance(item[1], bytes):
                     total += len(item[1])
             elif isinstance(item, str | os.PathLike):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):  # the item reports it
                     total += os.stat(item).st_size
         return total
 
@@ -1583,6 +1599,31 @@ def _update_key(update: Any) -> str:
     except (TypeError, ValueError, RecursionError):
         fields = repr(sorted(update.items(), key=str))
     return f"{update['rid']}\0{sha256(fields.encode('utf-8', 'replace')).hexdigest()[:16]}"
+
+
+def _checked_update(update: object) -> Mapping[str, Any]:
+    """A ``bulk.set_meta`` input as keyword arguments of ``asset.set_meta``, or that item's
+    ``CincopaValidationError``: a mapping whose keys are all parameters of it (a ``TypeError``
+    from the call would say less, and not as the SDK's error)."""
+    from ._spec import ENDPOINTS_BY_NAME
+
+    if not isinstance(update, Mapping):
+        raise CincopaValidationError(
+            [f"input: expected a mapping of asset.set_meta arguments, got {type(update).__name__}"],
+            operation="bulk.set_meta",
+        )
+    known = {param.python_name for param in ENDPOINTS_BY_NAME["asset.set_meta"].params}
+    unknown = [repr(key)[:60] for key in update if not isinstance(key, str) or key not in known]
+    if unknown:
+        verb = "is not an argument" if len(unknown) == 1 else "are not arguments"
+        raise CincopaValidationError(
+            [
+                f"input: {', '.join(unknown[:10])} {verb} of asset.set_meta"
+                f" (it takes {', '.join(sorted(known))})"
+            ],
+            operation="bulk.set_meta",
+        )
+    return update
 
 
 def _ack(value: Any, record: LedgerRecord) -> Ack:

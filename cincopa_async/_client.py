@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import warnings
@@ -32,7 +33,7 @@ import httpx
 
 from . import _uploads
 from ._body import ACCEPT_ENCODING, BodyTooLarge, UndecodableBody, read_body
-from ._encode import encode_arguments, is_count
+from ._encode import encode_arguments, is_count, is_seconds
 from ._errors import (
     APIConnectionError,
     APIResponseError,
@@ -50,7 +51,14 @@ from ._errors import (
 from ._generated import ClientOperations
 from ._locks import HandedOut, ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
-from ._redact import SECRET_QUERY_PARAMS, install_log_redaction, redact_url, scrub, scrub_json
+from ._redact import (
+    SECRET_QUERY_PARAMS,
+    install_log_redaction,
+    redact,
+    redact_url,
+    scrub,
+    scrub_json,
+)
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
 from ._version import __version__
@@ -75,7 +83,21 @@ DEFAULT_BASE_URL: Final = "https://api.cincopa.com/v2/"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_CONCURRENCY: Final = 32
-MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+# A JSON reply is read up to this many bytes, decoded. Cincopa's replies are pages of at most a
+# few hundred assets, each under 1 KB in the recorded replies (tests/fixtures/replies): a
+# 100-asset page is ~100 KB, so 16 MiB leaves a hundredfold margin. Decoding JSON costs up to
+# ~28x its size in Python objects and building the reply models ~45x, so the cap bounds memory
+# only together with the value budgets below (README: "Memory is bounded").
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+# Budgets of a JSON reply, counted over its raw bytes before it is decoded (an overcount: braces
+# and commas inside strings count too). A recorded asset takes ~7 objects and arrays and ~25
+# values: a 100-asset page ~700 and ~2,500, a few hundredths of these. An object or array costs
+# up to ~600 bytes once decoded into reply models, any other value ~70: together at most ~45 MiB.
+MAX_JSON_CONTAINERS: Final = 50_000  # "{" and "["
+MAX_JSON_VALUES: Final = (
+    250_000  # "," + "{" + "[": each value but a container's first follows a ","
+)
+JSON_BUDGET_FROM: Final = 256 * 1024  # smaller replies cannot exceed the budgets' cost anyway
 MAX_URL_LENGTH: Final = 65_536  # httpx's own limit
 TOKEN_ENV_VAR: Final = "CINCOPA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 BASE_URL_ENV_VAR: Final = "CINCOPA_BASE_URL"
@@ -91,8 +113,18 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 install_log_redaction()
 
 
-def _check_base_url(base_url: str, source: str = "base_url") -> str:
-    url = httpx.URL(base_url)
+def _check_base_url(base_url: object, source: str = "base_url") -> str:
+    if not isinstance(base_url, str):
+        raise CincopaValidationError(
+            [f"{source}: expected a str, got {type(base_url).__name__}"], operation="AsyncCincopa"
+        )
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError, an invalid port or IPv6 host
+        raise CincopaValidationError(
+            [f"{source}: {redact(base_url[:200])!r} is not a valid URL ({redact(str(exc)[:200])})"],
+            operation="AsyncCincopa",
+        ) from None
     host = url.host
     if url.scheme == "https" and host:
         return str(url) if str(url).endswith("/") else f"{url}/"
@@ -105,6 +137,58 @@ def _check_base_url(base_url: str, source: str = "base_url") -> str:
         ],
         operation="AsyncCincopa",
     )
+
+
+def _token_problem(token: object, source: str) -> str | None:
+    """What is wrong with an api_token, or None. The token itself is never quoted: it travels
+    in every URL, and a control character or a lone surrogate would break (or smuggle into)
+    the request line."""
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        return f"{source}: expected a str, got {type(token).__name__}"
+    if not token.strip():
+        return None  # reported as missing
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{source}: is not valid UTF-8 text (it contains a lone surrogate)"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
+        return f"{source}: contains whitespace or a control character (NUL, CR, LF ...)"
+    return None
+
+
+def _check_timeout(timeout: object) -> tuple[httpx.Timeout | None, list[str]]:
+    """``timeout`` as an ``httpx.Timeout``, or the problems with it.
+
+    A number of seconds > 0, or an ``httpx.Timeout`` whose every phase is one (or None). ``inf``
+    (like None) means no limit; it is sent as None, which every route understands (aiohttp's
+    timers cannot take an infinite delay). 0, a negative number, NaN, a str or a bool is refused.
+    """
+    phases: dict[str, object]
+    if isinstance(timeout, httpx.Timeout):
+        phases = dict(timeout.as_dict())
+    elif timeout is None or is_seconds(timeout):
+        phases = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
+    else:
+        return None, [
+            f"timeout: must be a number of seconds > 0 or an httpx.Timeout, got {timeout!r:.40}"
+        ]
+    finite: dict[str, float | None] = {}
+    problems = []
+    for name, value in phases.items():
+        if value is None:
+            finite[name] = None
+        elif isinstance(value, int | float) and is_seconds(value):
+            finite[name] = None if math.isinf(value) else float(value)
+        else:
+            problems.append(
+                f"timeout: its {name} phase must be a number of seconds > 0 or None,"
+                f" got {value!r:.40}"
+            )
+    if problems:
+        return None, problems
+    return httpx.Timeout(**finite), []
 
 
 def is_loopback_host(host: str) -> bool:
@@ -393,7 +477,8 @@ class AsyncCincopa(ClientOperations):
         base_url: the API root; defaults to the ``CINCOPA_BASE_URL`` environment variable, else
             ``https://api.cincopa.com/v2/`` (an argument always wins over the environment).
             ``https://`` only, except plain ``http://`` on loopback hosts (an emulator).
-        timeout: seconds, or an ``httpx.Timeout`` (default 60 s, 5 s to connect).
+        timeout: seconds (> 0; ``inf`` or None: no limit), or an ``httpx.Timeout`` whose phases
+            are such (default 60 s, 5 s to connect).
         max_retries: retries after a retryable failure (see ``_retry``); 0 disables them.
         max_concurrency: requests in flight at once through this client, all views included.
         http_client: an ``httpx.AsyncClient`` to use as given; the SDK does not close it.
@@ -414,18 +499,32 @@ class AsyncCincopa(ClientOperations):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         problems = []
-        token = api_token if api_token is not None else os.environ.get(TOKEN_ENV_VAR)
-        if not token or not token.strip():
+        source = "api_token" if api_token is not None else TOKEN_ENV_VAR
+        token: object = api_token if api_token is not None else os.environ.get(TOKEN_ENV_VAR)
+        if (problem := _token_problem(token, source)) is not None:
+            problems.append(problem)
+        elif not isinstance(token, str) or not token.strip():
             problems.append(f"api_token: is required (pass api_token= or set {TOKEN_ENV_VAR})")
         if not is_count(max_retries, 0):
             problems.append("max_retries: must be an int >= 0")
         if not is_count(max_concurrency, 1):
             problems.append("max_concurrency: must be an int >= 1")
+        checked_timeout, timeout_problems = _check_timeout(timeout)
+        problems.extend(timeout_problems)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            problems.append(
+                f"http_client: expected an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            problems.append(
+                f"transport: expected an httpx.AsyncBaseTransport, got {type(transport).__name__}"
+            )
         if http_client is not None and transport is not None:
             problems.append("transport: cannot be combined with http_client")
         if problems:
             raise CincopaValidationError(problems, operation="AsyncCincopa")
-        assert token is not None
+        assert isinstance(token, str)
+        assert checked_timeout is not None
         if base_url is not None:
             self._base_url = _check_base_url(base_url)
         elif from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
@@ -434,7 +533,7 @@ class AsyncCincopa(ClientOperations):
             self._base_url = DEFAULT_BASE_URL
         self._api_token = token
         self._token_query = urlencode({"api_token": token})
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = checked_timeout
         self._retry = RetryPolicy(max_retries=max_retries)
         self._shared = _SharedState(http_client, transport, max_concurrency)
         self._urls: dict[str, str] = {}
@@ -486,9 +585,11 @@ class AsyncCincopa(ClientOperations):
                 )
             view._retry = RetryPolicy(max_retries=max_retries)
         if timeout is not None:
-            view._timeout = (
-                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-            )
+            checked, problems = _check_timeout(timeout)
+            if problems:
+                raise CincopaValidationError(problems, operation="with_options")
+            assert checked is not None
+            view._timeout = checked
         ClientOperations.__init__(view)
         return view
 
@@ -767,8 +868,7 @@ class AsyncCincopa(ClientOperations):
             return deadline, None
         if isinstance(exc, BodyTooLarge | UndecodableBody):
             problem = (
-                f"is larger than {MAX_RESPONSE_BYTES} bytes (received or decoded);"
-                " reading stopped there"
+                f"is larger than {exc.limit} bytes (received or decoded); reading stopped there"
                 if isinstance(exc, BodyTooLarge)
                 else f"cannot be decoded: {exc}"
             )
@@ -813,15 +913,29 @@ class AsyncCincopa(ClientOperations):
         body: bytes | bytearray,
     ) -> Mapping[str, Any]:
         status = response.status_code
+        if not 200 <= status <= 599:
+            raise self._invalid_status(operation, request, response)
         too_deep = False
-        try:
-            payload: Any = json.loads(body)
-        except ValueError:
-            payload = None
-        except RecursionError:  # nested deeper than the interpreter's recursion limit
-            payload, too_deep = None, True
+        over_budget = _over_json_budget(body) if len(body) > JSON_BUDGET_FROM else None
+        payload: Any = None
+        if over_budget is None:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                pass
+            except RecursionError:  # nested deeper than the interpreter's recursion limit
+                too_deep = True
         if status >= 300:
             raise self._status_error(operation, request, response, payload, body)
+        if over_budget is not None:
+            url = redact_url(request.url)
+            raise ResponseDecodeError(
+                f"{operation}: the reply ({len(body):,} bytes) holds {over_budget}; it was not"
+                f" decoded (HTTP {status}) from {url}",
+                operation=operation,
+                url=url,
+                body_excerpt="",
+            )
         if type(payload) is dict:
             success = payload.get("success", True)
             if success is True or success not in _FALSE:
@@ -851,6 +965,22 @@ class AsyncCincopa(ClientOperations):
             operation=operation,
             url=url,
             payload=scrub_json(payload, secrets),
+        )
+
+    def _invalid_status(
+        self, operation: str, request: Outgoing | httpx.Request, response: Reply
+    ) -> ResponseDecodeError:
+        """The error for a reply whose status is no final HTTP status (not 200-599): HTTP has
+        three-digit codes of classes 1 to 5, 1xx never final (RFC 9110 section 15). aiohttp
+        takes ``000`` and ``099`` as they come; such a reply is not a success of any kind."""
+        url = redact_url(request.url)
+        reason = scrub(response.reason_phrase or "", self._secrets_of(request))[:80]
+        return ResponseDecodeError(
+            f"{operation}: the reply's status {response.status_code} {reason!r} is not a final"
+            f" HTTP status (200-599) ({request.method} {url})",
+            operation=operation,
+            url=url,
+            body_excerpt="",
         )
 
     def _status_error(
@@ -901,35 +1031,113 @@ class AsyncCincopa(ClientOperations):
         )
 
 
+def _over_json_budget(body: bytes | bytearray) -> str | None:
+    """What of a JSON reply is past its budgets (``MAX_JSON_CONTAINERS``, ``MAX_JSON_VALUES``),
+    or None. Counted before decoding: the cost is one pass of ``bytes.count`` per character."""
+    containers = body.count(b"{") + body.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        return f"more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays ({containers:,})"
+    values = containers + body.count(b",")
+    if values > MAX_JSON_VALUES:
+        return f"more than {MAX_JSON_VALUES:,} JSON values ({values:,})"
+    return None
+
+
 def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
     """The reply model of ``endpoint`` built from ``payload``, or ``ResponseValidationError``.
 
     The models and the converter are imported with the first reply, not with the package. The
-    fast converter runs first; only when it fails does the detailed one run, to name the path of
-    every bad field.
+    fast converter runs first; only when it fails is the reply checked field by field, to name
+    the path of each bad field (``_field_errors``).
     """
     structure, model = _HOOKS.get(endpoint.reply) or _load_hook(endpoint.reply)
     with contextlib.suppress(Exception):
         return structure(payload, model)
-    converters = _CONVERTERS or _load_converters()
-    try:
-        converters[1].structure(payload, model)
-    except Exception as exc:
-        import cattrs
-
-        try:
-            errors = cattrs.transform_error(exc, path=endpoint.name)
-        except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
-            errors = [f"the reply is nested too deeply to check @ {endpoint.name}"]
-    else:  # pragma: no cover - both converters agree on every input
-        errors = ["the reply could not be structured"]
-    # Raised here, outside the handler: cattrs' exceptions quote the reply's values.
+    errors = _field_errors(endpoint.name, payload, model, structure)
+    shown = errors[:MAX_REPORTED_ERRORS]
+    if len(errors) > len(shown):
+        shown.append(f"... and {len(errors) - len(shown)} more")
+    # Raised here, outside any handler: cattrs' exceptions quote the reply's values.
     raise ResponseValidationError(
-        f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(errors),
+        f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(shown),
         operation=endpoint.name,
         url=redact_url(url),
-        errors=errors,
+        errors=shown,
     )
+
+
+DETAILED_ITEMS: Final = 20  # items of each longer list that one detailed check looks at
+MAX_REPORTED_ERRORS: Final = 20
+
+
+def _field_errors(
+    name: str, payload: Mapping[str, Any], model: type, fast: Callable[[Any, type], Any]
+) -> list[str]:
+    """The path of each bad field of a reply the fast converter refused.
+
+    cattrs' detailed validation builds an exception (with its traceback) per bad item: 50,000
+    bad assets took ~200 MiB and seconds. So it runs on a window of the reply, every list of
+    more than ``DETAILED_ITEMS`` items cut to that many: first their first ones (the paths are
+    then exact), and only when those are all good, the next ones, window after window, each
+    checked by the fast converter first; paths found past the first window say where they
+    count from.
+    """
+    import cattrs
+
+    detailed = (_CONVERTERS or _load_converters())[1]
+    start = 0
+    while True:
+        cut = _Window(start)
+        try:
+            window = cut.of(payload)
+        except RecursionError:  # pragma: no cover - a reply nested beyond the window's walk
+            return [f"the reply is nested too deeply to check @ {name}"]
+        if start:
+            try:
+                fast(window, model)
+            except Exception:  # noqa: S110 - the bad field is in this window
+                pass
+            else:
+                if not cut.more:  # pragma: no cover - the whole reply fails, no window does
+                    return [f"the reply could not be structured @ {name}"]
+                start += DETAILED_ITEMS
+                continue
+        try:
+            detailed.structure(window, model)
+        except Exception as exc:
+            try:
+                errors = cattrs.transform_error(exc, path=name)
+            except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
+                errors = [f"the reply is nested too deeply to check @ {name}"]
+            if start:
+                where = f" (items counted from {start} in lists of more than {DETAILED_ITEMS})"
+                errors = [error + where for error in errors]
+            return errors
+        if not cut.more:  # pragma: no cover - both converters agree on every input
+            return [f"the reply could not be structured @ {name}"]
+        start += DETAILED_ITEMS
+
+
+class _Window:
+    """A copy of a decoded reply in which each list of more than ``DETAILED_ITEMS`` items holds
+    only those from ``start`` on (up to that many); ``more``: one holds more past them."""
+
+    __slots__ = ("more", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.more = False
+
+    def of(self, value: Any) -> Any:
+        if type(value) is dict:
+            return {key: self.of(item) for key, item in value.items()}
+        if type(value) is list:
+            if len(value) > DETAILED_ITEMS:
+                end = self.start + DETAILED_ITEMS
+                self.more = self.more or len(value) > end
+                value = value[self.start : end]
+            return [self.of(item) for item in value]
+        return value
 
 
 _CONVERTERS: list[Any] = []

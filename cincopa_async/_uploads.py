@@ -109,7 +109,7 @@ from ._errors import (
     UploadOutcomeUnknownError,
     UploadSourceError,
 )
-from ._redact import redact_url, scrub
+from ._redact import redact, redact_url, scrub
 from ._retry import is_transient
 
 if TYPE_CHECKING:
@@ -160,7 +160,11 @@ _RESOURCE_LINE = re.compile(r"(?i:new resource id) (\d+) (\S+)")
 _DONE_LINES = frozenset({"chunk done.", "chunk done", "done.", "done"})
 _STATUS_LINE = re.compile(r"[a-z][a-z ]* ok")  # "authentication ok", "file stored ok", ...
 _QUOTA_TEXT = "out of assets quota"  # S7: `resp.indexOf('out of assets quota') > -1`
-_HOST_TEXT_LIMIT = 2000
+_HOST_TEXT_LIMIT = 2000  # characters of the host's text an error keeps (scrubbed first)
+# The most of a host reply that is read: its known replies are a few short lines (REFERENCE.md
+# 7.1 step 4), a proxy's error page a few KB. Past it, reading stops and the reply is refused,
+# so that a hostile host's reply costs at most this (decoded, lowered and split), not the JSON cap.
+HOST_REPLY_LIMIT: Final = 64 * 1024
 
 # import status words (REFERENCE.md 7.3: only "inprogress" is evidenced; the rest is assumed)
 _IMPORT_IN_PROGRESS = frozenset(
@@ -331,6 +335,7 @@ class _Source:
         self._pending = b""
         self._stream_offset = 0
         self._stream_hash = sha256() if stream is not None else None
+        self._prefetched: bytes | None = None  # a stream's first chunk, read before sending
         self._digest: bytes | None = None
 
     async def sha256(self) -> bytes:
@@ -368,7 +373,25 @@ class _Source:
                     operation=UPLOAD_OPERATION,
                 )
             return data
+        return await self._read_stream(start, end)
+
+    async def prefetch(self, end: int) -> None:
+        """Read a stream's bytes ``[0, end)`` now, before anything is sent, and hold them for
+        the first ``read``: a stream that yields something other than bytes there, or -- when
+        ``end`` is its size -- is not exactly ``size`` bytes long, is then a
+        ``CincopaValidationError`` before ``asset.get_upload_url``. (Later chunks are read as
+        they are sent; a problem found there is an ``UploadSourceError``, raised before that
+        chunk, and before the POST completing the file.)"""
+        if self.stream is not None and self._stream_offset == 0:
+            self._prefetched = await self._read_stream(0, end)
+
+    async def _read_stream(self, start: int, end: int) -> bytes:
+        """The stream's next ``end - start`` bytes; at its declared end, the stream must end
+        too (see ``_stream_problem``)."""
         assert self.stream is not None
+        if self._prefetched is not None and (start, end) == (0, len(self._prefetched)):
+            data, self._prefetched = self._prefetched, None
+            return data
         if start != self._stream_offset:
             raise RuntimeError("stream sources are read in order")
         buffer = bytearray(self._pending)
@@ -377,20 +400,50 @@ class _Source:
         iterator = self._iterator
         while len(buffer) < end - start:
             try:
-                buffer += await anext(iterator)
+                piece = await anext(iterator)
             except StopAsyncIteration:
-                break
-        if len(buffer) < end - start:
-            raise CincopaValidationError(
-                [f"source: the stream ended at {start + len(buffer)} of {self.size} bytes"],
-                operation=UPLOAD_OPERATION,
-            )
+                raise self._stream_problem(
+                    f"ended at {start + len(buffer):,} of the {self.size:,} bytes declared"
+                    " as its size"
+                ) from None
+            buffer += self._bytes_of(piece, start + len(buffer))
+        if end == self.size:  # nothing may follow: bytes past `size` would be dropped
+            while len(buffer) == end - start:
+                try:
+                    piece = await anext(iterator)
+                except StopAsyncIteration:
+                    break
+                buffer += self._bytes_of(piece, start + len(buffer))
+            if len(buffer) > end - start:
+                raise self._stream_problem(
+                    f"is longer than the {self.size:,} bytes declared as its size"
+                )
         self._pending = bytes(buffer[end - start :])
         self._stream_offset = end
         data = bytes(buffer[: end - start])
         assert self._stream_hash is not None
         self._stream_hash.update(data)
         return data
+
+    def _bytes_of(self, piece: object, offset: int) -> bytes | bytearray | memoryview:
+        """A piece the stream yielded, if it is bytes (``bytearray`` and ``memoryview`` too)."""
+        if isinstance(piece, bytes | bytearray | memoryview):
+            return piece
+        raise self._stream_problem(
+            f"yielded a {type(piece).__name__} at byte {offset:,}, not bytes"
+        )
+
+    def _stream_problem(self, problem: str) -> CincopaError:
+        """A stream that is not the bytes it was declared to be: ``CincopaValidationError``
+        while nothing of it was sent (its first chunk, read by ``prefetch``), else
+        ``UploadSourceError``. Either way the file is not completed: nothing is stored."""
+        text = f"source: the stream {problem}"
+        if self._stream_offset == 0:
+            return CincopaValidationError([text], operation=UPLOAD_OPERATION)
+        return UploadSourceError(
+            f"{UPLOAD_OPERATION}: {text}; the upload was not completed, nothing was stored",
+            operation=UPLOAD_OPERATION,
+        )
 
     async def blocks(self, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``[start, end)`` in blocks of ``BLOCK_SIZE``: a chunk never sits whole in memory.
@@ -430,6 +483,27 @@ class _Source:
             )
 
 
+def path_problem(path: Path) -> str | None:
+    """What makes ``path`` impossible to open whatever the file system holds, or None: a NUL
+    character (no OS takes one), or a lone surrogate outside the range of ``surrogateescape``
+    (the form undecodable file name bytes take, which the OS does take back)."""
+    text = os.fspath(path)
+    if "\0" in text:
+        return "contains a NUL character"
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        return "is not valid text for a file name (it contains a lone surrogate)"
+    return None
+
+
+def os_problem(exc: OSError | ValueError) -> str:
+    """An OS error as a short reason (no path: the caller names it)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)
+
+
 def _source_error(path: Path, exc: OSError) -> UploadSourceError:
     return UploadSourceError(
         f"{UPLOAD_OPERATION}: {str(path)!r} could not be read:"
@@ -454,9 +528,11 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
+            if (problem := path_problem(path)) is not None:
+                raise ValueError(problem)
             info = await anyio.to_thread.run_sync(path.stat, limiter=file_threads())
-        except OSError as exc:
-            problems.append(f"source: {str(path)!r}: {exc.strerror or type(exc).__name__}")
+        except (OSError, ValueError) as exc:
+            problems.append(f"source: {str(path)!r}: {os_problem(exc)}")
             result = _Source(filename or path.name, 0, path=path)
         else:
             if not stat.S_ISREG(info.st_mode):
@@ -478,6 +554,10 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
         problems.append(problem)
     elif filename is not None and not filename.strip():
         problems.append("filename: must not be empty")
+    if size is not None and result.stream is None and not problems and size != result.size:
+        # not ignored: a size that is not the source's says the caller expects another file
+        what = "the file is" if result.path is not None else "the bytes are"
+        problems.append(f"size: {size:,} given, but {what} {result.size:,} bytes long")
     if not problems and result.size == 0:
         problems.append(EMPTY_FILE)
     if problems:
@@ -488,6 +568,7 @@ async def _open_source(source: UploadSource, filename: str | None, size: int | N
 def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[str, str] | None:
     """What the upload host's reply says: ``(id, rid)`` when it completed the file, None when it
     stored an intermediate chunk; any other reply raises (see the module docstring, step 3).
+    ``text`` is what ``_HostReply`` read: at most ``HOST_REPLY_LIMIT`` bytes.
 
     ``url`` (already redacted) goes on the error; ``secrets`` (the token, the upload URL's
     ``hash``) are scrubbed from the host's text wherever it appears in the error.
@@ -496,17 +577,23 @@ def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[
         QuotaExceededError: the reply says ``out of assets quota``.
         APIResponseError: a line of the reply mentions ``error``.
         ResponseDecodeError: the reply is not one the host is known to send (an HTML error
-            page, a truncated reply, a reply without ``done`` ...).
+            page, a truncated reply, a reply without ``done`` ...), or is longer than
+            ``HOST_REPLY_LIMIT``: only that much is ever split into lines and looked at.
     """
+
+    def host_text() -> str:
+        # scrubbed whole, then cut: a cut first could leave half a secret standing (and a cut
+        # wider than the excerpt can shift one in as longer secrets before it shrink)
+        return scrub(text, secrets)[:_HOST_TEXT_LIMIT]
+
+    if len(text) > HOST_REPLY_LIMIT:
+        raise host_reply_too_long(host_text(), url)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lowered = [line.lower() for line in lines]
 
-    def host_text() -> str:
-        return scrub(text[:_HOST_TEXT_LIMIT], secrets)
-
     def line_with(word: str) -> str:
         found = next((line for line in lines if word in line.lower()), text.strip())
-        return scrub(found[:500], secrets)
+        return scrub(found, secrets)[:500]  # scrubbed before it is cut: no half secret left
 
     if any(_QUOTA_TEXT in line for line in lowered):
         raise QuotaExceededError(
@@ -548,6 +635,36 @@ def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[
     )
 
 
+def host_reply_too_long(excerpt: str, url: str) -> ResponseDecodeError:
+    """The error for a host reply past ``HOST_REPLY_LIMIT`` (``excerpt``: its start, scrubbed)."""
+    return ResponseDecodeError(
+        f"{UPLOAD_OPERATION}: the upload host's reply is longer than {HOST_REPLY_LIMIT:,} bytes"
+        f" (its replies are a few short lines); reading stopped there: {excerpt[:200]!r}"
+        f" ({url})",
+        operation=UPLOAD_OPERATION,
+        url=url,
+        body_excerpt=excerpt,
+    )
+
+
+class _HostReply:
+    """Reads an upload host's reply up to ``HOST_REPLY_LIMIT`` decoded bytes: ``cut`` says
+    there was more (a declared length over it reads nothing)."""
+
+    __slots__ = ("cut",)
+
+    def __init__(self) -> None:
+        self.cut = False
+
+    async def read(self, response: Reply) -> bytes:
+        body = bytearray()
+        try:
+            await stream_body(response, HOST_REPLY_LIMIT, body.extend)
+        except BodyTooLarge:
+            self.cut = True
+        return bytes(body)
+
+
 _unique_id_lock = threading.Lock()
 _last_unique_id = 0
 
@@ -560,6 +677,71 @@ def new_unique_id() -> str:
     with _unique_id_lock:
         _last_unique_id = max(time.time_ns() // 1_000_000, _last_unique_id + 1)
         return str(_last_unique_id)
+
+
+def server_url_problem(url: object, *, secret: bool) -> str | None:
+    """What keeps a URL a server gave from being requested, or None.
+
+    It must be a str httpx can parse, ``http(s)`` with a host; one that carries a secret
+    (``secret``: the upload URL, self-authorising by its ``hash``) must be ``https://`` unless
+    its host is a loopback one (an emulator), as ``base_url`` must. Cincopa's upload URLs are
+    ``https://mediaupload.cincopa.com/...`` (REFERENCE.md 7.1); refusing plain http for them is
+    the SDK's own rule.
+    """
+    from ._client import is_loopback_host
+
+    if not isinstance(url, str) or not url.strip():
+        return f"is not a URL (a {type(url).__name__}{'' if url else ', empty'})"
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:  # a bad port, host, character ...
+        return f"is not a valid URL ({redact(str(exc))[:200]})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "is not an http(s) URL with a host"
+    if secret and parsed.scheme == "http" and not is_loopback_host(parsed.host):
+        return "is plain http:// to a host that is not loopback, and it carries a secret"
+    return None
+
+
+def bad_server_url(
+    client: AsyncCincopa, url: object, problem: str, operation: str, field: str
+) -> ResponseValidationError:
+    """The error for a URL a server gave that cannot be requested (see ``server_url_problem``);
+    the URL is shown redacted, and scrubbed of the token."""
+    shown = scrub(str(url), [client._api_token])[:300] if isinstance(url, str) else ""
+    return ResponseValidationError(
+        f"{operation}: {field} {problem}: {shown!r}",
+        operation=operation,
+        url=shown or None,
+        errors=[f"{problem} @ {field}"],
+    )
+
+
+def checked_server_url(
+    client: AsyncCincopa, url: object, operation: str, field: str, *, secret: bool
+) -> str:
+    """``url`` if it can be requested, else ``bad_server_url``'s ``ResponseValidationError``."""
+    problem = server_url_problem(url, secret=secret)
+    if problem is not None:
+        raise bad_server_url(client, url, problem, operation, field)
+    assert isinstance(url, str)
+    return url
+
+
+def build_request(
+    build: Callable[[], Outgoing | httpx.Request],
+    client: AsyncCincopa,
+    url: str,
+    operation: str,
+    field: str,
+) -> Outgoing | httpx.Request:
+    """``build()``, a request to a URL a server gave; a URL that still cannot be built (a
+    route's parser stricter than the check) is ``bad_server_url``'s error, not httpx's."""
+    try:
+        return build()
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
+        problem = f"cannot be requested ({type(exc).__name__})"
+    raise bad_server_url(client, url, problem, operation, field)
 
 
 def _url_secrets(client: AsyncCincopa, upload_url: str) -> tuple[str, ...]:
@@ -620,7 +802,7 @@ class _Uploader:
         size = self.source.size
         if size <= self.chunk_size:
             first = await self._held(0)
-            return await self._complete(lambda: self._chunk_request(0, first))
+            return await self._complete(lambda: self._request(0, first))
         count = -(-size // self.chunk_size)
         missing = [index for index in range(count - 1) if index not in self.done]
         await self._save_state()
@@ -642,13 +824,13 @@ class _Uploader:
                     tg.start_soon(post_next)
         last = count - 1
         data = await self._held(last)
-        return await self._complete(lambda: self._chunk_request(last, data))
+        return await self._complete(lambda: self._request(last, data))
 
     async def _post_chunk(self, index: int) -> None:
         """Post chunk ``index`` (not the last) until the host acknowledges it, then record it."""
         data = await self._held(index)
         result = await self.client._with_retries(
-            UPLOAD_OPERATION, True, lambda: self._post(self._chunk_request(index, data))
+            UPLOAD_OPERATION, True, lambda: self._post(self._request(index, data))
         )
         if result is not None:  # the host completed the file before its last chunk
             raise APIResponseError(
@@ -682,8 +864,9 @@ class _Uploader:
         retries = 0
         while True:
             failure: CincopaError | None = None
+            request = build()  # outside the try: a request that cannot be built was not sent
             try:
-                rid = await self._post(build())
+                rid = await self._post(request)
             except CincopaError as error:
                 failure = error
             if failure is not None:
@@ -735,6 +918,16 @@ class _Uploader:
             url=self.safe_url,
         )
 
+    def _request(self, index: int, held: bytes | None) -> Outgoing | httpx.Request:
+        """``_chunk_request``, a URL that cannot be built a ``ResponseValidationError``."""
+        return build_request(
+            partial(self._chunk_request, index, held),
+            self.client,
+            self.upload_url,
+            UPLOAD_OPERATION,
+            "the upload URL",
+        )
+
     def _chunk_request(self, index: int, held: bytes | None) -> Outgoing | httpx.Request:
         """One chunk's POST, its body streamed in blocks (built anew for every attempt).
 
@@ -761,13 +954,18 @@ class _Uploader:
 
     async def _post(self, request: Outgoing | httpx.Request) -> str | None:
         """Send one POST; the rid when it completed the file, None for a stored chunk."""
-        response, body = await self.client._exchange(UPLOAD_OPERATION, request)
-        text = body.decode("utf-8", "replace")
+        reply = _HostReply()
+        response, body = await self.client._exchange(UPLOAD_OPERATION, request, reply.read)
+        if not 200 <= response.status_code <= 599:
+            raise self.client._invalid_status(UPLOAD_OPERATION, request, response)
+        text = body.decode("utf-8", "replace")  # at most HOST_REPLY_LIMIT bytes
         if response.status_code >= 300:
             if _QUOTA_TEXT in text.lower():  # however the host frames it, the cause is the same
                 parse_host_reply(text, self.safe_url, self.secrets)  # raises QuotaExceededError
-            host_text = scrub(text[:_HOST_TEXT_LIMIT], self.secrets).encode()
+            host_text = scrub(text, self.secrets)[:_HOST_TEXT_LIMIT].encode()
             raise self.client._status_error(UPLOAD_OPERATION, request, response, None, host_text)
+        if reply.cut:
+            raise host_reply_too_long(scrub(text, self.secrets)[:_HOST_TEXT_LIMIT], self.safe_url)
         result = parse_host_reply(text, self.safe_url, self.secrets)
         return None if result is None else result[1]
 
@@ -829,6 +1027,9 @@ def may_have_been_applied(error: CincopaError) -> bool:
 
 
 MAX_LOOKUP_PAGES: Final = 20  # of 100 assets each: look-alikes past that are not ruled out
+# A proof download of unknown size stops here (the SDK's own bound: Cincopa documents no limit
+# of its file sizes); a look-alike that big is left undecided, not read for ever.
+MAX_PROOF_BYTES: Final = 64 * 1024**3
 OTHER_BYTES: Final = b"other"  # what a "digest" of bytes of another length compares as
 
 
@@ -916,7 +1117,13 @@ async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> byt
     if version is None or not version.url:
         return None
     try:
-        downloaded = await download_digest(client, version.url, size)
+        downloaded = await download_digest(
+            client,
+            version.url,
+            size,
+            operation="asset.list",
+            field=f"asset.list.items[rid={asset.rid}].versions['original'].url",
+        )
     except CincopaError:
         return None
     if downloaded is None:
@@ -929,7 +1136,13 @@ async def _original_digest(client: AsyncCincopa, asset: Asset, size: int) -> byt
 
 
 async def download_digest(
-    client: AsyncCincopa, url: str, size: int | None = None
+    client: AsyncCincopa,
+    url: str,
+    size: int | None = None,
+    *,
+    operation: str = UPLOAD_OPERATION,
+    field: str = "the URL to download",
+    max_size: int | None = None,
 ) -> tuple[bytes, int] | None:
     """``(SHA-256, size)`` of what ``url`` serves, or None when it cannot be had; with ``size``
     given, ``(OTHER_BYTES, n)`` when it is not that long. No token is sent: the URL is used as
@@ -938,11 +1151,19 @@ async def download_digest(
     Read in ranges of ``DEFAULT_CHUNK_SIZE``, each a request of its own (retried on its own),
     so no attempt outlives its deadline; a server that ignores ``Range`` sends the whole file in
     one reply, which is hashed as it streams in. Memory stays at one network read.
+
+    The download never goes past the size the caller can use, whatever the server says: past
+    ``size`` when given, else past ``max_size`` (else ``MAX_PROOF_BYTES``), it is
+    ``(OTHER_BYTES, n)`` -- a ``Content-Range`` total of 10**18 is not read range after range.
+    A 206 must carry the range asked for (clipped to its total); any other proves nothing.
     """
+    checked_server_url(client, url, operation, field, secret=False)
     hasher, offset = sha256(), 0
+    bound = max_size if max_size is not None else MAX_PROOF_BYTES
     while True:
-        block = _RangeDigest(hasher, offset, size)
-        await client._with_retries(UPLOAD_OPERATION, True, partial(block.fetch, client, url))
+        block = _RangeDigest(hasher, offset, size, bound)
+        fetch = partial(block.fetch, client, url, operation, field)
+        await client._with_retries(UPLOAD_OPERATION, True, fetch)
         if block.other_length:
             return OTHER_BYTES, block.size or 0
         if block.outcome is None:
@@ -955,24 +1176,34 @@ async def download_digest(
 class _RangeDigest:
     """One range of a download, hashed into a copy of the running hash (kept on success)."""
 
-    __slots__ = ("_base", "end", "other_length", "outcome", "size", "start")
+    __slots__ = ("_base", "bound", "end", "other_length", "outcome", "size", "start")
 
-    def __init__(self, base: hashlib._Hash, start: int, size: int | None) -> None:
+    def __init__(self, base: hashlib._Hash, start: int, size: int | None, bound: int) -> None:
         self._base = base
         self.start, self.size = start, size
+        self.bound = size if size is not None else bound  # the longest file of any use
         self.end = (
             start + DEFAULT_CHUNK_SIZE if size is None else min(start + DEFAULT_CHUNK_SIZE, size)
         )
         self.outcome: hashlib._Hash | None = None
         self.other_length = False  # the file is known not to be ``size`` bytes long
 
-    async def fetch(self, client: AsyncCincopa, url: str) -> None:
+    async def fetch(self, client: AsyncCincopa, url: str, operation: str, field: str) -> None:
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if self.size != 0:  # an empty file has no byte range to ask for
             headers["Range"] = f"bytes={self.start}-{self.end - 1}"
-        request = client._outgoing("GET", url, headers, encoded=False)
+        request = build_request(
+            partial(client._outgoing, "GET", url, headers, encoded=False),
+            client,
+            url,
+            operation,
+            field,
+        )
         response, _ = await client._exchange(UPLOAD_OPERATION, request, self._read)
-        if response.status_code in (408, 429) or response.status_code >= 500:
+        status = response.status_code
+        if not 200 <= status <= 599:  # no HTTP status: nothing was proven (see _read)
+            raise client._invalid_status(UPLOAD_OPERATION, request, response)
+        if status in (408, 429) or status >= 500:
             raise client._status_error(UPLOAD_OPERATION, request, response, None, b"")
 
     async def _read(self, response: Reply) -> bytes:
@@ -980,17 +1211,20 @@ class _RangeDigest:
         hasher = self._base.copy()
         status = response.status_code
         span = _content_range(response) if status == 206 else None
-        if span is not None and self.size is not None and span[2] != self.size:
+        if span is not None and (
+            span[2] != self.size if self.size is not None else span[2] > self.bound
+        ):
             self.other_length = True  # the server says how long the file is: not this one
+            self.size = span[2]
             with contextlib.suppress(BodyTooLarge):
                 await stream_body(response, 64 * 1024, lambda piece: None)
             return b""
-        if span is not None and span[0] == self.start < span[1]:
+        if span is not None and span[0] == self.start < span[1] == min(self.end, span[2]):
             self.end, self.size = span[1], span[2]
-            expected: int | None = span[1] - span[0]
+            expected: int = span[1] - span[0]
         elif status == 200:  # Range ignored: the whole file, from its first byte
             hasher = sha256() if self.start else hasher
-            self.start, expected = 0, self.size
+            self.start, expected = 0, self.bound
         else:  # not the bytes asked for: read a little of it, prove nothing
             with contextlib.suppress(BodyTooLarge):
                 await stream_body(response, 64 * 1024, lambda piece: None)
@@ -1003,14 +1237,17 @@ class _RangeDigest:
             hasher.update(piece)
 
         try:
-            await stream_body(response, 2**62 if expected is None else expected, take)
-        except BodyTooLarge:  # longer than the asset's size: not this file
+            await stream_body(response, expected, take)
+        except BodyTooLarge:  # longer than the asset's size (or of any use): not this file
             self.other_length = True
             return b""
-        if expected is None or received == expected:
+        if status == 200 and self.size is None:  # its length is what arrived
+            self.outcome = hasher
+            self.end = self.size = received
+        elif received == expected:
             self.outcome = hasher
             if status == 200:
-                self.end = self.size = received
+                self.end = received
         elif status == 200:  # the whole file, shorter than the asset's size: not this file
             self.other_length = True
         return b""
@@ -1044,9 +1281,16 @@ async def _store(
         )
     while True:
         if state is not None:
-            upload_url = state.upload_url
+            upload_url = state.upload_url  # checked by _load_state
         else:
-            upload_url = (await client.asset.get_upload_url(fid=gallery)).upload_url
+            given = (await client.asset.get_upload_url(fid=gallery)).upload_url
+            upload_url = checked_server_url(
+                client,
+                given,
+                "asset.get_upload_url",
+                "asset.get_upload_url.upload_url",
+                secret=True,
+            )
         uploader = _Uploader(
             client,
             opened,
@@ -1097,7 +1341,8 @@ def _load_state(state_file: Path | None, source: _Source, chunk_size: int) -> Up
         return None
     fingerprint = source.fingerprint()
     if (
-        state.filename != source.filename
+        server_url_problem(state.upload_url, secret=True) is not None  # edited, or corrupt
+        or state.filename != source.filename
         or state.size != source.size
         or state.chunk_size != chunk_size
         or (state.source, state.source_mtime_ns) != fingerprint
@@ -1131,7 +1376,9 @@ async def upload_file(
 
     Args:
         source: a file path, ``bytes`` (needs ``filename``) or an async byte stream (needs
-            ``filename`` and ``size``).
+            ``filename`` and ``size``, exactly its length).
+        size: the source's length in bytes; for a path or bytes, optional, but when given it
+            must be their length.
         gallery: fid of the gallery the asset is added to.
         caption, description, reference_id, tags: metadata applied after the upload.
         chunk_size: a file larger than this goes in chunks of this many bytes.
@@ -1159,7 +1406,12 @@ async def upload_file(
         ResponseDecodeError: the upload host's reply is not one it is known to send.
         UploadOutcomeUnknownError: the completing POST may have stored the file and a
             look-alike could be neither proven nor ruled out; it was not sent again.
-        UploadSourceError: the file could not be read, or changed while uploading.
+        UploadSourceError: the file could not be read, or changed while uploading; or a
+            stream turned out not to be ``size`` bytes of ``bytes`` in a chunk after its first
+            (the file is not completed: nothing is stored).
+        CincopaValidationError: bad arguments -- a stream's first chunk (all of it, when it
+            is one POST) included: yielding something other than bytes, or, for a one-POST
+            upload, ending before ``size`` or going on past it. Raised before anything is sent.
     """
     check_upload_options(chunk_size, chunk_concurrency, on_progress, state_file)
     check_metadata(caption=caption, description=description, reference_id=reference_id, tags=tags)
@@ -1173,6 +1425,7 @@ async def upload_file(
         )
     state_path = Path(state_file) if state_file is not None else None
     try:
+        await opened.prefetch(min(chunk_size, opened.size))
         if (
             expected_fingerprint is not None
             and opened.path is not None
@@ -1302,8 +1555,14 @@ async def import_url(
     check_import_options(
         timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
     )
-    if (problem := check_url(url)) is not None:
-        raise CincopaValidationError([problem], operation="asset.upload_from_url")
+    problems = [problem] if (problem := check_url(url)) is not None else []
+    if on_job is not None and not callable(on_job):  # called once the job started: too late
+        problems.append("on_job: must be callable")
+    given_job: object = follow_job  # typed as a str, checked as whatever was passed
+    if given_job is not None and (not isinstance(given_job, str) or not given_job.strip()):
+        problems.append(f"follow_job: expected a non-empty status_id str, got {follow_job!r:.40}")
+    if problems:
+        raise CincopaValidationError(problems, operation="asset.upload_from_url")
     polling = _Polling(timeout, poll_interval, max_poll_interval)
     imports = client._shared.imports
     settle = reference_id or url
@@ -1356,8 +1615,10 @@ def check_url(url: object) -> str | None:
         return "url: contains whitespace or a control character (percent-encode it)"
     try:
         parts = urlsplit(url)
-    except ValueError as exc:
-        return f"url: cannot be parsed ({exc})"
+        parts.port  # noqa: B018 - parsed on access: "http://host:abc/" fails only here
+        httpx.URL(url)  # what the SDK itself requests it with (a proof after a lost reply)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"url: cannot be parsed ({redact(str(exc))[:200]})"
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return "url: must be an http(s) URL with a host"
     return None
@@ -1495,22 +1756,42 @@ class _UrlContent:
     """What an import's URL serves, downloaded by the SDK (no token) when first needed, to
     prove which asset holds it."""
 
-    __slots__ = ("_client", "_digest", "url")
+    __slots__ = ("_client", "_digest", "_longer_than", "url")
 
     def __init__(self, client: AsyncCincopa, url: str) -> None:
         self._client = client
         self.url = url
         self._digest: tuple[bytes, int] | None = None
+        self._longer_than = -1  # a download stopped past this size: no candidate's so far
 
     async def holder(self, candidates: Sequence[Asset]) -> Asset | None:
-        """The newest of ``candidates`` whose ``original`` has exactly the URL's bytes."""
+        """The newest of ``candidates`` whose ``original`` has exactly the URL's bytes.
+
+        The URL is downloaded no further than the largest size a candidate states (its
+        ``filesize``, or its original's); past it, none can hold the bytes.
+        """
         if not candidates:
             return None
+        sizes = [asset.filesize or _original_size(asset) for asset in candidates]
+        largest = None if None in sizes else max(size or 0 for size in sizes)
         if self._digest is None:  # a failed download is tried again on the next call
+            if largest is not None and largest <= self._longer_than:
+                return None  # known longer than any of these
+            found = None
             with contextlib.suppress(CincopaError):
-                self._digest = await download_digest(self._client, self.url)
-            if self._digest is None:
+                found = await download_digest(
+                    self._client,
+                    self.url,
+                    operation="asset.upload_from_url",
+                    field="url",
+                    max_size=largest,
+                )
+            if found is None:
                 return None
+            if found[0] == OTHER_BYTES:
+                self._longer_than = max(self._longer_than, largest or MAX_PROOF_BYTES)
+                return None
+            self._digest = found
         digest, size = self._digest
         newest = sorted(candidates, key=lambda a: a.uploaded or _EPOCH, reverse=True)
         for asset in newest[:MAX_PROOFS]:
@@ -1519,6 +1800,11 @@ class _UrlContent:
             ):
                 return asset
         return None
+
+
+def _original_size(asset: Asset) -> int | None:
+    version = asset.versions.get("original")
+    return None if version is None else version.filesize
 
 
 async def find_imported_orphan(client: AsyncCincopa, url: str) -> Asset | None:

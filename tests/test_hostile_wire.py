@@ -7,6 +7,7 @@ Every case runs on both default transports (aiohttp under asyncio, httpcore unde
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import tracemalloc
 import zlib
@@ -19,11 +20,12 @@ from cincopa_async import (
     AsyncCincopa,
     CincopaError,
     ResponseDecodeError,
+    ResponseValidationError,
 )
 
 from ._leaks import all_logs, assert_no_secret, texts_of
-from ._raw_server import CLOSE, RawRequest, SendAndClose, http_reply, raw_server
-from .conftest import TOKEN
+from ._raw_server import CLOSE, RawRequest, SendAndClose, chunked, http_reply, raw_server
+from .conftest import TOKEN, golden
 
 pytestmark = pytest.mark.anyio
 
@@ -145,6 +147,56 @@ async def test_decompression_bombs_stop_at_the_decoded_cap(
     assert peak < 24 * MIB, f"peak {peak / MIB:.1f} MiB"
 
 
+@cache
+def _chunked_zeros(size: int) -> bytes:
+    return chunked(bytes(size), 1024 * 1024)
+
+
+# Stopping early leaves httpx's inner body generators to the garbage collector, which trio
+# reports (as in test_hostile_server's endless body); response.aclose() closes the connection.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("encoding", [None, "identity"])
+async def test_a_small_content_length_beside_chunked_framing_does_not_lift_the_cap(
+    monkeypatch: pytest.MonkeyPatch, anyio_backend: str, encoding: str | None
+) -> None:
+    """``Content-Length: 2`` and ``Transfer-Encoding: chunked`` with 48 MiB of chunks: the
+    chunked framing wins (RFC 9112 6.3; httpcore's h11 reads it so), and the 2 is no licence to
+    read the body whole. A typed error at the cap (aiohttp refuses the pair as a protocol
+    violation), and the client's traced memory stays near the 4 MiB cap."""
+    from cincopa_async import _client
+
+    monkeypatch.setattr(_client, "MAX_RESPONSE_BYTES", 4 * MIB)
+    coding = () if encoding is None else (("Content-Encoding", encoding),)
+    head = http_reply(
+        b"",
+        headers=(
+            ("Content-Type", "application/json"),
+            ("Content-Length", "2"),
+            *coding,
+            ("Transfer-Encoding", "chunked"),
+        ),
+        framing="close",  # no framing header of its own: the two above say it
+    )
+    reply = SendAndClose(head + _chunked_zeros(48 * MIB))
+    with raw_server(lambda request, number: reply) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            tracemalloc.start()
+            try:
+                with pytest.raises(CincopaError) as caught:
+                    await cp.ping()
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    error = caught.value
+    assert error.operation == "ping"
+    if anyio_backend == "trio":
+        assert isinstance(error, ResponseDecodeError)
+        assert "larger than 4194304 bytes" in str(error)
+    else:
+        assert isinstance(error, APIConnectionError | ResponseDecodeError)
+    assert peak < 24 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
 @pytest.mark.parametrize(
     ("encoding", "problem"),
     [
@@ -179,6 +231,104 @@ async def test_honest_compressed_replies_are_decoded(coding: str) -> None:
         async with AsyncCincopa(TOKEN, base_url=server.base_url) as cp:
             pong = await cp.ping()
     assert pong.accid == "x" * 5000
+
+
+# -- JSON replies: a cap on their size, budgets on their values -------------------------------
+
+_PAGE_HEAD = b'{"success": true, "items_data": {"page": 1, "pages_count": 1}, "items": ['
+
+
+def _page(items: list[bytes]) -> bytes:
+    return _PAGE_HEAD + b",".join(items) + b"]}"
+
+
+async def _traced_call(reply: bytes, call: str = "ping") -> tuple[CincopaError | None, int]:
+    """Serve ``reply`` and make ``call``: its error (None: it succeeded) and the client's
+    traced peak memory meanwhile. The reply is made before tracing starts."""
+    failure: CincopaError | None = None
+    with raw_server(lambda request, number: reply) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            tracemalloc.start()
+            try:
+                await (cp.ping() if call == "ping" else cp.asset.list())
+            except CincopaError as error:
+                failure = error
+            finally:
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+    return failure, peak
+
+
+@cache
+def _json_of_zeros(size: int) -> bytes:
+    """A JSON object of about ``size`` bytes: ``{"ping": "pong", "n": [0, 0, ...]}``."""
+    return b'{"success": true, "ping": "pong", "n": [' + b"0," * (size // 2) + b"0]}"
+
+
+# Stopping at the cap leaves httpx's inner body generators to the garbage collector, which trio
+# reports (as in test_hostile_server's endless body); response.aclose() closes the connection.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_json_reply_is_read_up_to_16_mib() -> None:
+    """20 MiB of JSON (chunked, so no length to refuse it by): reading stops at 16 MiB, the
+    JSON cap; nothing is decoded, so memory stays near the cap, not at ~28x the reply."""
+    reply = SendAndClose(http_reply(_json_of_zeros(20 * MIB), framing="chunked"))
+    failure, peak = await _traced_call(reply)
+    assert isinstance(failure, ResponseDecodeError)
+    assert "larger than 16777216 bytes" in str(failure)
+    assert peak < 40 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        pytest.param([b"{}"] * 300_000, "more than 50,000 JSON objects and arrays", id="objects"),
+        pytest.param([b"[[]]"] * 100_000, "more than 50,000 JSON objects and arrays", id="arrays"),
+        pytest.param([b"0"] * 300_000, "more than 250,000 JSON values", id="values"),
+    ],
+)
+async def test_a_json_reply_past_its_value_budgets_is_not_decoded(
+    items: list[bytes], problem: str
+) -> None:
+    """Under a MiB of JSON that would decode into hundreds of thousands of objects (an asset
+    model each, ~45x the reply): counted, not decoded -- a ResponseDecodeError naming the
+    operation, memory flat."""
+    failure, peak = await _traced_call(http_reply(_page(items)), "asset.list")
+    assert isinstance(failure, ResponseDecodeError)
+    assert failure.operation == "asset.list"
+    assert problem in str(failure)
+    assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+async def test_a_thousand_asset_page_is_within_the_budgets() -> None:
+    """What Cincopa sends -- pages of recorded assets, a thousand of them here -- decodes."""
+    asset = json.dumps(golden("asset.list")["items"][0]).encode()
+    failure, _ = await _traced_call(http_reply(_page([asset] * 1000)), "asset.list")
+    assert failure is None
+
+
+async def test_a_reply_with_many_bad_items_names_a_few_cheaply() -> None:
+    """20,000 assets of the wrong shape: the first 20 paths are named, without building an
+    exception per bad item (that took ~200 MiB for 50,000)."""
+    failure, peak = await _traced_call(
+        http_reply(_page([b'{"rid": [], "filesize": "x"}'] * 20_000)), "asset.list"
+    )
+    assert isinstance(failure, ResponseValidationError)
+    assert len(failure.errors) <= 21
+    assert "asset.list.items[0].rid" in failure.errors[0]
+    assert peak < 16 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+async def test_a_bad_item_past_the_first_ones_is_still_named() -> None:
+    """Only item 57 of 100 is bad: the check of the first 20 items finds nothing, a later
+    window finds it, and its path says where it counts from."""
+    good = b'{"rid": "r"}'
+    items = [good] * 57 + [b'{"rid": []}'] + [good] * 42
+    failure, _ = await _traced_call(http_reply(_page(items)), "asset.list")
+    assert isinstance(failure, ResponseValidationError)
+    assert failure.errors == (
+        "invalid value for type, expected str @ asset.list.items[17].rid"
+        " (items counted from 40 in lists of more than 20)",
+    )
 
 
 # -- only the SDK's retry policy re-sends ------------------------------------------------------
@@ -264,3 +414,52 @@ def test_raw_server_helper_parses_requests() -> None:
     assert seen[0].path == "/x?a=1"
     assert seen[0].body == b"abc"
     assert reply.startswith(b"HTTP/1.1 200 OK")
+
+
+# -- statuses that are no HTTP status -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["000 OK", "099 Odd", "600 Odd", "999 Odd"])
+async def test_a_reply_without_a_final_http_status_is_no_success(
+    anyio_backend: str, status: str
+) -> None:
+    """A JSON ``success`` under status 000, 099, 600 or 999 is not a success: a typed error
+    naming the operation (aiohttp passes 000 and 099 on as they came; httpcore refuses them)."""
+    reply = SendAndClose(http_reply(b'{"success": true, "ping": "pong"}', status=status))
+    with raw_server(lambda request, number: reply) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await cp.ping()
+    assert caught.value.operation == "ping"
+    if anyio_backend == "asyncio" or not status.startswith("0"):
+        assert isinstance(caught.value, ResponseDecodeError)
+        assert "is not a final HTTP status (200-599)" in str(caught.value)
+    else:
+        assert isinstance(caught.value, APIConnectionError)
+
+
+@pytest.mark.parametrize("status", ["000 OK", "999 Odd"])
+async def test_an_upload_host_reply_without_a_final_http_status_stores_nothing(
+    status: str,
+) -> None:
+    """``chunk done.`` under status 000 is not an acknowledged chunk: the upload fails typed,
+    no further chunk is sent."""
+    upload_url = {"success": True, "upload_url": ""}
+    done = http_reply(b"authentication ok\nchunk done.\n", status=status, headers=())
+
+    def script(request: RawRequest, number: int) -> bytes:
+        if request.path.startswith("/v2/asset.get_upload_url.json"):
+            return http_reply(json.dumps(upload_url).encode())
+        if request.path.startswith("/v2/asset.list.json"):
+            return http_reply(b'{"success": true, "items": [], "items_data": {"page": 1}}')
+        return done
+
+    with raw_server(script) as server:
+        upload_url["upload_url"] = f"http://127.0.0.1:{server.port}/post.jpg?hash=0123456789abcdef"
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await cp.upload_file(bytes(3000), filename="s.bin", chunk_size=1000)
+    assert caught.value.operation == "upload"
+    assert isinstance(caught.value, ResponseDecodeError | APIConnectionError)
+    assert len([r for r in server.requests if r.path.startswith("/post.jpg")]) == 1
+    assert "0123456789abcdef" not in str(caught.value)

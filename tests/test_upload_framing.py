@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,7 @@ from cincopa_async import (
 )
 from cincopa_async._uploads import encode_uri_component, parse_host_reply
 
+from ._raw_server import RawRequest, SendAndClose, http_reply, raw_server
 from ._rawhttp import CaptureHost, Message
 
 pytestmark = pytest.mark.anyio
@@ -321,6 +323,72 @@ def test_secrets_are_scrubbed_from_the_hosts_text() -> None:
     assert "s3cr3th4sh0123456789" not in text
     assert "tok3n" not in text
     assert "bad hash" in text
+
+
+def _straddling(secret: str, at: int, prefix: str = "error: ") -> str:
+    """A host reply whose ``secret`` starts 10 characters before position ``at``."""
+    return prefix + "x" * (at - 10 - len(prefix)) + secret + " and more\n"
+
+
+@pytest.mark.parametrize("at", [500, 2000], ids=["message-cut", "excerpt-cut"])
+def test_secrets_are_scrubbed_before_the_hosts_text_is_cut(at: int) -> None:
+    """A secret across the point where the message (500) or the kept reply (2000) is cut is
+    scrubbed whole first: no half of it survives the cut."""
+    with pytest.raises(APIResponseError) as caught:
+        parse_host_reply(_straddling(HASH, at), "u", (HASH,))
+    kept = caught.value.message + caught.value.payload["reply"] + str(caught.value)
+    assert HASH[:10] not in kept
+
+
+HUGE_REPLY = "authentication ok\n" * (4 * 1024 * 1024 // 18) + "chunk done.\n"
+
+
+def test_a_host_reply_past_its_limit_is_refused_unparsed() -> None:
+    with pytest.raises(ResponseDecodeError, match="longer than 65,536 bytes") as caught:
+        parse_host_reply(HUGE_REPLY, "u", (HASH,))
+    assert caught.value.operation == "upload"
+    assert caught.value.body_excerpt.startswith("authentication ok\n")
+
+
+# Reading stops at the limit: httpx's inner body generators are left to the garbage collector,
+# which trio reports (the connection itself is closed by response.aclose()).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+@pytest.mark.parametrize("chunk_size", [1000, 8 * 1024 * 1024], ids=["chunk", "one-post"])
+async def test_a_huge_host_reply_is_a_typed_error_at_bounded_cost(
+    chunk_size: int, framing: str
+) -> None:
+    """4 MiB of well-formed lines: read up to 64 KiB (a declared length over it: nothing) and
+    refused, never decoded, lowered and split whole (that took ~44x the reply in memory); the
+    upload stops there, nothing more is sent. The client's traced memory stays far below the
+    reply's size (the replies are made before tracing starts)."""
+    upload_url = {"success": True, "upload_url": ""}
+    huge = http_reply(
+        HUGE_REPLY.encode(), headers=(("Content-Type", "text/plain"),), framing=framing
+    )
+
+    def script(request: RawRequest, number: int) -> bytes:
+        if request.path.startswith("/v2/asset.get_upload_url.json"):
+            return http_reply(json.dumps(upload_url).encode())
+        if request.path.startswith("/v2/asset.list.json"):  # the look after a lost last reply
+            return http_reply(b'{"success": true, "items": [], "items_data": {"page": 1}}')
+        return SendAndClose(huge)
+
+    with raw_server(script) as server:
+        upload_url["upload_url"] = f"http://127.0.0.1:{server.port}{UPLOAD_TARGET}"
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            tracemalloc.start()
+            try:
+                with pytest.raises(ResponseDecodeError, match="longer than 65,536") as caught:
+                    await cp.upload_file(bytes(3000), filename="h.bin", chunk_size=chunk_size)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    assert caught.value.operation == "upload"
+    assert HASH not in str(caught.value) + caught.value.body_excerpt
+    posts = [r for r in server.requests if r.path.startswith("/post.jpg")]
+    assert len(posts) == 1  # the first chunk's reply stopped the upload
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
@@ -18,12 +19,14 @@ from cincopa_async import (
     CincopaValidationError,
     ResponseDecodeError,
     ResponseValidationError,
+    UploadOutcomeUnknownError,
+    UploadSourceError,
 )
 from cincopa_async._uploads import UploadProgress, UploadState
 from cincopa_async.testing import CincopaEmulator
 
 from ._waits import wait_until
-from .conftest import MakeClient, golden, operation_of
+from .conftest import TOKEN, MakeClient, golden, operation_of
 
 pytestmark = pytest.mark.anyio
 
@@ -160,6 +163,321 @@ async def test_bytes_and_stream_sources(emu: CincopaEmulator, cp: AsyncCincopa) 
         await cp.upload_file(unsized, chunk_size=32 * KIB)
     await unsized.aclose()
     assert len(caught.value.problems) == 2
+
+
+def _pieces(*pieces: object) -> AsyncIterator[bytes]:
+    async def stream() -> AsyncIterator[Any]:
+        for piece in pieces:
+            yield piece
+
+    return stream()
+
+
+STREAM_SIZE = 40 * KIB  # declared; chunk_size 16 KiB: three chunks, or one POST at 64 KiB
+
+
+@pytest.mark.parametrize(
+    ("pieces", "problem"),
+    [
+        pytest.param((bytes(STREAM_SIZE), b"tail"), "is longer than the 40,960 bytes", id="longer"),
+        pytest.param((bytes(STREAM_SIZE), b"", b"!"), "is longer than", id="longer-after-empty"),
+        pytest.param((bytes(STREAM_SIZE + 1),), "is longer than", id="longer-in-one-piece"),
+        pytest.param((bytes(STREAM_SIZE - 1),), "ended at 40,959 of the 40,960", id="shorter"),
+        pytest.param((b"ab", "cd"), "yielded a str at byte 2, not bytes", id="str"),
+        pytest.param((b"ab", 7), "yielded a int at byte 2", id="int"),
+        pytest.param((None,), "yielded a NoneType at byte 0", id="None"),
+    ],
+)
+async def test_a_one_post_stream_not_of_its_size_is_refused_before_anything_is_sent(
+    emu: CincopaEmulator, cp: AsyncCincopa, pieces: tuple[object, ...], problem: str
+) -> None:
+    """A stream that fits one POST is read whole first: longer or shorter than ``size``, or
+    yielding something other than bytes, it is a CincopaValidationError with no request sent
+    (not even asset.get_upload_url) -- never a file stored with the first ``size`` bytes."""
+    with pytest.raises(CincopaValidationError) as caught:
+        await cp.upload_file(
+            _pieces(*pieces), filename="s.bin", size=STREAM_SIZE, chunk_size=64 * KIB
+        )
+    assert any(problem in line for line in caught.value.problems), caught.value.problems
+    assert emu.requests == []
+    assert emu.state.main.assets == {}
+
+
+@pytest.mark.parametrize(
+    ("pieces", "problem", "posted"),
+    [
+        pytest.param(
+            (bytes(STREAM_SIZE), b"tail"), "is longer than the 40,960 bytes", 2, id="longer"
+        ),
+        pytest.param(
+            (bytes(STREAM_SIZE - 1),), "ended at 40,959 of the 40,960", 2, id="shorter-in-last"
+        ),
+        pytest.param((bytes(20 * KIB),), "ended at 20,480 of the 40,960", 1, id="shorter"),
+        pytest.param((bytes(20 * KIB), "x"), "yielded a str at byte 20,480", 1, id="str"),
+        pytest.param((bytes(16 * KIB), None), "yielded a NoneType at byte 16,384", 1, id="None"),
+    ],
+)
+async def test_a_chunked_stream_not_of_its_size_stores_nothing(
+    emu: CincopaEmulator,
+    cp: AsyncCincopa,
+    pieces: tuple[object, ...],
+    problem: str,
+    posted: int,
+) -> None:
+    """Found in a chunk after the first: an UploadSourceError before that chunk is posted, and
+    so before the POST that would complete the file -- no asset, no success reported."""
+    seen: list[UploadProgress] = []
+    with pytest.raises(UploadSourceError, match=problem) as caught:
+        await cp.upload_file(
+            _pieces(*pieces),
+            filename="s.bin",
+            size=STREAM_SIZE,
+            chunk_size=16 * KIB,
+            on_progress=seen.append,
+        )
+    assert caught.value.operation == "upload"
+    assert upload_posts(emu) == [
+        (start, start + 16 * KIB, STREAM_SIZE) for start in range(0, posted * 16 * KIB, 16 * KIB)
+    ]
+    assert emu.state.main.assets == {}
+    assert all(update.bytes_done < STREAM_SIZE for update in seen)
+
+
+async def test_a_stream_may_yield_any_bytes_like_pieces(
+    emu: CincopaEmulator, cp: AsyncCincopa
+) -> None:
+    """bytes, bytearray and memoryview pieces, empty ones included, make the file as declared."""
+    data = os.urandom(STREAM_SIZE)
+    stream = _pieces(data[:100], b"", bytearray(data[100:30000]), memoryview(data[30000:]), b"")
+    asset = await cp.upload_file(stream, filename="s.bin", size=STREAM_SIZE, chunk_size=16 * KIB)
+    assert asset.filesize == STREAM_SIZE
+    [stored] = emu.state.main.assets.values()
+    assert stored.content == data
+
+
+SIGNED = "uid=1&d=opaque&hash=s3cr3th4sh0123456789&addtofid=0"
+BAD_UPLOAD_URLS = {
+    "invalid IPv6 host": f"https://[::1/post.jpg?{SIGNED}",
+    "invalid port": f"https://mediaupload.cincopa.com:abc/post.jpg?{SIGNED}",
+    "not http": f"ftp://mediaupload.cincopa.com/post.jpg?{SIGNED}",
+    "relative": f"/post.jpg?{SIGNED}",
+    "plain http to a remote host": f"http://mediaupload.cincopa.com/post.jpg?{SIGNED}",
+}
+
+
+@pytest.mark.parametrize("upload_url", list(BAD_UPLOAD_URLS.values()), ids=list(BAD_UPLOAD_URLS))
+async def test_an_upload_url_that_cannot_be_requested_is_a_typed_error(
+    anyio_backend: str, upload_url: str
+) -> None:
+    """asset.get_upload_url gives a URL httpx cannot build (or not https to a remote host, when
+    it carries the upload's hash): a ResponseValidationError naming the operation and the field,
+    redacted, and no POST -- on the SDK's own routes (aiohttp under asyncio, httpcore under
+    trio), not only through an httpx client."""
+    from ._raw_server import http_reply, raw_server
+
+    def script(request: Any, number: int) -> bytes:
+        return http_reply(json.dumps({"success": True, "upload_url": upload_url}).encode())
+
+    with raw_server(script) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(ResponseValidationError) as caught:
+                await cp.upload_file(b"abc", filename="u.bin")
+    error = caught.value
+    assert error.operation == "asset.get_upload_url"
+    assert error.errors[0].endswith("@ asset.get_upload_url.upload_url")
+    assert "s3cr3th4sh0123456789" not in str(error) + repr(error) + (error.url or "")
+    assert [r.path.partition("?")[0] for r in server.requests] == ["/v2/asset.get_upload_url.json"]
+
+
+async def test_a_request_a_route_cannot_build_is_a_typed_error(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a route's URL parser refuse what the check let through, the chunk's POST is
+    still a ResponseValidationError of the upload, not httpx's InvalidURL."""
+    client, recorder = make_client()
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise httpx.InvalidURL("Invalid URL for hash=s3cr3th4sh0123456789")
+
+    async with client:
+        monkeypatch.setattr(client, "_outgoing", refuse)
+        with pytest.raises(ResponseValidationError, match="the upload URL cannot be requested"):
+            await client.upload_file(b"abc", filename="u.bin")
+    assert [operation_of(r) for r in recorder.requests] == ["asset.get_upload_url"]
+
+
+async def test_an_original_url_that_cannot_be_requested_leaves_the_outcome_unknown(
+    make_client: MakeClient,
+) -> None:
+    """The POST completing a file fails (503); the look-alike's ``original`` URL cannot be
+    built: it can be neither proven nor ruled out -- UploadOutcomeUnknownError, not InvalidURL
+    escaping from the proof."""
+    from datetime import UTC, datetime
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        operation = operation_of(request)
+        if operation == "asset.list":
+            asset = {
+                "rid": "R1",
+                "filename": "u.bin",
+                "filesize": 3,
+                "uploaded": datetime.now(UTC).isoformat(),
+                "versions": {"original": {"url": "https://cdn.example.com:abc/u.bin"}},
+            }
+            return httpx.Response(200, json={"success": True, "items": [asset]})
+        if request.url.path.endswith("/post.jpg"):
+            return httpx.Response(503, text="busy")
+        return httpx.Response(200, json=golden(operation))
+
+    client, _ = make_client(handler)
+    async with client:
+        with pytest.raises(UploadOutcomeUnknownError):
+            await client.upload_file(b"abc", filename="u.bin")
+
+
+async def test_a_state_file_with_an_upload_url_that_cannot_be_requested_is_ignored(
+    emu: CincopaEmulator, cp: AsyncCincopa, tmp_path: Path
+) -> None:
+    """A resume state whose upload URL was edited (or corrupted) into one that cannot be
+    requested is not resumed: the upload starts over on a new URL and completes."""
+    path = tmp_path / "resume.bin"
+    path.write_bytes(os.urandom(40 * KIB))
+    info = path.stat()
+    state_file = tmp_path / "resume.state"
+    state = UploadState(
+        upload_url=BAD_UPLOAD_URLS["invalid IPv6 host"],
+        filename="resume.bin",
+        size=info.st_size,
+        chunk_size=16 * KIB,
+        unique_id="1",
+        source=str(path.resolve()),
+        source_mtime_ns=info.st_mtime_ns,
+        done=(0,),
+    )
+    state_file.write_text(state.to_json(), encoding="utf-8")
+    asset = await cp.upload_file(path, chunk_size=16 * KIB, state_file=state_file)
+    assert asset.filesize == 40 * KIB
+    assert [r.operation for r in emu.requests].count("asset.get_upload_url") == 1
+    assert not state_file.exists()
+
+
+class _Zeros(httpx.AsyncByteStream):
+    """A body of ``size`` zero bytes, made as it is read; ``pulled`` counts what was."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        block = bytes(64 * KIB)
+        while self.pulled < self.size:
+            piece = block[: self.size - self.pulled]
+            self.pulled += len(piece)
+            yield piece
+
+
+class _Hostile206:
+    """A download server answering every GET with ``status``, ``Content-Range`` (``"echo"``:
+    the range asked for, of a file of 10**18 bytes) and 64 MiB of zeros (just the range's bytes,
+    when echoed); it counts the requests and the bytes the client pulled."""
+
+    def __init__(self, status: int, content_range: str) -> None:
+        self.status, self.content_range = status, content_range
+        self.bodies: list[_Zeros] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if len(self.bodies) >= 16:  # range after range, for ever: stop it somewhere
+            return httpx.Response(404)
+        headers, size = {}, 64 * 1024 * KIB
+        if self.content_range == "echo":
+            first, last = (int(n) for n in request.headers["range"][6:].split("-"))
+            headers["Content-Range"] = f"bytes {first}-{last}/{10**18}"
+            size = last + 1 - first
+        elif self.content_range:
+            headers["Content-Range"] = self.content_range
+        body = _Zeros(size)
+        self.bodies.append(body)
+        return httpx.Response(self.status, headers=headers, stream=body)
+
+    @property
+    def pulled(self) -> int:
+        return sum(body.pulled for body in self.bodies)
+
+
+# Stopping early leaves httpx's inner body generators (and the server's) to the garbage
+# collector, which trio reports; response.aclose() ends the exchange.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("size", "max_size", "status", "content_range"),
+    [
+        pytest.param(None, 1000, 206, "echo", id="total-1e18"),
+        pytest.param(None, None, 206, "echo", id="no-bound"),
+        pytest.param(3, None, 206, "bytes 0-999999999999/3", id="range-past-total"),
+        pytest.param(None, 1000, 200, "", id="whole-file-past-bound"),
+    ],
+)
+async def test_a_proof_download_stops_at_the_size_it_can_use(
+    make_client: MakeClient,
+    size: int | None,
+    max_size: int | None,
+    status: int,
+    content_range: str,
+) -> None:
+    """A server that claims a file of 10**18 bytes, or a range far past its total, or sends a
+    whole body past the bound: the proof download stops after one request and a little of its
+    body -- the size it is after (the look-alike's), not the server's word, bounds it."""
+    from cincopa_async._uploads import OTHER_BYTES, download_digest
+
+    server = _Hostile206(status, content_range)
+    client, _ = make_client(server)
+    async with client:
+        bound = {} if max_size is None else {"max_size": max_size}
+        found = await download_digest(client, "https://cdn.example.com/f.bin", size, **bound)
+    assert found is None or found[0] == OTHER_BYTES
+    assert len(server.bodies) == 1
+    assert server.pulled <= 2 * 1024 * KIB
+
+
+# Stopping early leaves httpx's inner body generators (and the server's) to the garbage
+# collector, which trio reports; response.aclose() ends the exchange.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_an_import_proof_is_not_downloaded_past_the_candidates_sizes(
+    make_client: MakeClient,
+) -> None:
+    """A lost import reply; the one look-alike is 5 bytes; the URL's server claims 10**18: the
+    URL is asked for once (its range then known too long for any look-alike), the import's
+    outcome unknown -- not a download of range after range."""
+    from datetime import UTC, datetime
+
+    from cincopa_async import ImportOutcomeUnknownError
+
+    download = _Hostile206(206, "echo")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "files.example.com":
+            return download(request)
+        operation = operation_of(request)
+        if operation == "asset.upload_from_url":
+            return httpx.Response(503, json={"success": False})
+        if operation == "asset.list":
+            asset = {
+                "rid": "R1",
+                "filename": "clip.mp4",
+                "filesize": 5,
+                "uploaded": datetime.now(UTC).isoformat(),
+                "versions": {"original": {"url": "https://cdn.example.com/R1.mp4"}},
+            }
+            return httpx.Response(200, json={"success": True, "items": [asset]})
+        return httpx.Response(200, json=golden(operation))
+
+    client, _ = make_client(handler, max_retries=0)
+    async with client:
+        with pytest.raises(ImportOutcomeUnknownError):
+            await client.import_url(
+                "https://files.example.com/clip.mp4", timeout=5, poll_interval=1
+            )
+    assert len(download.bodies) == 1
+    assert download.pulled <= 2 * 1024 * KIB
 
 
 async def test_chunk_failures_are_retried_one_by_one(

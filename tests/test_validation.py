@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 
-from cincopa_async import AsyncCincopa, CincopaError, CincopaValidationError
+from cincopa_async import AsyncCincopa, BulkResult, CincopaError, CincopaValidationError
+from cincopa_async.testing import CincopaEmulator
 
 from .conftest import TOKEN, MakeClient
 
@@ -161,3 +168,199 @@ async def test_url_too_long_for_httpx_is_a_validation_error(make_client: MakeCli
         with pytest.raises(CincopaValidationError, match="65,536"):
             await client.asset.set_meta(rid="R1", description="x" * 70_000)
     assert recorder.requests == []
+
+
+# -- the validation table: each bad argument is a CincopaValidationError, nothing sent ----------
+
+Case = Callable[[AsyncCincopa, Path], Awaitable[object]]
+
+
+def _construct(**options: object) -> Case:
+    async def case(cp: AsyncCincopa, tmp_path: Path) -> object:
+        options.setdefault("api_token", TOKEN)
+        return AsyncCincopa(**options)  # type: ignore[arg-type]  # deliberately wrong
+
+    return case
+
+
+def _view(**options: object) -> Case:
+    async def case(cp: AsyncCincopa, tmp_path: Path) -> object:
+        return cp.with_options(**options)  # type: ignore[arg-type]  # deliberately wrong
+
+    return case
+
+
+def _item_failure(run: Callable[[AsyncCincopa, Path], Awaitable[BulkResult[Any, Any]]]) -> Case:
+    """A bulk call that must not raise: its one item fails, and that failure is raised here."""
+
+    async def case(cp: AsyncCincopa, tmp_path: Path) -> object:
+        result = await run(cp, tmp_path)
+        assert len(result) == 1
+        [failure] = result.failed
+        raise failure.error
+
+    return case
+
+
+def _good_file(tmp_path: Path) -> str:
+    path = tmp_path / "good.mp4"
+    path.write_bytes(b"x" * 100)
+    return str(path)
+
+
+VALIDATION_TABLE: list[tuple[str, Case, str]] = [
+    ("token int", _construct(api_token=123), "api_token: expected a str, got int"),
+    ("token surrogate", _construct(api_token="tok\ud800en"), "api_token: is not valid UTF-8"),
+    ("token NUL", _construct(api_token="tok\0en"), "api_token: contains whitespace or a control"),
+    ("token CR", _construct(api_token="tok\ren"), "api_token: contains whitespace or a control"),
+    ("token LF", _construct(api_token="tok\nen"), "api_token: contains whitespace or a control"),
+    ("base_url int", _construct(base_url=123), "base_url: expected a str, got int"),
+    ("base_url bad IPv6", _construct(base_url="https://[::1"), "base_url: 'https://[::1' is not"),
+    ("timeout str", _construct(timeout="5"), "timeout: must be a number of seconds > 0"),
+    ("timeout -1", _construct(timeout=-1), "timeout: must be a number of seconds > 0"),
+    ("timeout nan", _construct(timeout=math.nan), "timeout: must be a number of seconds > 0"),
+    ("timeout 0", _construct(timeout=0), "timeout: must be a number of seconds > 0"),
+    ("timeout bool", _construct(timeout=True), "timeout: must be a number of seconds > 0"),
+    (
+        "timeout phase -1",
+        _construct(timeout=httpx.Timeout(5, read=-1)),
+        "timeout: its read phase must be",
+    ),
+    ("view timeout str", _view(timeout="5"), "timeout: must be a number of seconds > 0"),
+    ("view timeout -1", _view(timeout=-1), "timeout: must be a number of seconds > 0"),
+    ("view timeout nan", _view(timeout=math.nan), "timeout: must be a number of seconds > 0"),
+    ("view timeout 0", _view(timeout=0), "timeout: must be a number of seconds > 0"),
+    ("http_client str", _construct(http_client="x"), "http_client: expected an httpx.AsyncClient"),
+    ("transport str", _construct(transport="x"), "transport: expected an httpx.AsyncBaseTransport"),
+    (
+        "upload path with NUL",
+        lambda cp, tmp_path: cp.upload_file("a\0b"),
+        "source: 'a\\x00b': contains a NUL character",
+    ),
+    (
+        "upload path with a lone surrogate",
+        lambda cp, tmp_path: cp.upload_file("a\ud800b.mp4"),
+        "contains a lone surrogate",
+    ),
+    (
+        "upload bytes with another size",
+        lambda cp, tmp_path: cp.upload_file(b"abc", filename="a.bin", size=4),
+        "size: 4 given, but the bytes are 3 bytes long",
+    ),
+    (
+        "upload path with another size",
+        lambda cp, tmp_path: cp.upload_file(_good_file(tmp_path), size=99),
+        "size: 99 given, but the file is 100 bytes long",
+    ),
+    (
+        "import_url on_job not callable",
+        lambda cp, tmp_path: cp.import_url("https://example.com/a.mp4", on_job=5),  # type: ignore[arg-type]  # deliberately wrong
+        "on_job: must be callable",
+    ),
+    (
+        "import_url follow_job not a str",
+        lambda cp, tmp_path: cp.import_url("https://example.com/a.mp4", follow_job=7),  # type: ignore[arg-type]  # deliberately wrong
+        "follow_job: expected a non-empty status_id str",
+    ),
+    ("import_url int", lambda cp, tmp_path: cp.import_url(123), "url: expected a str, got int"),  # type: ignore[arg-type]  # deliberately wrong
+    ("import_url None", lambda cp, tmp_path: cp.import_url(None), "url: expected a str"),  # type: ignore[arg-type]  # deliberately wrong
+    (
+        "import_url bad IPv6",
+        lambda cp, tmp_path: cp.import_url("http://[::1/x"),
+        "url: cannot be parsed",
+    ),
+    (
+        "import_url port not a number",
+        lambda cp, tmp_path: cp.import_url("http://example.com:abc/x.mp4"),
+        "url: cannot be parsed",
+    ),
+    (
+        "bulk upload path with NUL: that item",
+        _item_failure(lambda cp, tmp_path: cp.bulk.upload_files(["a\0b"])),
+        "input: 'a\\x00b' contains a NUL character",
+    ),
+    (
+        "bulk upload on_progress int",
+        lambda cp, tmp_path: cp.bulk.upload_files([_good_file(tmp_path)], on_progress=5),  # type: ignore[arg-type]  # deliberately wrong
+        "on_progress: must be callable",
+    ),
+    (
+        "bulk upload reference_ids list",
+        lambda cp, tmp_path: cp.bulk.upload_files([_good_file(tmp_path)], reference_ids=["x"]),  # type: ignore[arg-type]  # deliberately wrong
+        "reference_ids: expected a mapping or a function",
+    ),
+    (
+        "bulk upload inputs a str",
+        lambda cp, tmp_path: cp.bulk.upload_files(_good_file(tmp_path)),
+        "inputs: expected an iterable of items, got a str",
+    ),
+    (
+        "bulk import unhashable URL: that item",
+        _item_failure(
+            lambda cp, tmp_path: cp.bulk.import_urls([["http://x/a"]], reference_ids={})  # type: ignore[list-item]  # deliberately wrong
+        ),
+        "input: url: expected a str, got list",
+    ),
+    (
+        "bulk set_meta key not a str: that item",
+        _item_failure(lambda cp, tmp_path: cp.bulk.set_meta([{"rid": "r1", 1: "x"}])),  # type: ignore[dict-item]  # deliberately wrong
+        "input: 1 is not an argument of asset.set_meta",
+    ),
+    (
+        "bulk set_meta unknown key: that item",
+        _item_failure(lambda cp, tmp_path: cp.bulk.set_meta([{"rid": "r1", "titel": "x"}])),
+        "input: 'titel' is not an argument of asset.set_meta",
+    ),
+    (
+        "bulk set_meta not a mapping: that item",
+        _item_failure(lambda cp, tmp_path: cp.bulk.set_meta(["r1"])),  # type: ignore[list-item]  # deliberately wrong
+        "input: expected a mapping of asset.set_meta arguments, got str",
+    ),
+    (
+        "bulk add_to_gallery rids a str",
+        lambda cp, tmp_path: cp.bulk.add_to_gallery("f1", "r1"),
+        "rids: expected an iterable of rid str, got a str",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [pytest.param(case, problem, id=label) for label, case, problem in VALIDATION_TABLE],
+)
+async def test_validation_table(
+    cincopa_emulator: CincopaEmulator,
+    cincopa_client: AsyncCincopa,
+    tmp_path: Path,
+    case: Case,
+    problem: str,
+) -> None:
+    """Each bad argument: a CincopaValidationError naming it, raised before any request (for a
+    bulk input: that item's error, the call itself going on), never quoting the token."""
+    sent = len(cincopa_emulator.requests)
+    with pytest.raises(CincopaValidationError) as caught:
+        await case(cincopa_client, tmp_path)
+    assert any(problem in line for line in caught.value.problems), caught.value.problems
+    assert len(cincopa_emulator.requests) == sent
+    for secret in ("tok\ud800en", "tok\0en", "tok\ren", "tok\nen", cincopa_client._api_token):
+        assert secret not in str(caught.value)
+
+
+async def test_a_bad_bulk_input_fails_only_its_item(
+    cincopa_client: AsyncCincopa, tmp_path: Path
+) -> None:
+    """The other items of the run are uploaded."""
+    result = await cincopa_client.bulk.upload_files(["a\0b", _good_file(tmp_path)])
+    assert isinstance(result[0].error, CincopaValidationError)
+    assert result[1].ok
+    assert result[1].value.filename == "good.mp4"
+
+
+async def test_an_infinite_timeout_means_no_limit(make_client: MakeClient) -> None:
+    """``inf`` is sent as no limit (aiohttp's timers cannot take an infinite delay)."""
+    client, recorder = make_client(timeout=math.inf)
+    assert client.timeout == httpx.Timeout(None)
+    assert client.with_options(timeout=math.inf).timeout == httpx.Timeout(None)
+    async with client:
+        await client.ping()
+    assert recorder.requests[0].extensions["timeout"]["read"] is None
