@@ -113,6 +113,10 @@ def run(out: Output, main: Callable[[], Awaitable[T]]) -> T:
     except click.ClickException:
         raise  # a usage error found while running: click prints it
     except Exception as error:  # a defect: one line naming it, not a traceback
+        while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]  # one failure out of a task group: report that one
+        if isinstance(error, CincopaError):
+            fail(out, error)
         internal_error(out, error)
 
 

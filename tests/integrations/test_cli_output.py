@@ -109,3 +109,33 @@ def test_an_unexpected_exception_is_one_line_not_a_traceback(
     assert TOKEN not in captured.out + captured.err
     lines = [line for line in captured.err.splitlines() if line.startswith("error:")]
     assert lines == ["error: internal error: RuntimeError: boom with REDACTED inside"] * 2
+
+
+def test_a_secret_that_cannot_be_encoded_is_still_scrubbed() -> None:
+    """A secret argument of undecodable bytes (``--security-key $'\\xff...'``): the error
+    quoting it is still written, with the secret redacted (percent-encoding it used to raise)."""
+    from cincopa_async.cli._output import Output
+
+    secret = "ab\udcffcdefg"
+    out = Output(secrets=[TOKEN])
+    out.add_secret(secret)
+    assert (
+        out.scrub(f"x {secret} {TOKEN} ?api_token=abc") == "x REDACTED REDACTED ?api_token=REDACTED"
+    )
+
+
+def test_one_sdk_error_out_of_a_task_group_is_reported_as_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cincopa_async import ServerError
+    from cincopa_async.cli._output import Output
+
+    async def failing() -> None:
+        raise ExceptionGroup(
+            "tasks", [ServerError("ping: HTTP 502", operation="ping", url=None, status_code=502)]
+        )
+
+    with pytest.raises(SystemExit) as caught:
+        _app.run(Output(), failing)
+    assert caught.value.code == 7
+    assert "(ServerError, exit code 7)" in capsys.readouterr().err
