@@ -656,7 +656,9 @@ class AsyncCincopa(ClientOperations):
         async def fetch(page: int | None) -> Any:
             return await self._call(name, {**arguments, "page": page})
 
-        return AsyncPager(fetch, endpoint.pages, start if isinstance(start, int) else None)
+        return AsyncPager(
+            fetch, endpoint.pages, start if isinstance(start, int) else None, operation=name
+        )
 
     def _build_url(self, name: str, arguments: Mapping[str, object], api_token: str | None) -> str:
         endpoint = ENDPOINTS_BY_NAME[name]

@@ -29,12 +29,25 @@ the header.
 
 Receivers: ``WebhookReceiver`` is a dependency-free ASGI app; ``webhook_endpoint`` and
 ``webhook_route`` give a Starlette/FastAPI endpoint (the ``fastapi`` extra). In this order, both
-answer 413 for a body over ``max_body_size`` (default ``DEFAULT_MAX_BODY_SIZE``, 1 MiB: Cincopa's
-events are a few KB) -- refused on its ``Content-Length`` before reading, or as soon as that many
-bytes arrived -- 401 for a missing or wrong signature (when a ``security_key`` is set; checked
-before the body is parsed), 400 for a payload that cannot be parsed (malformed, not an object,
-nested too deeply, a known event of the wrong shape), 200 when the handler returned, and 500
-only when the handler itself raised, so that Cincopa delivers it again.
+answer 400 with ``Connection: close`` for a ``Content-Length`` that is not ASCII digits (``²``,
+``-1``, ``1e3``: a server may pass such a header on unchecked); 413 for a body over
+``max_body_size`` (default ``DEFAULT_MAX_BODY_SIZE``, 1 MiB: Cincopa's events are a few KB) --
+refused on its ``Content-Length`` before reading, or as soon as that many bytes arrived; 408 with
+``Connection: close`` for a body not complete ``body_timeout`` seconds after the receiver began
+reading it (default ``DEFAULT_BODY_TIMEOUT``, 30 s; ``None`` for no deadline), so that a sender
+dripping bytes, or sending none, cannot hold a receiver open; 401 for a missing or wrong
+signature (when a ``security_key`` is set; checked before the body is parsed); 400 for a
+payload that cannot be parsed (malformed, not an object, nested too deeply, a known event of
+the wrong shape); 200 when the handler returned; and 500 only when the handler itself raised,
+so that Cincopa delivers it again. A sender that hangs up before its body is complete gets no
+reply and its partial body is never parsed: one DEBUG log line, no exception out of the app
+(Starlette's ``ClientDisconnect`` included), nothing logged as an error.
+
+Bad receiver options -- a ``handler`` that is not callable, a ``security_key`` that is not a
+non-empty ``str`` (``bytes`` are refused), a ``max_body_size`` that is not an int >= 1, a
+``body_timeout`` that is not a finite number > 0 (or ``None``) -- are one
+``CincopaValidationError`` (``operation="webhook"``) naming each, raised when the receiver is
+made rather than a failure on every request.
 """
 
 from __future__ import annotations
@@ -45,13 +58,15 @@ import hmac
 import inspect
 import json
 import logging
+import math
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+import anyio
 from attrs import field, frozen
 
-from ._errors import CincopaError
+from ._errors import CincopaError, CincopaValidationError
 
 if TYPE_CHECKING:
     import cattrs
@@ -60,6 +75,7 @@ if TYPE_CHECKING:
     from starlette.routing import Route
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_MAX_BODY_SIZE",
     "EVENT_TYPES",
     "SIGNATURE_HEADER",
@@ -92,6 +108,8 @@ __all__ = [
 SIGNATURE_HEADER: Final = "X-Cincopa-Signature"
 #: The largest body a receiver reads, by default (bytes).
 DEFAULT_MAX_BODY_SIZE: Final = 1024 * 1024
+#: How long a receiver waits for a whole body, by default (seconds), once it starts reading it.
+DEFAULT_BODY_TIMEOUT: Final = 30.0
 _OPERATION: Final = "webhook"
 _logger = logging.getLogger("cincopa_async.webhooks")
 
@@ -394,13 +412,47 @@ class _TooLarge(Exception):
     """The body is larger than the receiver's ``max_body_size``."""
 
 
+class _BadLength(Exception):
+    """The ``Content-Length`` header is not a decimal number of ASCII digits."""
+
+
+class _HungUp(Exception):
+    """The sender closed the connection before its body was complete."""
+
+
+class _Reply(NamedTuple):
+    """What a receiver answers: the HTTP status, the JSON reply, and whether to close the
+    connection afterwards: when the body cannot be framed, or stopped arriving. (A 413 leaves
+    that to the server: closing while a sender still streams its body resets the connection,
+    and the sender may never read the 413.)"""
+
+    status: int
+    body: dict[str, Any]
+    close: bool = False
+
+
+def _declared_length(header: str | None) -> int | None:
+    """The ``Content-Length`` as an int (``None`` when absent), or ``_BadLength``.
+
+    Only ASCII digits, with optional surrounding blanks, are a length: ``int()`` alone would
+    take ``"²"``-like digits (raising), ``"+2"``, ``"-1"`` or ``"1_0"``.
+    """
+    if header is None:
+        return None
+    digits = header.strip(" \t")
+    if not digits or not all("0" <= char <= "9" for char in digits):
+        raise _BadLength
+    return int(digits)
+
+
 async def _read_limited(
-    chunks: AsyncGenerator[bytes, None], declared: str | None, limit: int
+    chunks: AsyncGenerator[bytes, None], declared: int | None, limit: int
 ) -> bytes:
     """The whole body, or ``_TooLarge`` -- on the declared length before reading anything, or
-    as soon as more than ``limit`` bytes arrived."""
+    as soon as more than ``limit`` bytes arrived. ``chunks`` raises ``_HungUp`` when the
+    sender hangs up mid-body."""
     async with contextlib.aclosing(chunks):
-        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        if declared is not None and declared > limit:
             raise _TooLarge
         body = bytearray()
         async for chunk in chunks:
@@ -416,46 +468,92 @@ async def _receive(
     handler: WebhookHandler,
     security_key: str | None,
     max_body_size: int,
-) -> tuple[int, dict[str, Any]]:
-    """The shared logic of the receivers: (HTTP status, JSON reply); see the module docstring.
+    body_timeout: float | None,
+) -> _Reply | None:
+    """The shared logic of the receivers: the reply, or ``None`` when the sender hung up
+    before its body was complete (nothing to answer); see the module docstring.
 
     ``headers`` are keyed in lower case. Only the handler's own failure is a 500.
     """
     try:
-        body = await _read_limited(chunks, headers.get("content-length"), max_body_size)
+        declared = _declared_length(headers.get("content-length"))
+    except _BadLength:
+        return _Reply(
+            400, {"ok": False, "error": "the Content-Length header is not a number"}, True
+        )
+    try:
+        with anyio.move_on_after(body_timeout) as deadline:
+            body = await _read_limited(chunks, declared, max_body_size)
     except _TooLarge:
-        return 413, {"ok": False, "error": f"the body is larger than {max_body_size} bytes"}
+        error = f"the body is larger than {max_body_size} bytes"
+        return _Reply(413, {"ok": False, "error": error})
+    except _HungUp:
+        _logger.debug("a webhook sender hung up before its body was complete; dropped")
+        return None
+    if deadline.cancelled_caught:
+        _logger.info("a webhook sender did not send its body within %g s: 408", body_timeout)
+        error = f"the body did not arrive within {body_timeout:g} s"
+        return _Reply(408, {"ok": False, "error": error}, True)
     signature = headers.get(SIGNATURE_HEADER.lower())
     if security_key is not None and not verify_signature(body, signature, security_key):
         reason = "missing" if not signature else "invalid"
-        return 401, {"ok": False, "error": f"{reason} {SIGNATURE_HEADER} header"}
+        return _Reply(401, {"ok": False, "error": f"{reason} {SIGNATURE_HEADER} header"})
     try:
         event = parse_event(body)
     except WebhookPayloadError as exc:
-        return 400, {"ok": False, "error": str(exc)}
+        return _Reply(400, {"ok": False, "error": str(exc)})
     try:
         result = handler(event)
         if inspect.isawaitable(result):
             await result
     except Exception:  # the handler failed: 500, so that Cincopa delivers it again
         _logger.exception("webhook handler %r failed on a %s event", handler, event.event)
-        return 500, {"ok": False, "error": "the handler failed"}
-    return 200, {"ok": True, "event": event.event}
+        return _Reply(500, {"ok": False, "error": "the handler failed"})
+    return _Reply(200, {"ok": True, "event": event.event})
 
 
-def _check_limit(max_body_size: object) -> int:
+def _check_options(
+    handler: object, security_key: object, max_body_size: object, body_timeout: object
+) -> None:
+    """``CincopaValidationError`` listing every bad receiver option (never a key's value)."""
+    problems: list[str] = []
+    if not callable(handler):
+        problems.append(f"handler: must be callable, got {type(handler).__name__}")
+    if security_key is not None:
+        if not isinstance(security_key, str):
+            problems.append(
+                f"security_key: must be a str or None, got {type(security_key).__name__}"
+            )
+        elif not security_key:
+            problems.append("security_key: must not be empty")
+        else:
+            try:
+                security_key.encode()
+            except UnicodeEncodeError:
+                problems.append("security_key: must be encodable as UTF-8")
     if not isinstance(max_body_size, int) or isinstance(max_body_size, bool) or max_body_size < 1:
-        raise ValueError("max_body_size: must be an int >= 1")
-    return max_body_size
+        problems.append("max_body_size: must be an int >= 1")
+    if body_timeout is not None and (
+        not isinstance(body_timeout, int | float)
+        or isinstance(body_timeout, bool)
+        or not math.isfinite(body_timeout)
+        or body_timeout <= 0
+    ):
+        problems.append("body_timeout: must be a finite number of seconds > 0, or None")
+    if problems:
+        raise CincopaValidationError(problems, operation=_OPERATION)
 
 
 class WebhookReceiver:
     """A minimal ASGI app receiving webhooks on any path (POST only), without dependencies.
 
     ``handler`` gets each parsed event; with ``security_key`` the signature is required; bodies
-    over ``max_body_size`` bytes are refused (413). When the handler raises, the error is logged
-    (logger ``cincopa_async.webhooks``) and the reply is 500, so that the sender retries.
-    Serve it with any ASGI server, or mount it in a framework that accepts ASGI apps.
+    over ``max_body_size`` bytes are refused (413), and a body not complete ``body_timeout``
+    seconds after the receiver started reading it is a 408 (``None``: no deadline). When the
+    handler raises, the error is logged (logger ``cincopa_async.webhooks``) and the reply is
+    500, so that the sender retries. Bad options are a ``CincopaValidationError`` here, listing
+    each of them. Serve it with any ASGI server, or mount it in a framework that accepts ASGI
+    apps.
     """
 
     def __init__(
@@ -464,10 +562,13 @@ class WebhookReceiver:
         *,
         security_key: str | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     ) -> None:
+        _check_options(handler, security_key, max_body_size, body_timeout)
         self.handler = handler
         self.security_key = security_key
-        self.max_body_size = _check_limit(max_body_size)
+        self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
 
     def __repr__(self) -> str:  # the key stays out of it
         signed = " signed" if self.security_key is not None else ""
@@ -490,40 +591,42 @@ class WebhookReceiver:
         if scope["type"] != "http":
             return
         if scope["method"] != "POST":
-            await _send_json(send, 405, {"ok": False, "error": "POST only"})
+            await _send_json(send, _Reply(405, {"ok": False, "error": "POST only"}))
             return
         headers = {
             key.decode("latin-1").lower(): value.decode("latin-1")
             for key, value in scope.get("headers", ())
         }
-        disconnected = False
 
         async def chunks() -> AsyncGenerator[bytes, None]:
-            nonlocal disconnected
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    disconnected = True
-                    return
+                    raise _HungUp
                 yield message.get("body", b"")
                 if not message.get("more_body", False):
                     return
 
-        status, reply = await _receive(
-            chunks(), headers, self.handler, self.security_key, self.max_body_size
+        reply = await _receive(
+            chunks(),
+            headers,
+            self.handler,
+            self.security_key,
+            self.max_body_size,
+            self.body_timeout,
         )
-        if not disconnected:
-            await _send_json(send, status, reply)
+        if reply is not None:
+            await _send_json(send, reply)
 
 
 async def _send_json(
-    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    status: int,
-    reply: Mapping[str, Any],
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]], reply: _Reply
 ) -> None:
-    body = json.dumps(reply).encode()
+    body = json.dumps(reply.body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    if reply.close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -532,20 +635,38 @@ def webhook_endpoint(
     *,
     security_key: str | None = None,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette/FastAPI endpoint function receiving webhooks (the ``fastapi`` extra).
 
     ``app.add_route("/hooks/cincopa", webhook_endpoint(on_event, security_key=KEY),
-    methods=["POST"])``.
+    methods=["POST"])``. The options are those of ``WebhookReceiver``, checked here. A sender
+    hanging up mid-body (Starlette's ``ClientDisconnect``) is dropped with a DEBUG log line: no
+    500, no error logged.
     """
-    from starlette.responses import JSONResponse
+    from starlette.requests import ClientDisconnect
+    from starlette.responses import JSONResponse, Response
 
-    limit = _check_limit(max_body_size)
+    _check_options(handler, security_key, max_body_size, body_timeout)
 
     async def endpoint(request: Request) -> Response:
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            stream = request.stream()
+            async with contextlib.aclosing(stream):
+                try:
+                    async for chunk in stream:
+                        yield chunk
+                except ClientDisconnect:
+                    raise _HungUp from None
+
         headers = {key.lower(): value for key, value in request.headers.items()}
-        status, reply = await _receive(request.stream(), headers, handler, security_key, limit)
-        return JSONResponse(reply, status_code=status)
+        reply = await _receive(
+            chunks(), headers, handler, security_key, max_body_size, body_timeout
+        )
+        if reply is None:  # nobody is listening: an empty reply Starlette can send (or drop)
+            return Response(status_code=400, headers={"connection": "close"})
+        close = {"connection": "close"} if reply.close else None
+        return JSONResponse(reply.body, status_code=reply.status, headers=close)
 
     return endpoint
 
@@ -556,18 +677,17 @@ def webhook_route(
     *,
     security_key: str | None = None,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     name: str | None = None,
 ) -> Route:
-    """A Starlette ``Route`` (POST) receiving webhooks at ``path``.
+    """A Starlette ``Route`` (POST) receiving webhooks at ``path`` (options: ``WebhookReceiver``).
 
     ``Starlette(routes=[webhook_route("/hooks/cincopa", on_event)])``, or for FastAPI
     ``app.router.routes.append(webhook_route(...))``.
     """
     from starlette.routing import Route
 
-    return Route(
-        path,
-        webhook_endpoint(handler, security_key=security_key, max_body_size=max_body_size),
-        methods=["POST"],
-        name=name or "cincopa_webhook",
+    endpoint = webhook_endpoint(
+        handler, security_key=security_key, max_body_size=max_body_size, body_timeout=body_timeout
     )
+    return Route(path, endpoint, methods=["POST"], name=name or "cincopa_webhook")

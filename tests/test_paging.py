@@ -131,3 +131,57 @@ async def test_a_forgotten_await_says_what_was_meant(make_client: MakeClient) ->
             _ = pager._private
         assert not hasattr(pager, "items_data")
     assert recorder.requests == []
+
+
+def full_pages_forever(request: httpx.Request) -> httpx.Response:
+    """A server whose pages never end: every page full, no page total."""
+    page = int(request.url.params["page"])
+    items = [{"rid": f"R{page}-{index}"} for index in range(2)]
+    info = {"page": page, "items_per_page": 2, "items_count": 0}
+    return httpx.Response(200, json={"success": True, "items": items, "items_data": info})
+
+
+async def test_pages_that_never_end_stop_at_max_pages_with_an_error(
+    make_client: MakeClient,
+) -> None:
+    """Every page yielded up to ``max_pages``, then a typed error; no page past it is fetched."""
+    from cincopa_async import ResponseValidationError
+
+    client, recorder = make_client(full_pages_forever)
+    seen: list[int] = []
+
+    async def walk() -> None:
+        async for reply in client.asset.list(items_per_page=2).pages(max_pages=3):
+            seen.append(reply.items_data.page)
+
+    async with client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await walk()
+    assert seen == [1, 2, 3]
+    assert len(recorder.requests) == 3
+    assert caught.value.operation == "asset.list"
+    assert "max_pages=3" in str(caught.value)
+    assert caught.value.errors == (
+        "the pages did not end within max_pages=3: page 3 was not the last @ items_data",
+    )
+
+
+async def test_a_walk_that_ends_at_max_pages_is_no_error(make_client: MakeClient) -> None:
+    client, recorder = make_client(asset_pages(6, 2))  # exactly 3 pages
+    async with client:
+        pages = [p async for p in client.asset.list(items_per_page=2).pages(max_pages=3)]
+    assert len(pages) == len(recorder.requests) == 3
+
+
+async def test_max_pages_is_validated_before_anything_is_sent(make_client: MakeClient) -> None:
+    from cincopa_async import CincopaValidationError
+    from cincopa_async._paging import MAX_PAGES
+
+    assert MAX_PAGES >= 100_000  # 2 million assets at 20 a page: only a broken server gets there
+    client, recorder = make_client(full_pages_forever)
+    async with client:
+        for bad in (0, -1, True, 2.5, "3"):
+            pages = client.asset.list().pages(max_pages=bad)  # type: ignore[arg-type]  # wrong on purpose
+            with pytest.raises(CincopaValidationError, match="max_pages"):
+                await anext(pages)
+    assert recorder.requests == []

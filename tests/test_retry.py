@@ -61,6 +61,18 @@ async def test_retries_are_bounded(make_client: MakeClient, sleeps: Sleeps) -> N
     assert len(sleeps.delays) == 3
 
 
+async def test_read_is_retried_after_a_read_timeout_then_succeeds(
+    make_client: MakeClient, sleeps: Sleeps
+) -> None:
+    """A retry-safe read whose reply timed out is sent again (no clock: the transport raises)."""
+    client, recorder = make_client(failing_then_ok([httpx.ReadTimeout("slow")], "asset.list"))
+    async with client:
+        reply = await client.asset.list()
+    assert reply.success
+    assert len(recorder.requests) == 2
+    assert len(sleeps.delays) == 1
+
+
 async def test_mutation_is_not_retried_after_read_timeout(make_client: MakeClient) -> None:
     """asset.delete may have been applied when the read timed out: raise, do not resend."""
     client, recorder = make_client(failing_then_ok([httpx.ReadTimeout("slow")], "asset.delete"))

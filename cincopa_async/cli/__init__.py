@@ -20,7 +20,11 @@ required options. Underscores work as well as dashes (``set_meta``, ``--items_pe
 
 The token comes from ``--token`` or ``CINCOPA_API_TOKEN`` and is never printed: not in output,
 errors or progress (it is scrubbed from everything the command writes, and ``upload iframe``
-puts a temporary token in its URL). ``--base-url`` (or ``CINCOPA_BASE_URL``) targets another
+puts a temporary token in its URL). Other credentials are printed only by the commands that
+exist to produce them (``token get-temp``, ``token create``, ``asset get-upload-url``, ``upload
+get-upload-token``, ``upload iframe``), on stdout; everywhere else they are redacted
+(``cincopa_async.cli._output`` states the policy). ``--all`` streams pages as they arrive and
+stops after ``--max-pages``. ``--base-url`` (or ``CINCOPA_BASE_URL``) targets another
 API root, such as an emulator. Progress and errors go to stderr, results to stdout.
 
 Exit codes, one per error class of ``cincopa_async._errors`` (the most specific class wins; a

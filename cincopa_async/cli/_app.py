@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import math
 import os
 import re
 import sys
@@ -20,11 +22,14 @@ from cincopa_async._client import (
     AsyncCincopa,
 )
 from cincopa_async._errors import CincopaError, CincopaValidationError
+from cincopa_async._paging import MAX_PAGES
+from cincopa_async._redact import redact
 from cincopa_async._spec import ENDPOINTS, Endpoint, Param, ParamKind
 from cincopa_async._uploads import DEFAULT_CHUNK_SIZE
 
 from ._exit import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, exit_code_for, exit_code_table
-from ._output import Output
+from ._limits import MAX_CONCURRENCY
+from ._output import CREDENTIAL_COMMANDS, Output
 from ._sync import ledger_group, sync_command
 
 __all__ = ["BASE_URL_ENV_VAR", "cli", "command_name", "option_name"]
@@ -63,8 +68,12 @@ class Settings:
     def __repr__(self) -> str:
         return f"<Settings base_url={self.base_url!r}>"  # the token stays out
 
-    def output(self, json_mode: bool = False) -> Output:
-        return Output(secrets=(self.token or "",), json_mode=self.json_mode or json_mode)
+    def output(self, json_mode: bool = False, *, credential: bool = False) -> Output:
+        return Output(
+            secrets=(self.token or "",),
+            json_mode=self.json_mode or json_mode,
+            credential=credential,
+        )
 
     def client(self) -> AsyncCincopa:
         if not self.token or not self.token.strip():
@@ -72,6 +81,13 @@ class Settings:
                 [f"api token: is required (pass --token or set {TOKEN_ENV_VAR})"],
                 operation="cincopa",
             )
+        try:
+            self.token.encode("ascii")
+        except UnicodeEncodeError:  # undecodable bytes, or letters no token has
+            raise CincopaValidationError(
+                ["api token: must be ASCII text (it holds other characters or undecodable bytes)"],
+                operation="cincopa",
+            ) from None
         return AsyncCincopa(
             self.token,
             base_url=self.base_url,
@@ -81,7 +97,8 @@ class Settings:
 
 
 def run(out: Output, main: Callable[[], Awaitable[T]]) -> T:
-    """Run ``main`` on an event loop; a ``CincopaError`` becomes a message and its exit code."""
+    """Run ``main`` on an event loop; a ``CincopaError`` becomes a message and its exit code,
+    and so, as a last resort, does any other exception (exit code 1): never a traceback."""
     try:
         return anyio.run(main)
     except CincopaError as error:
@@ -93,6 +110,24 @@ def run(out: Output, main: Callable[[], Awaitable[T]]) -> T:
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)
+    except click.ClickException:
+        raise  # a usage error found while running: click prints it
+    except Exception as error:  # a defect: one line naming it, not a traceback
+        while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]  # one failure out of a task group: report that one
+        if isinstance(error, CincopaError):
+            fail(out, error)
+        internal_error(out, error)
+
+
+def internal_error(out: Output, error: BaseException) -> NoReturn:
+    """An exception nothing expected: one scrubbed line, exit code 1."""
+    out.error(
+        "internal error",
+        f"{type(error).__name__}: {error}",
+        "(unexpected: please report it as a bug in cincopa; exit code 1)",
+    )
+    sys.exit(1)
 
 
 def fail(out: Output, error: BaseException) -> NoReturn:
@@ -182,7 +217,18 @@ def _operation_command(endpoint: Endpoint) -> click.Command:
             click.Option(
                 ["--all", "all_pages"],
                 is_flag=True,
-                help="fetch every page, in order (with --json: JSON Lines, one item per line)",
+                help="fetch every page, in order, printing each as it arrives (with --json:"
+                " JSON Lines, one item per line)",
+            )
+        )
+        params.append(
+            click.Option(
+                ["--max-pages"],
+                type=click.IntRange(min=1),
+                default=MAX_PAGES,
+                show_default=True,
+                help="with --all: stop with an error after this many pages (a server whose"
+                " pages never end)",
             )
         )
     if endpoint.url_only:
@@ -200,8 +246,10 @@ def _operation_command(endpoint: Endpoint) -> click.Command:
     @click.pass_context
     def callback(ctx: click.Context, /, **values: Any) -> None:
         settings = _settings(ctx)
-        out = settings.output(values.pop("json_mode", False))
+        credential = endpoint.name in CREDENTIAL_COMMANDS
+        out = settings.output(values.pop("json_mode", False), credential=credential)
         all_pages = values.pop("all_pages", False)
+        max_pages = values.pop("max_pages", MAX_PAGES)
         temp_ttl = values.pop("temp_ttl", None)
         arguments = {
             name: _argument_value(by_python[name], value)
@@ -211,7 +259,10 @@ def _operation_command(endpoint: Endpoint) -> click.Command:
         for name, value in arguments.items():  # secret arguments are never printed either
             if by_python[name].secret and isinstance(value, str):
                 out.add_secret(value)
-        run(out, lambda: _invoke(settings, out, endpoint, arguments, all_pages, temp_ttl))
+        run(
+            out,
+            lambda: _invoke(settings, out, endpoint, arguments, (all_pages, max_pages), temp_ttl),
+        )
 
     inferred = " (inferred)" if endpoint.inferred else ""
     path = f"/v2/{endpoint.path}"
@@ -238,21 +289,21 @@ async def _invoke(
     out: Output,
     endpoint: Endpoint,
     arguments: dict[str, Any],
-    all_pages: bool,
+    paging: tuple[bool, int],
     temp_ttl: int | None,
 ) -> None:
+    all_pages, max_pages = paging
     async with settings.client() as cp:
         target: Any = getattr(cp, endpoint.resource) if endpoint.resource else cp
         method = getattr(target, endpoint.action)
         if endpoint.url_only:
             # The URL carries a token: a temporary one, never the token given to the CLI.
             temp = await cp.token.get_temp(ttl=temp_ttl)
-            out.line(method(**arguments, api_token=temp.token), redact=False)
+            out.result(method(**arguments, api_token=temp.token))
             return
         result = method(**arguments)
         if endpoint.pages is not None and all_pages:
-            replies = [reply async for reply in result.pages()]
-            out.pages(replies, endpoint)
+            await out.pages(result.pages(max_pages=max_pages), endpoint)
             return
         out.reply(await result, endpoint)
 
@@ -324,7 +375,7 @@ def _upload_files_command() -> click.Command:
     @click.option("--gallery", metavar="FID", help="gallery to add the uploaded assets to")
     @click.option(
         "--concurrency",
-        type=click.IntRange(min=1),
+        type=click.IntRange(1, MAX_CONCURRENCY),
         default=4,
         show_default=True,
         help="files uploaded at once",
@@ -461,7 +512,9 @@ def emulator_command(args: tuple[str, ...]) -> None:
 
 @click.command("demo", context_settings=_CONTEXT)
 @click.option("--files", "count", type=click.IntRange(1, 500), default=24, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option(
+    "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=6, show_default=True
+)
 @click.option(
     "--progress/--no-progress",
     "progress",
@@ -499,10 +552,18 @@ def demo_command(count: int, concurrency: int, progress: bool | None) -> None:
     default=DEFAULT_BASE_URL,
     show_default=True,
     show_envvar=True,
+    callback=lambda ctx, param, value: _url_option(value),
     help="API root, e.g. an emulator's http://127.0.0.1:8765/v2/.",
 )
 @click.option("--json", "json_mode", is_flag=True, help="print raw JSON replies (for scripts)")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    callback=lambda ctx, param, value: _seconds_option(value),
+    help="seconds per request (a finite number > 0)",
+)
 @click.option(
     "--max-retries",
     type=click.IntRange(min=0),
@@ -539,9 +600,50 @@ for _command in (*_resource_groups(), emulator_command, demo_command, sync_comma
 del _command
 
 
+def _url_option(value: str) -> str:
+    """``--base-url``: a URL httpx can parse (whether the SDK accepts it is checked later)."""
+    import httpx
+
+    try:
+        httpx.URL(value)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise click.BadParameter(f"not a URL ({redact(str(exc))})") from None
+    return value
+
+
+def _seconds_option(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a finite number of seconds > 0, not {value!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """The ``cincopa`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="cincopa")
+    """The ``cincopa`` console script.
+
+    Text the terminal cannot encode (a lone surrogate in a reply, say) is written escaped
+    (``\\udc80``) rather than failing; an exception that escapes every command is one line
+    on stderr and exit code 1, never a traceback.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError):  # closed
+                stream.reconfigure(errors="backslashreplace")
+    args = list(argv) if argv is not None else sys.argv[1:]
+    try:
+        cli.main(args=args, prog_name="cincopa")
+    except Exception as error:
+        internal_error(Output(secrets=_token_guesses(args)), error)
+
+
+def _token_guesses(args: Sequence[str]) -> list[str]:
+    """The tokens this run may have been given (scrubbed from a last-resort error message)."""
+    tokens = [os.environ.get(TOKEN_ENV_VAR, "")]
+    for index, arg in enumerate(args):
+        if arg == "--token" and index + 1 < len(args):
+            tokens.append(args[index + 1])
+        elif arg.startswith("--token="):
+            tokens.append(arg.partition("=")[2])
+    return tokens
 
 
 def _settings(ctx: click.Context) -> Settings:

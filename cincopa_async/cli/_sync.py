@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import click
 
 from ._exit import EXIT_INCOMPLETE, EXIT_OK
+from ._limits import MAX_CONCURRENCY
 from ._progress import ProgressReporter, human_bytes
 
 if TYPE_CHECKING:
@@ -93,7 +96,9 @@ class _Tally:
     metavar="ADDRESS",
     help="run on this Dask cluster (tcp://host:port; the 'dask' extra)",
 )
-@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=8, show_default=True
+)
 @click.option("--json", "json_mode", is_flag=True, help="one JSON line per file on stdout")
 @click.option(
     "--progress/--no-progress",
@@ -119,21 +124,25 @@ def sync_command(
     stays). Every outcome is recorded in the ledger, so a rerun after a crash resumes where it
     stopped. Exit code 0 only when every file is in the account; 20 when some failed.
     """
+    from cincopa_async._errors import CincopaError
     from cincopa_async._ledger import Ledger
     from cincopa_async._sync import default_ledger_path
 
-    from ._app import _settings, run
+    from ._app import _settings, fail, run
 
     settings = _settings(ctx)
     out = settings.output(json_mode)
-    client = settings.client()
+    try:
+        client = settings.client()
+    except CincopaError as error:
+        fail(out, error)
     account = (settings.token or "").partition("i")[0]
     path = ledger_path or default_ledger_path(source_dir, client.base_url, account)
     tally = _Tally(out, json_mode)
     started = time.monotonic()
 
     async def main() -> None:
-        async with Ledger(path) as ledger:
+        async with _opened(Ledger(path), "--ledger") as ledger:
             if dask_address:
                 await _on_dask(dask_address, settings, source_dir, ledger, gallery, tally, progress)
             else:
@@ -147,6 +156,24 @@ def sync_command(
     else:
         out.line(summary)
     sys.exit(EXIT_INCOMPLETE if tally.failed else EXIT_OK)
+
+
+@contextlib.asynccontextmanager
+async def _opened(ledger: Ledger, option: str) -> AsyncIterator[Ledger]:
+    """``ledger``, open; a file that cannot be one is a usage error naming ``option``."""
+    import sqlite3
+
+    try:
+        await ledger.__aenter__()
+    except (OSError, sqlite3.Error) as exc:
+        raise click.BadParameter(
+            f"{os.fspath(ledger.path)!r} cannot be used as a ledger: {exc}",
+            param_hint=f"'{option}'",
+        ) from None
+    try:
+        yield ledger
+    finally:
+        await ledger.aclose()
 
 
 async def _here(
@@ -252,9 +279,24 @@ def ledger_group() -> None:
 )
 def ledger_export(ledger_path: Path, format_: str, output: Path | None) -> None:
     """Write every item of LEDGER (key, state, rid, error, attempts, times) as CSV or JSONL."""
+    import sqlite3
+
     from cincopa_async._ledger import Ledger
 
     ledger: Ledger = Ledger(ledger_path)
-    count = ledger.export(output if output is not None else sys.stdout, format=format_)  # type: ignore[arg-type]  # a click Choice of the two
+    with contextlib.ExitStack() as stack:
+        destination = sys.stdout
+        if output is not None:
+            try:
+                destination = stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
+            except OSError as exc:
+                raise click.FileError(os.fspath(output), hint=exc.strerror or str(exc)) from None
+        try:
+            count = ledger.export(destination, format=format_)  # type: ignore[arg-type]  # a click Choice of the two
+        except sqlite3.Error as exc:
+            raise click.BadParameter(
+                f"{os.fspath(ledger_path)!r} cannot be read as a ledger: {exc}",
+                param_hint="'LEDGER_PATH'",
+            ) from None
     if output is not None:
         click.echo(f"{count} item(s) written to {os.fspath(output)}", err=True)

@@ -106,8 +106,8 @@ async def test_stall_times_out(emu: CincopaEmulator, token: str) -> None:
         with pytest.raises(httpx.ReadTimeout):
             await _ping(http, token)
     emu.faults.clear()
-    emu.faults.add("stall", seconds=0.01)
-    async with emu.http_client(timeout=2) as http:
+    emu.faults.add("stall", seconds=0.01)  # shorter than the timeout: a slow reply
+    async with emu.http_client(timeout=60) as http:
         assert (await _ping(http, token)).status_code == 200
 
 

@@ -206,7 +206,10 @@ async def test_sdk_against_a_real_port(emu: CincopaEmulator) -> None:
 
 
 async def test_fault_errors_without_retries(emu: CincopaEmulator) -> None:
-    async with emu.client(max_retries=0, timeout=0.2) as cp:
+    """Each fault kind is its typed error. The timeout is generous, so that a busy machine times
+    out nothing; only the stall gets a short one, and the stall never answers (3600 s), so its
+    timeout is certainly reached -- nothing here depends on how long anything takes."""
+    async with emu.client(max_retries=0, timeout=60) as cp:
         cases: list[tuple[str, type[Exception], dict[str, Any]]] = [
             ("server_error", ServerError, {"status": 502}),
             ("rate_limit", RateLimitError, {"retry_after": 3}),
@@ -215,15 +218,20 @@ async def test_fault_errors_without_retries(emu: CincopaEmulator) -> None:
             ("malformed_body", ResponseDecodeError, {}),
             ("truncated_body", ResponseDecodeError, {}),
             ("wrong_shape", ResponseValidationError, {}),
-            ("stall", APITimeoutError, {}),
         ]
         for kind, error, opts in cases:
             fault = emu.faults.add(kind, operations="asset.list", **opts)  # type: ignore[arg-type]  # opts vary by fault kind
             with fault, pytest.raises(error) as caught:
                 await cp.asset.list()
+            assert fault.hits == 1
             if kind == "rate_limit":
                 assert isinstance(caught.value, RateLimitError)
                 assert caught.value.retry_after == 3
+        stall = emu.faults.add("stall", operations="asset.list")
+        with stall, pytest.raises(APITimeoutError) as timed_out:
+            await cp.with_options(timeout=0.2).asset.list()
+        assert stall.hits == 1
+        assert timed_out.value.request_sent is True
         with emu.faults.add("latency", seconds=0.01):
             assert (await cp.asset.list()).items == ()
         with pytest.raises(APIResponseError) as failed:
@@ -235,17 +243,23 @@ async def test_fault_errors_without_retries(emu: CincopaEmulator) -> None:
 
 
 async def test_retries_recover_reads(emu: CincopaEmulator) -> None:
-    async with emu.client(max_retries=2, timeout=0.2) as cp:
-        for kind in ("drop_before", "drop_after", "stall", "rate_limit"):
+    """A read that fails once (dropped before or after it was handled, rate limited, a 5xx) is
+    retried once and succeeds. None of these faults is a timing one and the timeout is generous,
+    so a busy machine changes no count; the retry of a read that timed out is checked without a
+    clock in tests/test_retry.py."""
+    async with emu.client(max_retries=2, timeout=60) as cp:
+        for kind in ("drop_before", "drop_after", "rate_limit"):
             fault = emu.faults.add(kind, operations="asset.list", times=1, retry_after=0)
             assert (await cp.asset.list()).items == ()
             assert fault.hits == 1
             fault.remove()
         fault = emu.faults.add("server_error", operations="ping", times=1)
         assert (await cp.ping()).ping == "pong"
+        assert fault.hits == 1
         fault.remove()
     tried = [r.operation for r in emu.requests]
-    assert tried.count("asset.list") == 8
+    assert tried.count("asset.list") == 6
+    assert tried.count("ping") == 2
 
 
 async def test_mutation_retry_rules(emu: CincopaEmulator) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -101,13 +102,39 @@ def test_command_line() -> None:
         assert reply.json()["accid"] == CincopaEmulator(seed=3).account_id
 
 
-def test_command_line_faults() -> None:
-    """``--fault KIND[:RATE]`` and ``--latency`` apply to every operation of the served app."""
+def test_command_line_faults(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--fault KIND[:RATE]`` and ``--latency`` apply to every operation of the served app: a
+    real server answers 5xx; in-process, one request is hit by both faults (counted, not timed)."""
     arguments = ("--port", "0", "--fault", "server_error:1", "--latency", "0.05")
     with command_line(*arguments) as (base_url, token):
         reply = httpx.get(f"{base_url}ping.json", params={"api_token": token}, trust_env=False)
         assert reply.status_code >= 500
-        assert reply.elapsed.total_seconds() >= 0.05
+
+    from cincopa_async.testing import __main__ as emulator_cli
+
+    served: list[Any] = []
+
+    def serve_one_request(app: Any, *, host: str, port: int, ready: Any) -> None:
+        ready("http://127.0.0.1:1")
+        token = capsys.readouterr().out.split("CINCOPA_API_TOKEN=")[1].split()[0]
+
+        async def ping() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x/v2/") as http:
+                return await http.get("ping.json", params={"api_token": token})
+
+        served.append((anyio.run(ping), app.faults.active))
+
+    monkeypatch.setattr(emulator_cli, "run_forever", serve_one_request)
+    assert emulator_cli.main(list(arguments)) == 0
+    ((reply, faults),) = served
+    assert reply.status_code >= 500
+    assert sorted((f.kind.value, f.rate, f.seconds, f.hits) for f in faults) == [
+        ("latency", 1.0, 0.05, 1),
+        ("server_error", 1.0, 0.0, 1),
+    ]
 
 
 def test_command_line_serves_sample_media_to_import() -> None:

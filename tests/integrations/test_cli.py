@@ -16,7 +16,7 @@ import pexpect
 import pytest
 
 import cincopa_async.cli
-from cincopa_async import ResponseDecodeError
+from cincopa_async import ResponseDecodeError, ResponseValidationError
 from cincopa_async._spec import ENDPOINTS, ParamKind
 from cincopa_async.cli._app import cli, command_name, option_name
 from cincopa_async.cli._coverage import readme_with_table
@@ -441,7 +441,7 @@ def test_fault_and_connection_errors(served: Served) -> None:
             "ResponseValidationError",
             "expected a JSON object",
         ),
-        ("stall", {"seconds": 3}, "live.list", ["live", "list"], 10, "APITimeoutError", "Timeout"),
+        ("stall", {}, "live.list", ["live", "list"], 10, "APITimeoutError", "Timeout"),
         (
             "drop_before",
             {},
@@ -460,8 +460,9 @@ def test_fault_and_connection_errors(served: Served) -> None:
         results = cincopa_many(
             served,
             *(
-                ["--max-retries", "0", "--timeout", "0.5", *command]
-                for *_, command, _, _, _ in cases
+                # a generous timeout, but for the stall: it never answers, so 0.5 s is reached
+                ["--max-retries", "0", "--timeout", "0.5" if fault == "stall" else "60", *command]
+                for fault, _, _, command, _, _, _ in cases
             ),
             ["--base-url", f"http://127.0.0.1:{closed_port}/v2/", "--max-retries", "0", "ping"],
         )
@@ -560,3 +561,268 @@ def test_a_reply_nested_too_deeply_is_a_decode_error_not_a_traceback(status: str
     assert proc.returncode == expected, proc.stderr
     assert "Traceback" not in proc.stderr
     assert token not in proc.stdout + proc.stderr
+
+
+# -- hostile replies and bad input: a message and an exit code, never a traceback ----------------
+
+
+def against_raw(script: Any, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the CLI against a raw server answering ``script``."""
+    from tests._raw_server import raw_server
+
+    token = "1234567irawservertokenabcdefghij"
+    with raw_server(script) as server:
+        environ = environment(None, token)
+        environ["CINCOPA_BASE_URL"] = server.base_url
+        environ.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "cincopa_async.cli", "--max-retries", "0", *args],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in result.err, result.err
+    assert token not in result.both
+    return result
+
+
+def test_json_of_a_reply_nested_past_the_output_limit_is_an_error_not_a_traceback() -> None:
+    """Parsed by the SDK (600 levels) but deeper than the CLI prints: exit 13 and one message
+    naming the limit -- it used to be a RecursionError traceback at ~480 levels. Within the
+    limit the same reply prints in full."""
+    from cincopa_async.cli._output import MAX_OUTPUT_DEPTH
+    from tests._raw_server import http_reply
+
+    def deep(levels: int) -> bytes:
+        return b'{"success": true, "x": ' + b"[" * levels + b"]" * levels + b"}"
+
+    too_deep = against_raw(lambda request, number: http_reply(deep(600)), "--json", "ping")
+    assert too_deep.code == EXIT_CODES[ResponseValidationError], too_deep
+    assert f"nested more than {MAX_OUTPUT_DEPTH} levels deep @ $.x[0]" in too_deep.err
+    assert too_deep.out == ""
+    within = deep(MAX_OUTPUT_DEPTH - 1)  # the object is a level too
+    printed = against_raw(lambda request, number: http_reply(within), "--json", "ping")
+    assert printed.code == 0, printed
+    assert json.loads(printed.out) == json.loads(within)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
+def test_a_lone_surrogate_in_a_reply_is_printed_escaped(encoding: str) -> None:
+    """``"\\ud800"`` in a reply (valid JSON, not encodable): the table shows it escaped, the
+    JSON stays JSON of the same text, an error message quoting it is still one message."""
+    from tests._raw_server import http_reply
+
+    body = b'{"success": true, "ping": "pong \\ud800", "accid": "caf\\u00e9 \\udfff"}'
+    failure = b'{"success": false, "message": "bad \\ud800 thing"}'
+    env = {"PYTHONIOENCODING": encoding}
+    table = against_raw(lambda request, number: http_reply(body), "ping", env=env)
+    raw = against_raw(lambda request, number: http_reply(body), "--json", "ping", env=env)
+    error = against_raw(lambda request, number: http_reply(failure), "ping", env=env)
+    assert (table.code, raw.code) == (0, 0), (table, raw)
+    assert re.search(r"ping\s+pong \\ud800", table.out)
+    assert json.loads(raw.out) == json.loads(body)
+    check_error(error, 11, "APIResponseError", "bad \\ud800 thing", token="unused-token")
+
+
+def run_cli(*args: str, env: dict[str, str]) -> Result:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cincopa_async.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def usage_error(result: Result, *fragments: str) -> None:
+    """Exit 2 and one ``Error:`` line (click's) holding every fragment; no traceback."""
+    assert result.code == 2, result
+    assert "Traceback" not in result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.err
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_an_invalid_base_url_is_a_usage_error_naming_the_option() -> None:
+    """``https://[::1`` (no closing bracket) used to be an httpx.InvalidURL traceback; from the
+    option or the environment variable alike."""
+    env = environment(None, "1234567itokenforbadurlsabcdefgh")
+    flag = run_cli("--base-url", "https://[::1", "ping", env=env)
+    variable = run_cli("ping", env={**env, "CINCOPA_BASE_URL": "http://[::1"})
+    for result in (flag, variable):
+        usage_error(result, "Invalid value for '--base-url'", "not a URL")
+
+
+def test_all_pages_stream_as_they_arrive_and_a_walk_that_never_ends_stops() -> None:
+    """``--all --json``: each page's items are on stdout before the next page is even served
+    (the server holds page N+1 until the test has read page N's lines -- a CLI collecting the
+    pages first would never get it). A server whose pages never end: stopped after
+    ``--max-pages`` with exit 13 and one message, every fetched item printed."""
+    import threading
+
+    from tests._raw_server import CLOSE, http_reply, raw_server
+    from tests._waits import HANG_GUARD
+
+    per_page, max_pages = 2, 4
+    lines: list[str] = []
+    arrived = threading.Condition()
+
+    def page(number: int) -> bytes:
+        items = [{"rid": f"R{number}-{index}", "x": {"y": [number]}} for index in range(per_page)]
+        info = {"page": number + 1, "items_per_page": per_page, "items_count": 0}
+        return http_reply(
+            json.dumps({"success": True, "items": items, "items_data": info}).encode()
+        )
+
+    def streamed(request: Any, number: int) -> bytes:
+        with arrived:  # page number+1 only once every earlier item was printed and read
+            if not arrived.wait_for(lambda: len(lines) >= number * per_page, HANG_GUARD):
+                return CLOSE
+        return page(number)
+
+    token = "1234567istreamingtokenabcdefghij"
+    with raw_server(streamed) as server:
+        env = {**environment(None, token), "CINCOPA_BASE_URL": server.base_url}
+        command = ["--json", "asset", "list", "--all", "--max-pages", str(max_pages)]
+        with subprocess.Popen(
+            [sys.executable, "-m", "cincopa_async.cli", "--max-retries", "0", *command],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            assert proc.stdout is not None
+            assert proc.stderr is not None
+            for line in proc.stdout:
+                with arrived:
+                    lines.append(line)
+                    arrived.notify_all()
+            err = proc.stderr.read()
+        requests = len(server.requests)
+    assert proc.returncode == EXIT_CODES[ResponseValidationError], err
+    assert [json.loads(line) for line in lines] == [
+        {"rid": f"R{number}-{index}", "x": {"y": [number]}}
+        for number in range(max_pages)
+        for index in range(per_page)
+    ]
+    assert requests == max_pages  # nothing fetched past the guard
+    assert f"max_pages={max_pages}" in err
+    assert "Traceback" not in err
+    assert token not in err + "".join(lines)
+    # Without --json: a table per page as it arrives, then the same error.
+    table = against_raw(
+        lambda request, number: page(number), "asset", "list", "--all", "--max-pages", "2"
+    )
+    assert table.code == EXIT_CODES[ResponseValidationError], table
+    assert all(f"R{n}-{i}" in table.out for n in range(2) for i in range(per_page))
+    assert "R2-0" not in table.out
+    assert "max_pages=2" in table.err
+
+
+def test_credentials_are_printed_only_by_the_commands_that_make_them(served: Served) -> None:
+    """The policy (README, The command line): a command whose purpose is a credential prints it
+    whole, on stdout -- each printed here works; every other output redacts credentials:
+    ``token list`` shows no token's value, a gallery's upload URL no ``hash``."""
+    created_json, created_table, temp_json, temp_table, url_json, url_table, invite, _ = all_ok(
+        served,
+        ["--json", "token", "create", "--name", "cred-a", "--permissions", "asset.*"],
+        ["token", "create", "--name", "cred-b", "--permissions", "asset.*"],
+        ["--json", "token", "get-temp"],
+        ["token", "get-temp"],
+        ["--json", "asset", "get-upload-url"],
+        ["asset", "get-upload-url"],
+        ["--json", "upload", "get-upload-token"],
+        ["gallery", "create", "--name", "credential policy"],
+    )
+
+    def field(result: Result, name: str) -> str:
+        found = re.fullmatch(rf"{name}\s+(\S+)", result.out.strip())  # one line, never folded
+        assert found is not None, result.out
+        return found.group(1)
+
+    tokens = [json.loads(created_json.out)["api_token"], field(created_table, "api_token")]
+    temps = [json.loads(temp_json.out)["token"], field(temp_table, "token")]
+    urls = [json.loads(url_json.out)["upload_url"], field(url_table, "upload_url")]
+    invite_url = json.loads(invite.out)["upload_url"]
+    for url in [*urls, invite_url]:
+        assert re.search(r"[?&]hash=[0-9a-f]{8,}", url), url  # the credential, whole
+    for result in (created_json, created_table, temp_json, temp_table, url_json, url_table):
+        assert result.err == ""  # nothing of it on stderr
+    # each printed token is the real thing: it authenticates
+    pings = cincopa_many(served, *(["--json", "ping"] for _ in range(4)))  # the CLI's own token
+    assert all(result.code == 0 for result in pings)
+    for credential in [*tokens, *temps]:
+        assert credential not in (served.token, "REDACTED")
+        assert cincopa(served, "--json", "asset", "list", token=credential).code == 0
+    # everything else redacts them
+    listed_json, listed_table, galleries = all_ok(
+        served, ["--json", "token", "list"], ["token", "list"], ["--json", "gallery", "list"]
+    )
+    for credential in tokens:
+        assert credential not in listed_json.both + listed_table.both
+    assert {t["api_token"] for t in json.loads(listed_json.out)["tokens"]} == {"REDACTED"}
+    assert "REDACTED" in listed_table.out
+    upload_urls = [g["upload_url"] for g in json.loads(galleries.out)["galleries"]]
+    assert upload_urls
+    assert all("hash=REDACTED" in url for url in upload_urls)
+
+
+def test_bad_option_values_and_unusable_files_are_errors_not_tracebacks(
+    served: Served, tmp_path: Path
+) -> None:
+    """Each a one-line message and its exit code: 2 for an option value, 1 for an output file
+    that cannot be written, 3 for a missing or undecodable token."""
+    from cincopa_async.cli._limits import MAX_CONCURRENCY
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "one.mp4").write_bytes(os.urandom(2000))
+    not_a_ledger = tmp_path / "not-a-ledger.sqlite"
+    not_a_ledger.write_text("not a database\n")
+    ledger = str(tmp_path / "ledger.sqlite")
+    too_many = str(MAX_CONCURRENCY + 1)
+    results = cincopa_many(
+        served,
+        ["--timeout", "nan", "ping"],
+        ["--timeout", "-1", "ping"],
+        ["--timeout", "0", "ping"],
+        ["--timeout", "inf", "ping"],
+        ["upload", "--concurrency", too_many, str(source / "one.mp4")],
+        ["sync", str(source), "--concurrency", too_many, "--ledger", ledger],
+        ["demo", "--concurrency", too_many],
+        ["sync", str(source), "--ledger", str(not_a_ledger)],
+        ["ledger", "export", str(not_a_ledger)],
+    )
+    for result in results[:4]:
+        usage_error(result, "Invalid value for '--timeout'", "finite number of seconds > 0")
+    for result in results[4:7]:
+        usage_error(result, "Invalid value for '--concurrency'", f"1<=x<={MAX_CONCURRENCY}")
+    usage_error(results[7], "Invalid value for '--ledger'", "cannot be used as a ledger")
+    usage_error(results[8], "Invalid value for 'LEDGER_PATH'", "cannot be read as a ledger")
+    assert not (tmp_path / "ledger.sqlite").exists()  # refused before anything ran
+    # a ledger export to a file that cannot be created
+    ok(served, "sync", str(source), "--ledger", ledger)
+    unwritable = cincopa(served, "ledger", "export", ledger, "-o", str(tmp_path / "no" / "x.csv"))
+    assert unwritable.code == 1, unwritable
+    assert "Traceback" not in unwritable.err
+    assert "Could not open file" in unwritable.err
+    # no token for sync; a token of undecodable bytes (argv bytes that are not UTF-8)
+    no_token = cincopa(served, "sync", str(source), "--ledger", ledger, token="")
+    check_error(no_token, 3, "CincopaValidationError", "api token: is required", token=served.token)
+    garbled = subprocess.run(
+        [sys.executable, "-m", "cincopa_async.cli", "--token", b"\xed\xa0\x80abcdefgh", "ping"],
+        env=environment(served, None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert garbled.returncode == 3, garbled
+    assert "api token: must be ASCII text" in garbled.stderr
+    assert "Traceback" not in garbled.stderr

@@ -10,9 +10,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from cincopa_async import CincopaValidationError
 from cincopa_async.testing import CincopaEmulator, serve_asgi_app
 from cincopa_async.testing import signature as emulator_signature
 from cincopa_async.webhooks import (
+    DEFAULT_BODY_TIMEOUT,
     AssetDeletedEvent,
     AssetUpdatedEvent,
     AssetUploadedEvent,
@@ -26,6 +28,7 @@ from cincopa_async.webhooks import (
     parse_event,
     sign,
     verify_signature,
+    webhook_endpoint,
     webhook_route,
 )
 from tests._waits import wait_until
@@ -342,5 +345,202 @@ def test_a_declared_oversized_body_is_refused_before_reading(kind: str) -> None:
 
 def test_max_body_size_must_be_a_positive_int() -> None:
     for bad in (0, -1, 1.5, True, "10"):
-        with pytest.raises(ValueError, match="max_body_size"):
+        with pytest.raises(CincopaValidationError, match="max_body_size"):
             WebhookReceiver(lambda event: None, max_body_size=bad)  # type: ignore[arg-type]  # wrong on purpose
+
+
+# -- hostile senders: bodies that never finish, hang-ups, bad framing; bad options ------------
+
+
+def _raw_exchange(root: str, request: bytes) -> bytes:
+    """Send ``request`` on a fresh socket, send nothing more, and read until the server closes
+    the connection (the hang guard only stops a receiver that never answers)."""
+    import socket
+
+    from tests._waits import HANG_GUARD
+
+    port = int(root.rsplit(":", 1)[1])
+    received = b""
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        raw.settimeout(HANG_GUARD)
+        raw.sendall(request)
+        while chunk := raw.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+def test_a_body_that_stops_arriving_is_a_408_and_the_connection_closed(kind: str) -> None:
+    """Headers, a few body bytes, then nothing: the receiver answers 408 once its body deadline
+    passes, reads nothing more and closes the connection -- a sender dripping bytes (or
+    sending none) cannot hold it open. The handler is never called."""
+    from ._support import serve_with_lifespan
+
+    calls: list[WebhookEvent] = []
+    app = _receivers(calls.append, body_timeout=0.5)[kind]
+    with serve_with_lifespan(app) as root:
+        reply = _raw_exchange(
+            root,
+            b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"event": "gallery.created"',
+        )
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), reply
+    assert b"connection: close" in head.lower()
+    assert json.loads(body) == {"ok": False, "error": "the body did not arrive within 0.5 s"}
+    assert calls == []
+
+
+def _http_scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/hook",
+        "raw_path": b"/hook",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def _call_asgi(
+    app: Any, headers: list[tuple[bytes, bytes]], messages: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Call ``app`` as a server would (without a server's own checks of the headers): it reads
+    ``messages``, then ``http.disconnect`` forever; the messages it sent come back."""
+    sent: list[dict[str, Any]] = []
+    pending = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(_http_scope(headers), receive, send)
+    return sent
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+async def test_a_sender_hanging_up_mid_body_is_dropped_quietly(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Half a body (itself valid JSON) then a hang-up: no exception out of the app (a server
+    would log "Exception in ASGI application"), no error logged, no reply for the ASGI app,
+    and the partial body never reaches the handler."""
+    import logging
+
+    calls: list[WebhookEvent] = []
+    app = _receivers(calls.append)[kind]
+    partial = b'{"event": "gallery.created"}'
+    with caplog.at_level(logging.DEBUG, logger="cincopa_async.webhooks"):
+        sent = await _call_asgi(
+            app,
+            [(b"content-length", b"100")],
+            [{"type": "http.request", "body": partial, "more_body": True}],
+        )
+    assert calls == []
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "hung up" in caplog.text
+    if kind == "asgi":
+        assert sent == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["asgi", "starlette"])
+@pytest.mark.parametrize("declared", [b"\xb2", b"\xb9\xb9", b"\xd9\xa3", b"1e3", b"-1", b"+2"])
+async def test_a_content_length_that_is_not_ascii_digits_is_a_400(
+    kind: str, declared: bytes
+) -> None:
+    """``Content-Length: ²`` (or ``-1``, ``1e3`` ...), passed on by a server that does not
+    check it: a 400 that closes the connection, not an exception (``int("²")`` raises)."""
+    calls: list[WebhookEvent] = []
+    app = _receivers(calls.append)[kind]
+    sent = await _call_asgi(
+        app,
+        [(b"content-length", declared)],
+        [{"type": "http.request", "body": b'{"event": "x"}', "more_body": False}],
+    )
+    start, body = sent[0], sent[1]
+    assert start["status"] == 400
+    assert (b"connection", b"close") in [(k.lower(), v) for k, v in start["headers"]]
+    assert json.loads(body["body"])["error"] == "the Content-Length header is not a number"
+    assert calls == []
+
+
+@pytest.mark.anyio
+async def test_a_content_length_of_ascii_digits_is_still_read() -> None:
+    calls: list[WebhookEvent] = []
+    for declared in (b"14", b" 14 ", b"000014"):
+        sent = await _call_asgi(
+            WebhookReceiver(calls.append),
+            [(b"content-length", declared)],
+            [{"type": "http.request", "body": b'{"event": "x"}', "more_body": False}],
+        )
+        assert sent[0]["status"] == 200
+    assert len(calls) == 3
+
+
+BAD_OPTIONS: list[tuple[dict[str, Any], str]] = [
+    ({"handler": "not callable"}, "handler"),
+    ({"handler": None}, "handler"),
+    ({"security_key": b"bytes-key"}, "security_key"),
+    ({"security_key": 123}, "security_key"),
+    ({"security_key": ""}, "security_key"),
+    ({"security_key": "lone \ud800 surrogate"}, "security_key"),
+    ({"max_body_size": 0}, "max_body_size"),
+    ({"max_body_size": -1}, "max_body_size"),
+    ({"max_body_size": 1.5}, "max_body_size"),
+    ({"max_body_size": True}, "max_body_size"),
+    ({"max_body_size": "10"}, "max_body_size"),
+    ({"body_timeout": 0}, "body_timeout"),
+    ({"body_timeout": -1.0}, "body_timeout"),
+    ({"body_timeout": float("nan")}, "body_timeout"),
+    ({"body_timeout": float("inf")}, "body_timeout"),
+    ({"body_timeout": "5"}, "body_timeout"),
+    ({"body_timeout": True}, "body_timeout"),
+]
+
+
+def _make_receiver(maker: str, handler: Any, **options: Any) -> Any:
+    if maker == "WebhookReceiver":
+        return WebhookReceiver(handler, **options)
+    if maker == "webhook_endpoint":
+        return webhook_endpoint(handler, **options)
+    return webhook_route("/hook", handler, **options)
+
+
+@pytest.mark.parametrize("maker", ["WebhookReceiver", "webhook_endpoint", "webhook_route"])
+@pytest.mark.parametrize(("options", "field"), BAD_OPTIONS)
+def test_bad_receiver_options_are_a_validation_error_at_construction(
+    maker: str, options: dict[str, Any], field: str
+) -> None:
+    """Caught when the receiver is made, typed, naming the option -- not a 500 on every
+    request afterwards (a bytes security_key used to be accepted, then failed each check)."""
+    options = dict(options)  # shared by the parametrized cases
+    handler = options.pop("handler", lambda event: None)
+    with pytest.raises(CincopaValidationError) as caught:
+        _make_receiver(maker, handler, **options)
+    assert caught.value.operation == "webhook"
+    assert [problem.split(":")[0] for problem in caught.value.problems] == [field]
+
+
+def test_every_bad_receiver_option_is_listed_at_once() -> None:
+    with pytest.raises(CincopaValidationError) as caught:
+        WebhookReceiver(
+            "x",  # type: ignore[arg-type]  # wrong on purpose
+            security_key=b"k",  # type: ignore[arg-type]  # wrong on purpose
+            max_body_size=0,
+            body_timeout=-1,
+        )
+    fields = [problem.split(":")[0] for problem in caught.value.problems]
+    assert fields == ["handler", "security_key", "max_body_size", "body_timeout"]
+    good = WebhookReceiver(print, security_key="k3y", max_body_size=10, body_timeout=None)
+    assert (good.max_body_size, good.body_timeout, good.security_key) == (10, None, "k3y")
+    assert WebhookReceiver(print).body_timeout == DEFAULT_BODY_TIMEOUT
