@@ -22,7 +22,8 @@ first failure, and every input it did not finish -- in flight, or not read yet -
 imports in flight are aborted on the server).
 
 **Concurrency.** Items run in up to ``concurrency`` workers (default: the client's
-``max_concurrency``), and every request still passes the client's limiter. The number of items
+``max_concurrency``; at most ``MAX_BULK_CONCURRENCY``, each worker being a task), and every
+request still passes the client's limiter. The number of items
 in flight adapts (AIMD): it halves when the server answers 429 or 503 -- waiting out its
 ``Retry-After`` before starting more, up to the client's ``max_retry_after`` (60 s): a longer
 hint (an hour, ``inf``, a date decades away) is not waited for, and that item fails with its
@@ -299,6 +300,7 @@ BulkProgressCallback = Callable[[BulkProgress], object]
 logged on the ``cincopa_async`` logger and not called again; the run goes on."""
 
 _logger = logging.getLogger("cincopa_async")
+MAX_BULK_CONCURRENCY: Final = 10_000  # workers of one run: each is a task, started at once
 
 
 # -- what is worth another attempt ----------------------------------------------------------------
@@ -503,8 +505,13 @@ class BulkRun(Generic[InputT, ValueT]):
         totals: tuple[int, int] | None = None,
     ) -> None:
         problems = []
-        if concurrency is not None and not is_count(concurrency, 1):
-            problems.append(f"concurrency: must be an int >= 1, got {concurrency!r:.40}")
+        if concurrency is not None and not (
+            is_count(concurrency, 1) and concurrency <= MAX_BULK_CONCURRENCY
+        ):
+            problems.append(
+                f"concurrency: must be an int from 1 to {MAX_BULK_CONCURRENCY},"
+                f" got {concurrency!r:.40}"
+            )
         if not is_count(item_attempts, 1):
             problems.append(f"item_attempts: must be an int >= 1, got {item_attempts!r:.40}")
         if not isinstance(fail_fast, bool):
@@ -609,6 +616,8 @@ class BulkRun(Generic[InputT, ValueT]):
             raise RuntimeError("a BulkRun runs once; call the bulk method again for another run")
         self._started = True
         client = self._client
+        if self._ledger is not None:  # one that cannot be is an error of its own, first
+            await self._ledger.ledger.open()
         if self._count_bytes is not None:
             self._bytes_total = await anyio.to_thread.run_sync(
                 self._count_bytes, limiter=file_threads()

@@ -39,6 +39,8 @@ from typing import IO, Final, Literal, NamedTuple, TypeVar
 
 import anyio
 
+from ._errors import CincopaValidationError
+
 __all__ = ["ITEM_STATES", "Ledger", "LedgerRecord"]
 
 T = TypeVar("T")
@@ -101,7 +103,9 @@ class Ledger:
     """An item ledger in an SQLite file (see the module docstring).
 
     Use it as an async context manager, or call ``await ledger.aclose()``, so that the last
-    outcomes are written. One ledger serves one job at a time.
+    outcomes are written. One ledger serves one job at a time. A file that cannot be one (not
+    an SQLite database, another schema version, unwritable) is a ``CincopaValidationError``
+    when the ledger is opened.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -121,20 +125,40 @@ class Ledger:
         if self._db is None:
             if self._closed:
                 raise RuntimeError("this ledger is closed")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute(
-                "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            db: sqlite3.Connection | None = None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                (schema,) = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+            except (OSError, sqlite3.Error, ValueError) as exc:
+                if db is not None:
+                    db.close()
+                raise self._unusable(str(exc)) from None
+            if schema != str(SCHEMA_VERSION):
+                db.close()
+                raise self._unusable(f"its schema is version {schema!r:.20}, not {SCHEMA_VERSION}")
             self._db = db
         return self._db
 
-    async def __aenter__(self) -> Ledger:
+    def _unusable(self, why: str) -> CincopaValidationError:
+        return CincopaValidationError(
+            [f"ledger: {os.fspath(self.path)!r} cannot be used as a ledger ({why})"],
+            operation="ledger",
+        )
+
+    async def open(self) -> None:
+        """Open (or create) the file now; idempotent. Every use opens it when needed too."""
         await self._run(self._connect)
+
+    async def __aenter__(self) -> Ledger:
+        await self.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -322,7 +346,9 @@ class Ledger:
     ) -> int:
         """Write every record as CSV (with a header) or JSON Lines; returns how many."""
         if format not in ("csv", "jsonl"):
-            raise ValueError(f"format: 'csv' or 'jsonl', not {format!r}")
+            raise CincopaValidationError(
+                [f"format: 'csv' or 'jsonl', not {format!r:.40}"], operation="ledger.export"
+            )
         with contextlib.ExitStack() as stack:
             if isinstance(destination, str | os.PathLike):
                 out: IO[str] = stack.enter_context(

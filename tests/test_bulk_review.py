@@ -869,6 +869,7 @@ async def test_a_bad_import_url_fails_before_anything_is_sent(
         {"poll_interval": 0},
         {"timeout": "soon"},
         {"concurrency": 0},
+        {"concurrency": 10_001},  # a worker task each: past MAX_BULK_CONCURRENCY, refused
         {"gallery": 12345},
         {"gallery": " "},
     ],

@@ -20,7 +20,7 @@ import anyio
 import httpx
 import pytest
 
-from cincopa_async import AsyncCincopa, Ledger, LedgerFailedError
+from cincopa_async import AsyncCincopa, CincopaValidationError, Ledger, LedgerFailedError
 from cincopa_async._bulk import _CHUNK, converge_on, derived_reference
 from cincopa_async._uploads import sha256
 from cincopa_async.testing import CincopaEmulator
@@ -293,6 +293,37 @@ async def test_the_ledger_exports_every_item(emu: CincopaEmulator, tmp_path: Pat
     assert all(row["state"] == "done" and row["attempts"] == "1" for row in table)
     records = [json.loads(line) for line in lines.getvalue().splitlines()]
     assert {record["key"] for record in records} == {os.fspath(p) for p in paths}
+
+
+@pytest.mark.parametrize("kind", ["not sqlite", "another schema", "a directory"])
+async def test_a_file_that_cannot_be_a_ledger_is_a_validation_error(
+    emu: CincopaEmulator, tmp_path: Path, kind: str
+) -> None:
+    """Opened, or passed to a bulk run: a typed error naming the path, and nothing sent."""
+    path = tmp_path / "job.sqlite"
+    if kind == "not sqlite":
+        path.write_bytes(b"these are someone's notes, not a database\n" * 100)
+    elif kind == "another schema":
+        async with Ledger(path):
+            pass
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("UPDATE meta SET value = '999' WHERE name = 'schema'")
+        finally:
+            conn.close()
+    else:
+        path.mkdir()
+    with pytest.raises(CincopaValidationError, match="cannot be used as a ledger") as caught:
+        async with Ledger(path):
+            pass
+    assert str(path) in str(caught.value)
+    async with client(emu) as cp:
+        with pytest.raises(CincopaValidationError):
+            await cp.bulk.upload_files([("a.mp4", b"a" * 10)], ledger=path)
+    assert emu.requests == []
+    if kind == "not sqlite":
+        with pytest.raises(CincopaValidationError):
+            Ledger(path).export(io.StringIO())
 
 
 async def test_sets_and_deletes_keep_a_ledger_too(emu: CincopaEmulator, tmp_path: Path) -> None:

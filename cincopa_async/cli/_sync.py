@@ -161,13 +161,13 @@ def sync_command(
 @contextlib.asynccontextmanager
 async def _opened(ledger: Ledger, option: str) -> AsyncIterator[Ledger]:
     """``ledger``, open; a file that cannot be one is a usage error naming ``option``."""
-    import sqlite3
+    from cincopa_async import CincopaValidationError
 
     try:
         await ledger.__aenter__()
-    except (OSError, sqlite3.Error) as exc:
+    except CincopaValidationError as exc:
         raise click.BadParameter(
-            f"{os.fspath(ledger.path)!r} cannot be used as a ledger: {exc}",
+            "; ".join(problem.removeprefix("ledger: ") for problem in exc.problems),
             param_hint=f"'{option}'",
         ) from None
     try:
@@ -281,6 +281,7 @@ def ledger_export(ledger_path: Path, format_: str, output: Path | None) -> None:
     """Write every item of LEDGER (key, state, rid, error, attempts, times) as CSV or JSONL."""
     import sqlite3
 
+    from cincopa_async import CincopaValidationError
     from cincopa_async._ledger import Ledger
 
     ledger: Ledger = Ledger(ledger_path)
@@ -293,7 +294,12 @@ def ledger_export(ledger_path: Path, format_: str, output: Path | None) -> None:
                 raise click.FileError(os.fspath(output), hint=exc.strerror or str(exc)) from None
         try:
             count = ledger.export(destination, format=format_)  # type: ignore[arg-type]  # a click Choice of the two
-        except sqlite3.Error as exc:
+        except CincopaValidationError as exc:
+            raise click.BadParameter(
+                "; ".join(problem.removeprefix("ledger: ") for problem in exc.problems),
+                param_hint="'LEDGER_PATH'",
+            ) from None
+        except sqlite3.Error as exc:  # damaged past its header: found while reading
             raise click.BadParameter(
                 f"{os.fspath(ledger_path)!r} cannot be read as a ledger: {exc}",
                 param_hint="'LEDGER_PATH'",

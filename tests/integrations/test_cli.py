@@ -804,7 +804,7 @@ def test_bad_option_values_and_unusable_files_are_errors_not_tracebacks(
     for result in results[4:7]:
         usage_error(result, "Invalid value for '--concurrency'", f"1<=x<={MAX_CONCURRENCY}")
     usage_error(results[7], "Invalid value for '--ledger'", "cannot be used as a ledger")
-    usage_error(results[8], "Invalid value for 'LEDGER_PATH'", "cannot be read as a ledger")
+    usage_error(results[8], "Invalid value for 'LEDGER_PATH'", "cannot be used as a ledger")
     assert not (tmp_path / "ledger.sqlite").exists()  # refused before anything ran
     # a ledger export to a file that cannot be created
     ok(served, "sync", str(source), "--ledger", ledger)
