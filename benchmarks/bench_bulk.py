@@ -3,8 +3,9 @@
 **Throughput.** Against a raw server in its own process (``_raw_bulk_server.py``: every reply
 ``--latency`` seconds late, 20 ms by default, no state), with 32 requests in flight:
 
-  (a) ``cp.bulk.upload_files(files, ledger=...)``: small ``(name, bytes)`` files, all new, on a
-      client with ``max_concurrency=32`` -- the documented way to run a bulk upload;
+  (a) ``cp.bulk.upload_files(files, ledger=..., new_job=True)``: small ``(name, bytes)`` files,
+      all new, on a client with ``max_concurrency=32`` -- the documented way to run the first
+      run of a bulk upload (without ``new_job``, a new ledger looks every file up, as (c) does);
   (b) the baseline: what a careful user writes by hand -- one ``aiohttp.ClientSession`` with a
       connector of 32, an ``asyncio.Semaphore(32)`` around each item, and the same 3 requests
       per file the SDK sends (``asset.get_upload_url``, the raw-body POST to the upload host in
@@ -81,7 +82,9 @@ def requests_per_item() -> dict[str, dict[str, float]]:
     async def all_counts() -> dict[str, dict[str, float]]:
         return {
             "(a) with a ledger": await count(
-                lambda cp, scratch: cp.bulk.upload_files(files, ledger=scratch / "job.sqlite")
+                lambda cp, scratch: cp.bulk.upload_files(
+                    files, ledger=scratch / "job.sqlite", new_job=True
+                )
             ),
             "(c) without a ledger": await count(lambda cp, scratch: cp.bulk.upload_files(files)),
         }
@@ -100,7 +103,7 @@ def _flavour(operation: str | None, params: dict[str, str]) -> str:
 
 async def sdk_uploads(base_url: str, token: str, files: Files, scratch: Path) -> None:
     async with AsyncCincopa(token, base_url=base_url, max_concurrency=CONCURRENCY) as cp:
-        result = await cp.bulk.upload_files(files, ledger=scratch / "job.sqlite")
+        result = await cp.bulk.upload_files(files, ledger=scratch / "job.sqlite", new_job=True)
     assert result.ok, result.failed[:3]
 
 

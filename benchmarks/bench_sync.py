@@ -1,6 +1,7 @@
 """``cincopa sync`` of many small files: from scratch, then as a no-op rerun.
 
-``cincopa sync SOURCE_DIR --ledger L --concurrency 32 --json`` runs as a user runs it (a
+``cincopa sync SOURCE_DIR --ledger L --concurrency 32 --json --new-job`` (a first run: without
+``--new-job`` a new ledger looks every file up, 2 requests more) runs as a user runs it (a
 subprocess: start-up, the walk, the ledger, the JSON lines) against the raw server of
 ``_raw_bulk_server.py`` in its own process (``--latency`` per reply, 20 ms by default), over
 ``--files`` files (10,000 of ``--size`` bytes, in 100 folders). The server counts what it
@@ -41,12 +42,14 @@ def make_tree(root: Path, files: int, size: int) -> list[Path]:
     return paths
 
 
-def sync(source: Path, ledger: Path, base_url: str, token: str) -> tuple[float, int, int]:
+def sync(
+    source: Path, ledger: Path, base_url: str, token: str, *options: str
+) -> tuple[float, int, int]:
     """One ``cincopa sync`` run: (seconds, exit code, JSON lines printed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CINCOPA_")}
     env |= {"CINCOPA_BASE_URL": base_url, "CINCOPA_API_TOKEN": token}
     command = [sys.executable, "-m", "cincopa_async.cli", "sync", str(source)]
-    command += ["--ledger", str(ledger), "--concurrency", str(CONCURRENCY), "--json"]
+    command += ["--ledger", str(ledger), "--concurrency", str(CONCURRENCY), "--json", *options]
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -120,7 +123,9 @@ def main() -> None:
             root = Path(tmp)
             paths = make_tree(root / "library", args.files, args.size)
             with raw_bulk_process(args.latency) as (base_url, token):
-                seconds, _, lines = sync(root / "library", root / "job.sqlite", base_url, token)
+                seconds, _, lines = sync(
+                    root / "library", root / "job.sqlite", base_url, token, "--new-job"
+                )
                 assert lines == args.files, lines
                 fresh.append(seconds)
                 fresh_requests.append(requests_served(base_url))

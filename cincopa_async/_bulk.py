@@ -39,10 +39,15 @@ the default) or reported again. An item is marked started, durably, before its f
 
 **The requests an item needs, and no more.** A fresh upload -- one the ledger has never seen --
 costs what a careful hand-written loop costs: ``asset.get_upload_url``, the POST(s) and
-``asset.set_meta``. Look-ups happen only where an earlier attempt may have stored something: an
-item the ledger marks started, a retry of an item in this run, and every item of a run without a
-ledger (nothing tells those from an earlier run's; so without a ledger each upload costs two
-look-ups more).
+``asset.set_meta``, plus one indexed look-up in the ledger (``Ledger.claim_reference``: another
+input of the job with the same reference makes this one look the account up first). Look-ups
+in the account happen only where an earlier attempt may have stored something: an item the
+ledger marks started, a retry of an item in this run, an input whose reference another input
+claimed, every item of a run without a ledger -- and every item of a run on a ledger that has
+never started an item: a new ledger cannot tell a first run from a rerun whose ledger was lost
+(2 look-ups more per upload). ``new_job=True`` says it is a first run (nothing of this job is
+in the account yet): its fresh items then skip those look-ups; if it is wrong, an item an
+earlier run stored is stored again.
 
 **No duplicates, no loss.** Every bulk upload carries a ``reference_id``: the caller's, or one
 derived from the file name and content (``derived_reference``); imports one derived from the
@@ -90,6 +95,7 @@ from collections.abc import (
     Sized,
 )
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import (
@@ -387,12 +393,15 @@ class ItemState:
     """One item while it runs: what its step knows of its history, and its byte progress.
 
     ``reconcile``: may an earlier attempt -- of this run, or of a run before (the ledger says
-    started, or there is no ledger to say) -- have stored something? Then the step looks for it
-    before sending anything that could store it again.
+    started, or there is no ledger to say, or the ledger is new and cannot say) -- have stored
+    something? Then the step looks for it before sending anything that could store it again.
+    ``claim``: see ``Ledger.claim_reference``; a step calls it under the reference's lock and
+    reconciles when it is True (another input of the job has the same reference).
     """
 
     __slots__ = (
         "attempt",
+        "claim",
         "index",
         "input",
         "job",
@@ -413,6 +422,9 @@ class ItemState:
         self.sent = 0  # of which acknowledged
         self.mtime_ns: int | None = None  # the file's, for the ledger (uploads of paths)
         self.job: str | None = None  # a server-side job an earlier attempt started (imports)
+        # for an item the run's ledger has never seen: claim(reference) records that it stores
+        # that reference and is True when another item of the ledger claimed it first
+        self.claim: Callable[[str], Awaitable[bool]] | None = None
 
 
 Step = Callable[[Any, ItemState], Awaitable[Any]]
@@ -436,7 +448,9 @@ def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
     if ledger is None or isinstance(ledger, Ledger):
         return ledger
     if isinstance(ledger, str | os.PathLike):
-        return Ledger(ledger)
+        made = Ledger(ledger)
+        made.close_after_run = True  # the run made it: the run closes it
+        return made
     raise CincopaValidationError(
         [f"ledger: expected a Ledger or a path, got {type(ledger).__name__}"], operation="bulk"
     )
@@ -501,6 +515,7 @@ class BulkRun(Generic[InputT, ValueT]):
         on_progress: BulkProgressCallback | None = None,
         ledger: LedgerPolicy | None = None,
         reconcile_without_ledger: bool = True,
+        new_job: bool = False,
         count_bytes: Callable[[], int] | None = None,
         totals: tuple[int, int] | None = None,
     ) -> None:
@@ -539,6 +554,8 @@ class BulkRun(Generic[InputT, ValueT]):
         self._on_progress = on_progress
         self._ledger = ledger
         self._reconcile = reconcile_without_ledger
+        self._new_job = new_job
+        self._trusted = False  # may the ledger's unseen items skip look-ups? (set by _run)
         self._items_total = len(inputs) if isinstance(inputs, Sized) else None
         self._count_bytes = count_bytes
         self._bytes_total = 0
@@ -617,7 +634,15 @@ class BulkRun(Generic[InputT, ValueT]):
         self._started = True
         client = self._client
         if self._ledger is not None:  # one that cannot be is an error of its own, first
-            await self._ledger.ledger.open()
+            try:
+                await self._ledger.ledger.open()
+            except BaseException:
+                if self._ledger.ledger.close_after_run:
+                    await self._ledger.ledger.aclose()
+                raise
+            # A ledger that has never started an item (new, or lost and made again) cannot tell
+            # a first run from a rerun: its items are looked up, unless the caller says new_job.
+            self._trusted = self._new_job or await self._ledger.ledger.has_history()
         if self._count_bytes is not None:
             self._bytes_total = await anyio.to_thread.run_sync(
                 self._count_bytes, limiter=file_threads()
@@ -730,6 +755,8 @@ class BulkRun(Generic[InputT, ValueT]):
             if ledger is not None:
                 with anyio.CancelScope(shield=True):
                     await ledger.flush()
+                    if ledger.close_after_run:
+                        await ledger.aclose()
 
     async def _triage(
         self,
@@ -740,10 +767,12 @@ class BulkRun(Generic[InputT, ValueT]):
         policy = self._ledger
         if policy is None:
             return [ItemState(index, value, None, self._reconcile) for index, value in chunk]
+        from ._ledger import checked_key
+
         keyed: list[ItemState] = []
         for index, value in chunk:
             try:
-                key = policy.key(value)
+                key = checked_key(policy.key(value))
             except CincopaValidationError as error:
                 await finish(ItemState(index, value, None, False), BulkFailure(value, error))
                 continue
@@ -764,6 +793,7 @@ class BulkRun(Generic[InputT, ValueT]):
         )
         reused = {id(work): value for (work, _), value in zip(done, values, strict=True)}
         runnable: list[ItemState] = []
+        chunk_keys: set[str] = set()  # an input twice in a chunk: the later one looks up
         for work in keyed:
             record = records.get(work.key or "")
             if record is not None and record.state == "done":
@@ -778,8 +808,16 @@ class BulkRun(Generic[InputT, ValueT]):
                 continue
             # started: an attempt may have stored something; failed, or done but the input
             # changed since: the account may hold an earlier attempt's asset too
-            work.reconcile = record is not None and record.state != "pending"
+            work.reconcile = (
+                (record is not None and record.state != "pending")
+                or not self._trusted
+                or work.key in chunk_keys
+            )
+            if work.key is not None:
+                chunk_keys.add(work.key)
             work.job = record.job if record is not None else None
+            if not work.reconcile and work.key is not None:
+                work.claim = partial(policy.ledger.claim_reference, key=work.key)
             runnable.append(work)
         await policy.ledger.start([work.key for work in runnable if work.key])
         return runnable
@@ -980,11 +1018,13 @@ async def store_file(
     tags: Sequence[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: Callable[[UploadProgress], object] | None = None,
+    claim: Callable[[str], Awaitable[bool]] | None = None,
 ) -> Asset:
     """Store one file tagged ``reference``, never twice (see the module docstring): with
     ``reconcile``, reuse what the reference names or adopt a proven untagged copy first; with
     ``converge``, look the reference up after storing and keep one asset of several. A reused
-    or adopted asset is added to ``gallery`` as an upload to it would be."""
+    or adopted asset is added to ``gallery`` as an upload to it would be. ``claim`` (an item
+    its ledger has not seen): reconcile after all when another input claimed the reference."""
     if not reference.strip():
         raise CincopaValidationError(
             ["reference_id: must not be empty (it names the item)"], operation="bulk.upload_files"
@@ -995,6 +1035,8 @@ async def store_file(
         locks.hold(("file", content.name, content.size)),
     ):
         asset: Asset | None = None
+        if not reconcile and claim is not None:
+            reconcile = await claim(reference)
         if reconcile:
             tagged = await _tagged(client, reference)
             if tagged:
@@ -1192,6 +1234,7 @@ class BulkStreams:
         ledger: Ledger | str | os.PathLike[str] | None = None,
         retry_failed: bool = True,
         converge: bool = False,
+        new_job: bool = False,
     ) -> BulkRun[FileToUpload, Asset]:
         """Upload files (paths, or ``(name, bytes)`` pairs) without ever storing one twice.
 
@@ -1245,6 +1288,7 @@ class BulkStreams:
                 tags=tags,
                 chunk_size=chunk_size,
                 on_progress=lambda update: run.acknowledged(state, update.bytes_done),
+                claim=state.claim,
             )
 
         def done(item: FileToUpload, asset: Asset, state: ItemState) -> LedgerRecord:
@@ -1275,6 +1319,7 @@ class BulkStreams:
             item_attempts=item_attempts,
             on_progress=on_progress,
             ledger=policy,
+            new_job=new_job,
             count_bytes=_bytes_counter(files),
         )
         return run
@@ -1292,6 +1337,7 @@ class BulkStreams:
         on_progress: BulkProgressCallback | None = None,
         ledger: Ledger | str | os.PathLike[str] | None = None,
         retry_failed: bool = True,
+        new_job: bool = False,
     ) -> BulkRun[str, Asset]:
         """Import URLs (``asset.upload_from_url``), each tagged with a reference_id, never twice.
 
@@ -1326,7 +1372,10 @@ class BulkStreams:
                     operation="bulk.import_urls",
                 )
             async with client._shared.locks.hold(("reference", reference)):
-                if state.reconcile:
+                reconcile = state.reconcile
+                if not reconcile and state.claim is not None:
+                    reconcile = await state.claim(reference)
+                if reconcile:
                     tagged = await _tagged(client, reference)
                     if tagged:
                         asset = min(tagged, key=lambda found: found.rid)
@@ -1380,6 +1429,7 @@ class BulkStreams:
             ledger=LedgerPolicy(book, _str_key("url"), reuse, done, retry_failed)
             if book is not None
             else None,
+            new_job=new_job,
         )
 
     def set_meta(

@@ -41,7 +41,7 @@ import anyio
 
 from ._errors import CincopaValidationError
 
-__all__ = ["ITEM_STATES", "Ledger", "LedgerRecord"]
+__all__ = ["ITEM_STATES", "Ledger", "LedgerRecord", "checked_key"]
 
 T = TypeVar("T")
 
@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS items (
     job TEXT
 );
 CREATE INDEX IF NOT EXISTS items_by_state ON items (state);
+CREATE INDEX IF NOT EXISTS items_by_reference ON items (reference);
 """
 _FLUSH_AFTER: Final = 512  # outcomes kept in memory at most before a commit
 
@@ -99,6 +100,19 @@ class LedgerRecord(NamedTuple):
     job: str | None = None
 
 
+def checked_key(key: str) -> str:
+    """``key``, if SQLite can store it (UTF-8 text); else the item's ``CincopaValidationError``
+    (a file name that is not valid UTF-8 keeps lone surrogates after ``os.fsdecode``)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CincopaValidationError(
+            [f"input: {key!r:.200} is not valid UTF-8 text (a file name in another encoding?)"],
+            operation="ledger",
+        ) from None
+    return key
+
+
 class Ledger:
     """An item ledger in an SQLite file (see the module docstring).
 
@@ -115,6 +129,7 @@ class Ledger:
         self._outcomes: list[LedgerRecord] = []
         self._jobs: list[tuple[str, str]] = []  # (job, key): noted, not written yet
         self._closed = False
+        self.close_after_run = False  # made by a bulk run from a path: closed when it ends
 
     def __repr__(self) -> str:
         return f"<Ledger {str(self.path)!r}{' closed' if self._closed else ''}>"
@@ -205,6 +220,43 @@ class Ledger:
             return found
 
         return await self._run(query)
+
+    async def has_history(self) -> bool:
+        """Has any item of this ledger ever been started? A ledger without (new, or emptied)
+        cannot say what an earlier run of the job stored: a run on it looks every item up."""
+
+        def query() -> bool:
+            row = (
+                self._connect()
+                .execute("SELECT 1 FROM items WHERE state != 'pending' LIMIT 1")
+                .fetchone()
+            )
+            return row is not None
+
+        return bool(self._outcomes) or await self._run(query)
+
+    async def claim_reference(self, reference: str, key: str) -> bool:
+        """Record that item ``key`` is about to store ``reference``, and say whether another
+        item of this ledger claimed or stored it before (then it may be in the account).
+
+        Called under the reference's lock: claims of one reference are serialised, and each is
+        committed before the next is checked, so two inputs of one reference in a job (the same
+        file twice, identical files in two folders) never both skip the look-up."""
+        outcomes = self._take_outcomes()
+
+        def claim() -> bool:
+            db = self._connect()
+            with _transaction(db):
+                self._write(db, outcomes)
+                row = db.execute(
+                    "SELECT 1 FROM items WHERE reference = ? AND key != ? AND state != 'pending'"
+                    " LIMIT 1",
+                    (reference, key),
+                ).fetchone()
+                db.execute("UPDATE items SET reference = ? WHERE key = ?", (reference, key))
+            return row is not None
+
+        return await self._run(claim)
 
     async def get(self, key: str) -> LedgerRecord | None:
         return (await self.get_many([key])).get(key)

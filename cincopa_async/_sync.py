@@ -170,12 +170,13 @@ async def store_sync_file(
         on_progress=(
             (lambda update: run.acknowledged(state, update.bytes_done)) if run is not None else None
         ),
+        claim=state.claim,
     )
 
 
 async def register(ledger: Ledger, files: Iterator[SyncFile]) -> tuple[int, int]:
     """Register every file as pending (if the ledger does not know it); (count, bytes)."""
-    from ._ledger import LedgerRecord
+    from ._ledger import LedgerRecord, checked_key
 
     count = total = 0
     batch: list[LedgerRecord] = []
@@ -184,8 +185,9 @@ async def register(ledger: Ledger, files: Iterator[SyncFile]) -> tuple[int, int]
         records = []
         for item in items:
             try:
+                checked_key(item.key)  # one that cannot be a key fails as its own item
                 info = os.stat(item.path)
-            except OSError:
+            except (OSError, CincopaValidationError):
                 continue
             size = 0 if item.unreadable is not None else info.st_size
             records.append(LedgerRecord(item.key, "pending", size=size))
@@ -220,8 +222,12 @@ def sync_directory(
     item_attempts: int = 4,
     files: Callable[[], Iterator[SyncFile]] | None = None,
     totals: tuple[int, int] | None = None,
+    new_job: bool = False,
 ) -> BulkRun[SyncFile, Asset]:
-    """The run of a sync on this machine (``async with`` it for each file's outcome)."""
+    """The run of a sync on this machine (``async with`` it for each file's outcome).
+
+    On a ledger that has never started a file (a first run, or a rerun whose ledger was lost)
+    every file is looked up first; ``new_job=True`` asserts a first run (see ``_bulk``)."""
     check_upload_options(chunk_size)
     if not Path(source).is_dir():
         raise CincopaValidationError(
@@ -245,5 +251,6 @@ def sync_directory(
         on_progress=on_progress,
         ledger=LedgerPolicy(ledger, sync_key, _reuse, sync_record, retry_failed=True),
         totals=totals,
+        new_job=new_job,
     )
     return run

@@ -40,6 +40,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record
 from ._client import AsyncCincopa
+from ._errors import CincopaValidationError
 from ._sync import SyncFile, store_sync_file, sync_record, walk
 from ._uploads import DEFAULT_CHUNK_SIZE, check_upload_options
 
@@ -201,6 +202,7 @@ async def _drive(
     on_outcome: Callable[[SyncOutcome], object] | None,
     on_progress: Callable[[BulkProgress], object] | None,
 ) -> tuple[int, int]:
+    from ._ledger import checked_key
     from ._sync import _reuse
 
     run_id = uuid.uuid4().hex
@@ -246,6 +248,15 @@ async def _drive(
         chunk = [file for _, file in zip(range(256), files, strict=False)]
         exhausted = len(chunk) < 256
         counts["total"] += len(chunk)
+        keyed = []
+        for file in chunk:
+            try:
+                checked_key(file.key)
+                keyed.append(file)
+            except CincopaValidationError as error:  # reported, not written: it cannot be
+                state = ItemState(0, None, file.key, False)
+                report(SyncOutcome(file, _failure_record(state, error), skipped=False))
+        chunk = keyed
         records = await ledger.get_many([file.key for file in chunk])
         runnable = []
         for file in chunk:

@@ -158,12 +158,117 @@ async def test_fail_fast_reports_every_input_also_the_unread(emu: CincopaEmulato
 async def test_a_fresh_upload_costs_three_requests_with_a_ledger(
     emu: CincopaEmulator, tmp_path: Path
 ) -> None:
-    """Fresh items (the ledger has never seen them): get_upload_url, the POST, set_meta."""
+    """Fresh items on a ledger that knows the job (it has started items before), or on a new
+    ledger with ``new_job=True``: get_upload_url, the POST, set_meta -- no look-up."""
     paths = tree(tmp_path / "src", 12)
     async with client(emu) as cp, Ledger(tmp_path / "job.sqlite") as ledger:
-        result = await cp.bulk.upload_files(paths, ledger=ledger)
-    assert result.ok
-    assert operations(emu) == {"asset.get_upload_url": 12, "upload": 12, "asset.set_meta": 12}
+        first = await cp.bulk.upload_files(paths[:6], ledger=ledger, new_job=True)
+        assert operations(emu) == {"asset.get_upload_url": 6, "upload": 6, "asset.set_meta": 6}
+        before = len(emu.requests)
+        later = await cp.bulk.upload_files(paths, ledger=ledger)  # 6 done, 6 new
+    assert first.ok
+    assert later.ok
+    assert operations(emu, before) == {
+        "asset.get_upload_url": 6,
+        "upload": 6,
+        "asset.set_meta": 6,
+    }
+
+
+async def test_a_new_ledger_looks_every_item_up_it_may_be_a_lost_ledgers_rerun(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """The first run's ledger is lost (deleted, emptied, another path): a new one cannot tell a
+    rerun from a first run, so every item is looked up -- and nothing is stored twice."""
+    paths = tree(tmp_path / "src", 8)
+    async with client(emu) as cp:
+        async with Ledger(tmp_path / "first.sqlite") as ledger:
+            first = await cp.bulk.upload_files(paths, ledger=ledger)
+        before = len(emu.requests)
+        (tmp_path / "first.sqlite").unlink()
+        async with Ledger(tmp_path / "first.sqlite") as ledger:
+            second = await cp.bulk.upload_files(paths, ledger=ledger)
+            again = await cp.bulk.import_urls(
+                [emu.add_file("talk.mp4", b"t" * 500)], ledger=ledger, poll_interval=0.01
+            )
+    assert first.ok
+    assert second.ok
+    assert again.ok
+    assert operations(emu, 0)["asset.list"] >= 8  # the first run, on a new ledger, looked too
+    assert operations(emu, before)["upload"] == 0
+    assert [item.value.rid for item in second if item.ok] == [
+        item.value.rid for item in first if item.ok
+    ]
+    assert len(emu.state.main.assets) == 9
+
+
+@pytest.mark.parametrize("new_job", [False, True])
+async def test_inputs_of_one_reference_in_a_ledger_run_store_one_asset(
+    emu: CincopaEmulator, tmp_path: Path, new_job: bool
+) -> None:
+    """The same file twice, the same ``(name, bytes)`` twice, identical files in two folders,
+    a URL twice -- on a ledger that knows the job, so none of them is looked up as such: the
+    later input of a reference finds the earlier's claim in the ledger and reuses its asset."""
+    root = tmp_path / "src"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    (root / "a" / "clip.mp4").write_bytes(b"same" * 300)
+    (root / "b" / "clip.mp4").write_bytes(b"same" * 300)
+    one = root / "a" / "clip.mp4"
+    url = emu.add_file("talk.mp4", b"t" * 500)
+    async with client(emu) as cp, Ledger(tmp_path / "job.sqlite") as ledger:
+        if not new_job:  # a ledger with history: its unseen items are trusted as fresh
+            await cp.bulk.upload_files([("seed.bin", b"seed")], ledger=ledger)
+        uploads = await cp.bulk.upload_files(
+            [one, root / "b" / "clip.mp4", str(one), ("x.mp4", b"x" * 50), ("x.mp4", b"x" * 50)],
+            ledger=ledger,
+            new_job=new_job,
+            concurrency=2,
+        )
+        imports = await cp.bulk.import_urls(
+            [url, url], ledger=ledger, new_job=new_job, poll_interval=0.01
+        )
+    assert uploads.ok
+    assert imports.ok
+    by_reference = Counter(a.reference_id for a in emu.state.main.assets.values())
+    assert set(by_reference.values()) == {1}, by_reference
+    assert len({item.value.rid for item in uploads[:3] if item.ok}) == 1
+    assert len({item.value.rid for item in uploads[3:] if item.ok}) == 1
+    assert len({item.value.rid for item in imports if item.ok}) == 1
+    assert operations(emu)["upload"] == (2 if new_job else 3)
+    assert operations(emu)["asset.upload_from_url"] == 1
+
+
+async def test_a_ledger_key_that_is_not_utf8_fails_its_item_alone(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """A file name in another encoding keeps lone surrogates after ``os.fsdecode``: SQLite
+    cannot store it as a key, so that item is a ``CincopaValidationError``; the others run."""
+    good = tmp_path / "good.bin"
+    good.write_bytes(b"g" * 100)
+    bad = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xff.bin"))
+    bad.write_bytes(b"b" * 100)
+    async with client(emu) as cp, Ledger(tmp_path / "job.sqlite") as ledger:
+        result = await cp.bulk.upload_files([good, bad], ledger=ledger)
+    assert result[0].ok
+    assert isinstance(result[1].error, CincopaValidationError), repr(result[1].error)
+    assert len(emu.state.main.assets) == 1
+
+
+async def test_a_ledger_given_as_a_path_is_closed_when_the_run_ends(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "job.sqlite"
+
+    def open_on_ledger() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in fds.iterdir() if os.path.realpath(fd).startswith(str(path)))
+
+    async with client(emu) as cp:
+        for _ in range(3):
+            result = await cp.bulk.upload_files([("a.mp4", b"a" * 10)], ledger=path)
+            assert result.ok
+    assert open_on_ledger() == 0
 
 
 async def test_without_a_ledger_each_upload_looks_up_first(

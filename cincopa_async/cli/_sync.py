@@ -101,6 +101,12 @@ class _Tally:
 )
 @click.option("--json", "json_mode", is_flag=True, help="one JSON line per file on stdout")
 @click.option(
+    "--new-job",
+    is_flag=True,
+    help="a first run: nothing of it is in the account yet, so files are not looked up"
+    " (by default a new ledger looks every file up: it may be a lost ledger's rerun)",
+)
+@click.option(
     "--progress/--no-progress",
     "progress",
     default=None,
@@ -115,6 +121,7 @@ def sync_command(
     dask_address: str | None,
     concurrency: int,
     json_mode: bool,
+    new_job: bool,
     progress: bool | None,
 ) -> None:
     """Upload every file under SOURCE_DIR that is not in the account yet; resumable.
@@ -147,7 +154,9 @@ def sync_command(
                 await _on_dask(dask_address, settings, source_dir, ledger, gallery, tally, progress)
             else:
                 async with client as cp:
-                    await _here(cp, source_dir, ledger, gallery, concurrency, tally, progress)
+                    await _here(
+                        cp, source_dir, ledger, gallery, concurrency, tally, progress, new_job
+                    )
 
     run(out, main)
     summary = tally.summary(time.monotonic() - started)
@@ -184,6 +193,7 @@ async def _here(
     concurrency: int,
     tally: _Tally,
     live: bool | None,
+    new_job: bool = False,
 ) -> None:
     from cincopa_async._bulk import BulkSuccess
     from cincopa_async._ledger import LedgerRecord
@@ -200,6 +210,7 @@ async def _here(
             concurrency=concurrency,
             on_progress=report,
             totals=(count, size),
+            new_job=new_job,
         )
         async with run as outcomes:
             async for item in outcomes:
