@@ -45,6 +45,7 @@ import hmac
 import inspect
 import json
 import logging
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -52,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Final
 from attrs import field, frozen
 
 from ._errors import CincopaError
+from ._redact import KNOWN
 
 if TYPE_CHECKING:
     import cattrs
@@ -468,6 +470,9 @@ class WebhookReceiver:
         self.handler = handler
         self.security_key = security_key
         self.max_body_size = _check_limit(max_body_size)
+        if security_key:  # scrubbed from every log record and error while the receiver lives
+            KNOWN.hold(security_key)
+            weakref.finalize(self, KNOWN.release, security_key)
 
     def __repr__(self) -> str:  # the key stays out of it
         signed = " signed" if self.security_key is not None else ""
