@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from cincopa_async._redact import scrub
+from cincopa_async._redact import scrub, scrub_values, secret_parts
 from cincopa_async._spec import Endpoint
 
 if TYPE_CHECKING:
@@ -104,11 +104,15 @@ class Output:
         self._stderr: Console | None = None
 
     def add_secret(self, secret: str) -> None:
-        if len(secret) >= 4:
-            self.secrets += (secret,)
+        """Scrub ``secret`` too (a secret argument), and each password of a
+        ``user:password`` list on its own."""
+        self.secrets += tuple(part for part in secret_parts(secret) if len(part) >= 4)
 
     def scrub(self, text: str) -> str:
-        return scrub(text, self.secrets)
+        """``text`` without the secrets of this command, in any encoding, nor secret query
+        parameters. Only this command's secrets: a token the command was asked for (a new or
+        temporary one) is what it prints."""
+        return scrub(text, self.secrets, known=False)
 
     @property
     def stdout(self) -> Console:
@@ -126,11 +130,7 @@ class Output:
 
     def line(self, text: str = "", *, redact: bool = True) -> None:
         """A plain line on stdout (no markup); ``redact=False`` scrubs only the known secrets."""
-        if redact:
-            text = self.scrub(text)
-        else:
-            for secret in self.secrets:
-                text = text.replace(secret, "REDACTED")
+        text = self.scrub(text) if redact else scrub_values(text, self.secrets)
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
