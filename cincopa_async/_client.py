@@ -915,7 +915,7 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
 
     The models and the converter are imported with the first reply, not with the package. The
     fast converter runs first; only when it fails does the detailed one run, to name the path of
-    every bad field (the first ``_MAX_ERRORS`` of them are kept, each scrubbed, then cut short).
+    every bad field (the first ones, scrubbed, then cut short: ``_converter.problems_of``).
     Secrets the reply hands out (tokens, upload URLs' hashes) join ``KNOWN`` first, so that no
     error or log record shows them from then on.
     """
@@ -926,35 +926,21 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
     with contextlib.suppress(Exception):
         return structure(payload, model)
     converters = _CONVERTERS or _load_converters()
+    from ._converter import problems_of, summary_of
+
     try:
         converters[1].structure(payload, model)
     except Exception as exc:
-        from ._converter import transform_error
-
-        try:
-            errors = transform_error(exc, path=endpoint.name)
-        except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
-            errors = [f"the reply is nested too deeply to check @ {endpoint.name}"]
+        errors = problems_of(exc, path=endpoint.name)
     else:  # pragma: no cover - both converters agree on every input
         errors = ["the reply could not be structured"]
-    kept = [scrub_then_truncate(error, _MAX_ERROR_LENGTH) for error in errors[:_MAX_ERRORS]]
-    if len(errors) > _MAX_ERRORS:
-        kept.append(f"and {len(errors) - _MAX_ERRORS} more")
-    shown = "; ".join(kept[:_ERRORS_IN_MESSAGE])
-    if len(kept) > _ERRORS_IN_MESSAGE:
-        shown += f"; ... ({len(errors)} problems in all, see .errors)"
     # Raised here, outside the handler: cattrs' exceptions quote the reply's values.
     raise ResponseValidationError(
-        f"{endpoint.name}: the reply does not have the expected shape: {shown}",
+        f"{endpoint.name}: the reply does not have the expected shape: {summary_of(errors)}",
         operation=endpoint.name,
         url=redact_url(url),
-        errors=kept,
+        errors=errors,
     )
-
-
-_MAX_ERRORS: Final = 20  # field problems a ResponseValidationError keeps ...
-_MAX_ERROR_LENGTH: Final = 300  # ... each cut to this many characters
-_ERRORS_IN_MESSAGE: Final = 5
 
 
 def _remember_reply_secrets(payload: Mapping[str, Any], keys: frozenset[str]) -> None:

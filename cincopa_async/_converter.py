@@ -46,8 +46,16 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory, override
 
 from ._models import SECRET, LiveStreamList, PagingInfo, Reply
+from ._redact import scrub_then_truncate
 
-__all__ = ["CONVERTER", "make_converter", "secret_keys", "transform_error"]
+__all__ = [
+    "CONVERTER",
+    "make_converter",
+    "problems_of",
+    "secret_keys",
+    "summary_of",
+    "transform_error",
+]
 
 #: Problems the detailed converter keeps per array or mapping; the rest are only counted
 #: (``_Omitted``), so that a reply of a million bad items does not make a million exceptions.
@@ -98,6 +106,31 @@ def transform_error(exc: BaseException, path: str) -> list[str]:
     """``cattrs.transform_error`` for the detailed converter's errors: every problem as
     ``<what> @ <path>``, the problems past ``MAX_ITEM_ERRORS`` of an item list as one line."""
     return cattrs.transform_error(exc, path=path, format_exception=_format_exception)
+
+
+#: Problems an error keeps (``problems_of``), each cut to ``MAX_PROBLEM_LENGTH`` characters.
+MAX_PROBLEMS = 20
+MAX_PROBLEM_LENGTH = 300
+
+
+def problems_of(exc: BaseException, path: str) -> list[str]:
+    """What an error keeps of the detailed converter's ``exc``: the first ``MAX_PROBLEMS``
+    problems (``transform_error``), each scrubbed of every known secret (a path quotes mapping
+    keys, a message may quote a value) before it is cut short, and ``and N more``."""
+    try:
+        problems = transform_error(exc, path=path)
+    except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
+        problems = [f"nested too deeply to check @ {path}"]
+    kept = [scrub_then_truncate(p, MAX_PROBLEM_LENGTH) for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        kept.append(f"and {len(problems) - MAX_PROBLEMS} more")
+    return kept
+
+
+def summary_of(problems: list[str], shown: int = 5) -> str:
+    """The first ``shown`` problems for a message, and how many there are in all."""
+    text = "; ".join(problems[:shown])
+    return text if len(problems) <= shown else f"{text}; ... (see .errors)"
 
 
 def secret_keys(model: type) -> frozenset[str]:

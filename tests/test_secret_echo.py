@@ -401,3 +401,23 @@ def test_reprs_of_public_objects_holding_secrets() -> None:
     ]
     for value in objects:
         assert_no_secret([repr(value), str(value)], [TOKEN, HASH, PASSWORD])
+
+
+def test_a_webhook_payload_error_keeps_no_secret_and_is_capped() -> None:
+    """The same classes on the webhook receiver's side: a body that is not JSON is not kept in
+    the error's chain (json's exception holds the whole body); a payload echoing the receiver's
+    key as a mapping key has it scrubbed from the paths; 5,000 bad versions give 20 problems."""
+    from cincopa_async.webhooks import WebhookPayloadError, WebhookReceiver, parse_event
+
+    receiver = WebhookReceiver(lambda event: None, security_key=PASSWORD)  # held while it lives
+    with pytest.raises(WebhookPayloadError) as not_json:
+        parse_event(f"{{not json {PASSWORD}".encode())
+    bad_versions = {f"v{i}": "not an object" for i in range(5000)} | {PASSWORD: 1}
+    with pytest.raises(WebhookPayloadError) as bad_shape:
+        parse_event({"event": "asset.uploaded", "versions": bad_versions})
+    assert not_json.value.__context__ is None
+    assert bad_shape.value.__context__ is None
+    assert len(bad_shape.value.errors) <= 21
+    assert any("more" in problem for problem in bad_shape.value.errors)
+    assert_no_secret(texts_of(not_json.value) + texts_of(bad_shape.value), [PASSWORD])
+    del receiver
