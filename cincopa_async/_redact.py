@@ -104,8 +104,16 @@ _TOO_DEEP = f"<nested deeper than {MAX_KEPT_DEPTH} levels: not kept>"
 MAX_KEPT_STRING = 64 * 1024
 
 
+# The user information of a URL (``https://user:password@host``): a credential wherever it is
+# (a base URL, a proxy from the environment quoted by a transport's error).
+_USERINFO_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/?#@\s\"'<>]+@")
+
+
 def redact(text: str) -> str:
-    """Replace the value of every secret query parameter in ``text`` by ``REDACTED``."""
+    """Replace the value of every secret query parameter in ``text``, and the user information
+    of every URL, by ``REDACTED``."""
+    if "@" in text:
+        text = _USERINFO_RE.sub(r"\1" + REDACTED + "@", text)
     return _SECRET_PARAM_RE.sub(r"\1" + REDACTED, text)
 
 
