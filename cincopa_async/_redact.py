@@ -512,6 +512,7 @@ class KnownSecrets:
                     keys = {**self._held, **self._recent}
                     variants = (variant for key in keys for variant in _variants(key))
                     snapshot = self._snapshot = _Needles(variants)
+                    _scrub_known.cache_clear()  # its results are this snapshot's
         return snapshot
 
     def __contains__(self, secret: object) -> bool:
