@@ -19,6 +19,8 @@ import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Final, Protocol, cast
 
+from ._redact import scrub_then_truncate
+
 __all__ = [
     "ACCEPT_ENCODING",
     "MAX_LAYERS",
@@ -101,7 +103,8 @@ def _codings(header: str | None) -> list[str]:
     codings = [coding for coding in codings if coding and coding != "identity"]
     for coding in codings:
         if coding not in ("gzip", "x-gzip", "deflate"):
-            raise UndecodableBody(f"unsupported Content-Encoding {coding[:40]!r}")
+            shown = scrub_then_truncate(repr(coding), 40)  # the server's text: scrubbed first
+            raise UndecodableBody(f"unsupported Content-Encoding {shown}")
     if len(codings) > MAX_LAYERS:
         raise UndecodableBody(f"{len(codings)} stacked content codings (at most {MAX_LAYERS})")
     return codings[::-1]

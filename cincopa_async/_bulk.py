@@ -128,6 +128,7 @@ from ._errors import (
     UploadOutcomeUnknownError,
     UploadSourceError,
 )
+from ._redact import scrub_then_truncate
 from ._retry import is_transient
 from ._uploads import (
     DEFAULT_CHUNK_SIZE,
@@ -868,7 +869,7 @@ def _failure_record(work: ItemState, error: Exception) -> LedgerRecord:
         state="failed",
         size=work.size or None,
         error_class=type(error).__name__,
-        error_message=str(error)[:2000],
+        error_message=scrub_then_truncate(str(error), 2000),  # the ledger is a file
         attempts=work.attempt,
     )
 

@@ -52,12 +52,15 @@ from ._generated import ClientOperations
 from ._locks import HandedOut, ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
 from ._redact import (
-    SECRET_QUERY_PARAMS,
+    KNOWN,
     install_log_redaction,
     redact,
     redact_url,
+    safe_text,
     scrub,
     scrub_json,
+    scrub_then_truncate,
+    url_secrets,
 )
 from ._retry import RetryPolicy, parse_retry_after
 from ._spec import ENDPOINTS_BY_NAME, Endpoint
@@ -108,6 +111,7 @@ USER_AGENT: Final = f"cincopa-async/{__version__}"
 _REQUEST_HEADERS: Final = {"Accept-Encoding": ACCEPT_ENCODING}
 _DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, **_REQUEST_HEADERS}
 _FALSE = (False, "false", "0", 0, "no")
+_MESSAGE_LIMIT: Final = 1000  # characters of a server's message kept in an error's
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 install_log_redaction()
@@ -346,6 +350,7 @@ class _SharedState:
                 finally:
                     preparing.set()
             self.choose_route(chosen)
+            install_log_redaction()  # on the loggers the transports just imported made, too
         else:
             await preparing.wait()
             self.choose_route()
@@ -533,9 +538,13 @@ class AsyncCincopa(ClientOperations):
             self._base_url = DEFAULT_BASE_URL
         self._api_token = token
         self._token_query = urlencode({"api_token": token})
+        # Every log record and error of the process is scrubbed of the token while the client
+        # (its state, which every view shares) lives, and for a while after (_redact.KNOWN).
+        KNOWN.hold(token)
         self._timeout = checked_timeout
         self._retry = RetryPolicy(max_retries=max_retries)
         self._shared = _SharedState(http_client, transport, max_concurrency)
+        weakref.finalize(self._shared, KNOWN.release, token)
         self._urls: dict[str, str] = {}
         # the aiohttp route's form of self._timeout, made once per timeout (see _outgoing)
         self._wire: tuple[httpx.Timeout, Any, float | None, type[Outgoing]] | None = None
@@ -881,7 +890,9 @@ class AsyncCincopa(ClientOperations):
                 body_excerpt="",
             )
             return undecodable, None
-        detail = scrub(str(exc) or type(exc).__name__, self._secrets_of(request))
+        detail = scrub_then_truncate(
+            str(exc) or type(exc).__name__, _MESSAGE_LIMIT, self._secrets_of(request)
+        )
         kind = type(exc).__name__
         if not isinstance(exc, httpx.TransportError):
             kind = f"unexpected {type(exc).__module__}.{type(exc).__qualname__}"
@@ -895,17 +906,9 @@ class AsyncCincopa(ClientOperations):
         return failure, _scrubbed_copy(exc, detail)
 
     def _secrets_of(self, request: Outgoing | httpx.Request) -> list[str]:
-        """The token and the values of the request's secret query parameters (error paths)."""
-        from urllib.parse import parse_qsl, urlsplit
-
-        secrets = [self._api_token]
-        query = urlsplit(str(request.url)).query
-        secrets.extend(
-            value
-            for name, value in parse_qsl(query, keep_blank_values=True)
-            if name in SECRET_QUERY_PARAMS and value
-        )
-        return secrets
+        """The token and the values of the request's secret query parameters (error paths),
+        whatever their length (``KNOWN`` holds only long ones)."""
+        return [self._api_token, *url_secrets(str(request.url))]
 
     def _decode(
         self,
@@ -945,7 +948,7 @@ class AsyncCincopa(ClientOperations):
         url = redact_url(request.url)  # only failures need it; redacting costs a regex pass
         if not isinstance(payload, dict):
             if payload is None and body.strip() != b"null":
-                excerpt = scrub(body[:200].decode("utf-8", "replace"), self._secrets_of(request))
+                excerpt = scrub_then_truncate(body, 200, self._secrets_of(request))
                 what = "JSON nested too deeply to decode" if too_deep else "not JSON"
                 raise ResponseDecodeError(
                     f"{operation}: the reply is {what} (HTTP {status},"
@@ -963,7 +966,7 @@ class AsyncCincopa(ClientOperations):
         secrets = self._secrets_of(request)
         message = payload.get("message") or payload.get("error") or "no message"
         raise APIResponseError(
-            scrub(str(message), secrets),
+            safe_text(message, _MESSAGE_LIMIT, secrets),
             operation=operation,
             url=url,
             payload=scrub_json(payload, secrets),
@@ -996,9 +999,11 @@ class AsyncCincopa(ClientOperations):
         """The ``APIStatusError`` subclass for an HTTP error reply (for the SDK's own helpers)."""
         url = redact_url(request.url)
         status = response.status_code
+        secrets = self._secrets_of(request)
         server_message = ""
         if isinstance(payload, dict):
-            server_message = str(payload.get("message") or payload.get("error") or "")
+            found = payload.get("message") or payload.get("error") or ""
+            server_message = safe_text(found, _MESSAGE_LIMIT, secrets)
         cls: type[APIStatusError]
         if status in (401, 403):
             cls = AuthenticationError
@@ -1018,11 +1023,11 @@ class AsyncCincopa(ClientOperations):
                 f"; the base URL {self._base_url} does not end in /v2/, where the API's"
                 f" operations are (e.g. {DEFAULT_BASE_URL})"
             )
-        secrets = self._secrets_of(request)
+        reason = scrub_then_truncate(reason, 200, secrets)
         message = scrub(
             f"{operation}: HTTP {status} {reason}{detail} ({request.method} {url}){hint}", secrets
         )
-        kept = payload if payload is not None else body[:1000].decode("utf-8", "replace")
+        kept = payload if payload is not None else scrub_then_truncate(body, 1000, secrets)
         return cls(
             message,
             operation=operation,
@@ -1050,26 +1055,29 @@ def _structure(endpoint: Endpoint, payload: Mapping[str, Any], url: str) -> Any:
 
     The models and the converter are imported with the first reply, not with the package. The
     fast converter runs first; only when it fails is the reply checked field by field, to name
-    the path of each bad field (``_field_errors``).
+    the path of each bad field (``_field_errors``: the first ones, scrubbed, then cut short:
+    ``_converter.problems_of``). Secrets the reply hands out (tokens, upload URLs' hashes) join
+    ``KNOWN`` first, so that no error or log record shows them from then on.
     """
     structure, model = _HOOKS.get(endpoint.reply) or _load_hook(endpoint.reply)
+    keys = _SECRET_KEYS.get(endpoint.reply)
+    if keys:
+        _remember_reply_secrets(payload, keys)
     with contextlib.suppress(Exception):
         return structure(payload, model)
+    from ._converter import summary_of
+
     errors = _field_errors(endpoint.name, payload, model, structure)
-    shown = errors[:MAX_REPORTED_ERRORS]
-    if len(errors) > len(shown):
-        shown.append(f"... and {len(errors) - len(shown)} more")
     # Raised here, outside any handler: cattrs' exceptions quote the reply's values.
     raise ResponseValidationError(
-        f"{endpoint.name}: the reply does not have the expected shape: " + "; ".join(shown),
+        f"{endpoint.name}: the reply does not have the expected shape: {summary_of(errors)}",
         operation=endpoint.name,
         url=redact_url(url),
-        errors=shown,
+        errors=errors,
     )
 
 
 DETAILED_ITEMS: Final = 20  # items of each longer list that one detailed check looks at
-MAX_REPORTED_ERRORS: Final = 20
 
 
 def _field_errors(
@@ -1084,7 +1092,7 @@ def _field_errors(
     checked by the fast converter first; paths found past the first window say where they
     count from.
     """
-    import cattrs
+    from ._converter import problems_of
 
     detailed = (_CONVERTERS or _load_converters())[1]
     start = 0
@@ -1107,10 +1115,7 @@ def _field_errors(
         try:
             detailed.structure(window, model)
         except Exception as exc:
-            try:
-                errors = cattrs.transform_error(exc, path=name)
-            except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
-                errors = [f"the reply is nested too deeply to check @ {name}"]
+            errors = problems_of(exc, path=name)
             if start:
                 where = f" (items counted from {start} in lists of more than {DETAILED_ITEMS})"
                 errors = [error + where for error in errors]
@@ -1142,15 +1147,42 @@ class _Window:
         return value
 
 
+def _remember_reply_secrets(payload: Mapping[str, Any], keys: frozenset[str]) -> None:
+    """Add to ``KNOWN`` every string of ``payload`` under one of ``keys`` (the wire names of the
+    models' secret fields): an upload URL's ``hash``, a token as it is. Iterative, bounded."""
+    found: list[str] = []
+    stack: list[Any] = [payload]
+    visited = 0
+    while stack and visited < 100_000:
+        value = stack.pop()
+        visited += 1
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(item, dict | list):
+                stack.append(item)
+            elif isinstance(item, str) and item and key in keys:
+                found.extend(url_secrets(item) if key.endswith("url") else (item,))
+    if found:
+        KNOWN.remember(*found)
+
+
 _CONVERTERS: list[Any] = []
 _MODELS: dict[str, type] = {}
 # model name -> (the fast converter's hook for the model, the model)
 _HOOKS: dict[str, tuple[Callable[[Any, type], Any], type]] = {}
 
 
+# model name -> the wire keys of its secret fields, nested models' included (none: absent)
+_SECRET_KEYS: dict[str, frozenset[str]] = {}
+
+
 def _load_hook(name: str) -> tuple[Callable[[Any, type], Any], type]:
     model = _MODELS.get(name) or _load_model(name)
     converter = (_CONVERTERS or _load_converters())[0]
+    from ._converter import secret_keys
+
+    if keys := secret_keys(model):
+        _SECRET_KEYS[name] = keys
     _HOOKS[name] = hooked = (converter.get_structure_hook(model), model)
     return hooked
 

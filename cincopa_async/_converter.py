@@ -45,9 +45,21 @@ from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory, override
 
-from ._models import LiveStreamList, PagingInfo, Reply
+from ._models import SECRET, LiveStreamList, PagingInfo, Reply
+from ._redact import scrub_then_truncate
 
-__all__ = ["CONVERTER", "make_converter"]
+__all__ = [
+    "CONVERTER",
+    "make_converter",
+    "problems_of",
+    "secret_keys",
+    "summary_of",
+    "transform_error",
+]
+
+#: Problems the detailed converter keeps per array or mapping; the rest are only counted
+#: (``_Omitted``), so that a reply of a million bad items does not make a million exceptions.
+MAX_ITEM_ERRORS = 20
 
 Hook: TypeAlias = Callable[[Any, Any], Any]
 
@@ -74,6 +86,72 @@ _JSON_KINDS: Mapping[type, str] = {
     bool: "a boolean",
     type(None): "null",
 }
+
+
+class _Omitted(Exception):
+    """Stands for the problems of an array or a mapping past ``MAX_ITEM_ERRORS``."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, _Omitted):
+        return f"{exc.count} more invalid items, not listed"
+    return cattrs.v.format_exception(exc, type_)
+
+
+def transform_error(exc: BaseException, path: str) -> list[str]:
+    """``cattrs.transform_error`` for the detailed converter's errors: every problem as
+    ``<what> @ <path>``, the problems past ``MAX_ITEM_ERRORS`` of an item list as one line."""
+    return cattrs.transform_error(exc, path=path, format_exception=_format_exception)
+
+
+#: Problems an error keeps (``problems_of``), each cut to ``MAX_PROBLEM_LENGTH`` characters.
+MAX_PROBLEMS = 20
+MAX_PROBLEM_LENGTH = 300
+
+
+def problems_of(exc: BaseException, path: str) -> list[str]:
+    """What an error keeps of the detailed converter's ``exc``: the first ``MAX_PROBLEMS``
+    problems (``transform_error``), each scrubbed of every known secret (a path quotes mapping
+    keys, a message may quote a value) before it is cut short, and ``and N more``."""
+    try:
+        problems = transform_error(exc, path=path)
+    except RecursionError:  # pragma: no cover - a reply nested beyond what cattrs walks
+        problems = [f"nested too deeply to check @ {path}"]
+    kept = [scrub_then_truncate(p, MAX_PROBLEM_LENGTH) for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        kept.append(f"and {len(problems) - MAX_PROBLEMS} more")
+    return kept
+
+
+def summary_of(problems: list[str], shown: int = 5) -> str:
+    """The first ``shown`` problems for a message, and how many there are in all."""
+    text = "; ".join(problems[:shown])
+    return text if len(problems) <= shown else f"{text}; ... (see .errors)"
+
+
+def secret_keys(model: type) -> frozenset[str]:
+    """The wire keys of the fields marked ``SECRET`` in ``model`` and in the models it nests
+    (through tuples, mappings and optional fields)."""
+    keys: set[str] = set()
+    seen: set[type] = set()
+    pending = [model]
+    while pending:
+        cls = pending.pop()
+        if cls in seen or not attrs.has(cls):
+            continue
+        seen.add(cls)
+        renames = _RENAMES.get(cls, {})
+        for attribute in attrs.fields(cls):
+            if attribute.metadata.get(SECRET):
+                keys.add(renames.get(attribute.name, attribute.name))
+            pending.extend(arg for arg in get_args(attribute.type) if isinstance(arg, type))
+            if isinstance(attribute.type, type):
+                pending.append(attribute.type)
+    return frozenset(keys)
 
 
 def _kind(value: Any) -> str:
@@ -270,6 +348,18 @@ def _reject(value: Any) -> NoReturn:
     raise _wrong("an object", value)
 
 
+def _item_check(fast: Hook | None, conv: cattrs.Converter, elem: Any) -> Hook:
+    """The hook of one item of an array or a mapping, for the detailed converter's item by item
+    pass: ``fast`` (a plain attrs class's generated hook) behind a check for an object."""
+    if fast is None:
+        return conv.get_structure_hook(elem)
+
+    def check(item: Any, type_: Any) -> Any:
+        return fast(item, type_) if type(item) is dict else _reject(item)
+
+    return check
+
+
 def _is_homogeneous_tuple(type_: Any) -> bool:
     args = get_args(type_)
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -400,26 +490,34 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
                 if lenient and value is None:
                     return ()
                 raise _wrong("an array", value)
-            if fast is None:
+            if fast is None and not detailed:
                 return inner(value, type_)
-            try:
-                return tuple([fast(i, elem) if type(i) is dict else _reject(i) for i in value])
-            except Exception:
-                if not detailed:
-                    raise
-            # Detailed: go again item by item to report every problem with its index.
+            if fast is not None:
+                try:
+                    return tuple([fast(i, elem) if type(i) is dict else _reject(i) for i in value])
+                except Exception:
+                    if not detailed:
+                        raise
+            # Detailed: item by item, to report the problems with their index.
+            check = _item_check(fast, conv, elem)
             items = []
-            errors = []
+            errors: list[Exception] = []
+            omitted = 0
             for index, item in enumerate(value):
                 try:
-                    items.append(fast(item, elem) if type(item) is dict else _reject(item))
+                    items.append(check(item, elem))
                 except Exception as exc:
+                    if len(errors) >= MAX_ITEM_ERRORS:
+                        omitted += 1
+                        continue
                     note = IterableValidationNote(
                         f"Structuring {type_} @ index {index}", index, elem
                     )
                     exc.__notes__ = [*getattr(exc, "__notes__", []), note]
                     errors.append(exc)
             if errors:
+                if omitted:
+                    errors.append(_Omitted(omitted))
                 raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
             return tuple(items)
 
@@ -438,29 +536,37 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
                 raise _wrong("an object", value)
             if value_type is Any:
                 return dict(value)  # JSON keys are always strings
-            if fast is None:
+            if fast is None and not detailed:
                 return inner(value, type_)
-            try:
-                return {
-                    k: fast(v, value_type) if type(v) is dict else _reject(v)
-                    for k, v in value.items()
-                }
-            except Exception:
-                if not detailed:
-                    raise
-            # Detailed: go again item by item to report every problem with its key.
+            if fast is not None:
+                try:
+                    return {
+                        k: fast(v, value_type) if type(v) is dict else _reject(v)
+                        for k, v in value.items()
+                    }
+                except Exception:
+                    if not detailed:
+                        raise
+            # Detailed: item by item, to report the problems with their key.
+            check = _item_check(fast, conv, value_type)
             items = {}
-            errors = []
+            errors: list[Exception] = []
+            omitted = 0
             for key, item in value.items():
                 try:
-                    items[key] = fast(item, value_type) if type(item) is dict else _reject(item)
+                    items[key] = check(item, value_type)
                 except Exception as exc:
+                    if len(errors) >= MAX_ITEM_ERRORS:
+                        omitted += 1
+                        continue
                     note = IterableValidationNote(
                         f"Structuring mapping value @ key {key!r}", key, value_type
                     )
                     exc.__notes__ = [*getattr(exc, "__notes__", []), note]
                     errors.append(exc)
             if errors:
+                if omitted:
+                    errors.append(_Omitted(omitted))
                 raise IterableValidationError(f"While structuring {type_!r}", errors, dict)
             return items
 

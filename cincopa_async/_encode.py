@@ -4,7 +4,9 @@
 empty required value, a wrong type, a value outside an enum, text that is not valid UTF-8, an
 argument that cannot be turned into JSON) and raises one ``CincopaValidationError`` listing them
 all; otherwise it returns the query parameters in their wire form (see ``_spec``). Values of secret
-parameters are never quoted in a problem.
+parameters are never quoted in a problem, and are added to ``_redact.KNOWN`` (each password of a
+``simple_user_add`` list too), so that no log record or error shows them, whatever a server
+echoes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 
 from ._errors import CincopaValidationError
+from ._redact import KNOWN, scrub_then_truncate, secret_parts
 from ._spec import Endpoint, Param, ParamKind
 
 __all__ = ["encode_arguments", "is_count", "is_seconds"]
@@ -39,7 +42,8 @@ def _shown(value: object, param: Param) -> str:
         text = repr(value)
     except Exception:  # a huge int, a structure nested too deeply, a broken __repr__
         return f"a {_type_name(value)}"
-    return text if len(text) <= 60 else f"{text[:57]}..."
+    # scrubbed before it is cut: a token given to the wrong parameter is not shown in part
+    return text if len(text) <= 60 else f"{scrub_then_truncate(text, 57)}..."
 
 
 def _type_name(value: object) -> str:
@@ -165,6 +169,8 @@ def encode_arguments(
         if param.required and not encoded.strip():
             problems.append(f"{param.python_name}: must not be empty")
             continue
+        if param.secret:  # scrubbed from every log record and error from now on
+            KNOWN.remember(*secret_parts(encoded))
         query[param.wire] = encoded
     if known != sum(value is not None for value in arguments.values()):
         wires = {param.wire for param in endpoint.params}

@@ -23,13 +23,22 @@
     └── UploadSourceError             the file could not be read, or changed while uploading
 
 Every error carries ``.operation`` (``"asset.list"``) and ``.url``, the request URL with its
-secrets redacted (``None`` only where no URL applies). Messages never contain the api_token.
+secrets redacted (``None`` only where no URL applies).
+
+No secret in an error: ``CincopaError`` scrubs its message and every attribute set on it (a
+payload, a body excerpt, the field paths of a validation error, a model) with ``_redact``,
+against every secret value the SDK knows (``_redact.KNOWN``: clients' tokens, secret arguments
+sent, upload hashes and tokens handed out), in any encoding, and redacts secret query
+parameters. Where an error is made, the SDK also scrubs what it takes from a reply with the
+request's own secrets, before cutting it short.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ._redact import scrub, scrub_value
 
 __all__ = [
     "APIConnectionError",
@@ -54,16 +63,30 @@ __all__ = [
 
 
 class CincopaError(Exception):
-    """Base class of every error the SDK raises on purpose."""
+    """Base class of every error the SDK raises on purpose.
+
+    Its message and every attribute set on it are scrubbed of secrets (see the module
+    docstring), whoever made it; the chain (``__cause__``, ``__context__``) is the raiser's to
+    keep clean: the SDK raises outside the handlers of foreign exceptions, or chains to a
+    scrubbed copy.
+    """
 
     operation: str
     url: str | None
 
     def __init__(self, message: str, *, operation: str, url: str | None = None) -> None:
+        message = scrub(str(message))
         super().__init__(message)
         self.message = message
         self.operation = operation
         self.url = url
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Dunder attributes (``__notes__``, ``__cause__`` ...) are the interpreter's: kept as
+        # given (``add_note`` appends to the very list it set).
+        if not name.startswith("__"):
+            value = scrub_value(value)
+        super().__setattr__(name, value)
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -15,16 +15,24 @@ Contract:
   paging counters of `PagingInfo` are plain ints (``page`` 1, the rest 0), so "iterate while
   ``page < pages_count``" needs no ``None`` check and stops when paging is missing. Only
   ``Asset.rid`` and ``Gallery.fid`` are required.
-* Secrets (issued tokens, self-authorising upload URLs) are left out of ``repr()``; so is
-  ``raw``.
+* Secrets (issued tokens, self-authorising upload URLs) are left out of ``repr()`` (so is
+  ``raw``; and every ``repr()`` is scrubbed of the secrets the SDK knows, ``_redact.KNOWN``)
+  and marked ``SECRET`` in their metadata, by which the SDK adds
+  the values a reply hands out to the secrets it scrubs from every log record and error.
 * A docstring saying "inferred" marks a reply whose shape ``endpoints.json`` only guesses.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from attrs import field, frozen
+
+from ._redact import scrub
+
+#: Metadata key marking a field whose value is a secret (a token, a self-authorising URL).
+SECRET = "cincopa_async.secret"  # noqa: S105 - a metadata key, not a secret
+_SECRET = {SECRET: True}
 
 __all__ = [
     "Ack",
@@ -125,7 +133,7 @@ class Gallery:
     fid: str
     name: str = ""
     description: str = ""
-    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
+    upload_url: str = field(default="", repr=False, metadata=_SECRET)  # self-authorising
     tags: tuple[str, ...] = ()
     modified: datetime | None = None
     syncstatus: str = ""
@@ -195,7 +203,7 @@ class SubAccount:
 class TokenInfo:
     """An API token of the account; ``permissions`` is pipe-separated, the token is hidden."""
 
-    api_token: str = field(default="", repr=False)
+    api_token: str = field(default="", repr=False, metadata=_SECRET)
     permissions: str = ""
 
 
@@ -238,7 +246,7 @@ class Ping(Reply):
 class TempToken(Reply):
     """``token.get_temp``: a temporary api_token (hidden from ``repr``)."""
 
-    token: str = field(default="", repr=False)
+    token: str = field(default="", repr=False, metadata=_SECRET)
     message: str | None = None
 
 
@@ -264,7 +272,7 @@ class GalleryItems(Reply):
     """``gallery.get_items``: a gallery's upload URL and one page of its assets."""
 
     fid: str = ""
-    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
+    upload_url: str = field(default="", repr=False, metadata=_SECRET)  # self-authorising
     claimed: bool | None = None
     spfid: str = ""
     folder: GalleryFolder = field(factory=GalleryFolder)
@@ -289,7 +297,7 @@ class TagCloud(Reply):
 class UploadUrl(Reply):
     """``asset.get_upload_url``: a self-authorising URL to POST a file to."""
 
-    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
+    upload_url: str = field(default="", repr=False, metadata=_SECRET)  # self-authorising
 
 
 @frozen(kw_only=True)
@@ -316,8 +324,8 @@ class ImportStatus(Reply):
 class UploadToken(Reply):
     """``upload.get_upload_token`` (inferred): an invite-upload token (hidden from ``repr``)."""
 
-    token: str = field(default="", repr=False)
-    upload_url: str = field(default="", repr=False)  # self-authorising: kept out of repr
+    token: str = field(default="", repr=False, metadata=_SECRET)
+    upload_url: str = field(default="", repr=False, metadata=_SECRET)  # self-authorising
 
 
 @frozen(kw_only=True)
@@ -388,9 +396,20 @@ class TokenList(Reply):
 class TokenCreated(Reply):
     """``token.create``: the new API token (hidden from ``repr``)."""
 
-    api_token: str = field(default="", repr=False)
+    api_token: str = field(default="", repr=False, metadata=_SECRET)
+
+
+def _scrubbed_repr(attrs_repr: Callable[[Any], str]) -> Callable[[Any], str]:
+    def __repr__(self: Any) -> str:
+        return scrub(attrs_repr(self))
+
+    return __repr__
 
 
 for _name in __all__:  # shown as cincopa_async.Asset, where users import them from
-    globals()[_name].__module__ = "cincopa_async"
-del _name
+    _model = globals()[_name]
+    _model.__module__ = "cincopa_async"
+    # A reply is data, kept as received; its repr is text, scrubbed of every secret the SDK
+    # knows (a server may echo a token or a password into any field).
+    _model.__repr__ = _scrubbed_repr(_model.__repr__)
+del _name, _model

@@ -109,7 +109,7 @@ from ._errors import (
     UploadOutcomeUnknownError,
     UploadSourceError,
 )
-from ._redact import redact, redact_url, scrub
+from ._redact import KNOWN, redact, redact_url, safe_text, scrub, scrub_json, scrub_then_truncate
 from ._retry import is_transient
 
 if TYPE_CHECKING:
@@ -161,6 +161,7 @@ _DONE_LINES = frozenset({"chunk done.", "chunk done", "done.", "done"})
 _STATUS_LINE = re.compile(r"[a-z][a-z ]* ok")  # "authentication ok", "file stored ok", ...
 _QUOTA_TEXT = "out of assets quota"  # S7: `resp.indexOf('out of assets quota') > -1`
 _HOST_TEXT_LIMIT = 2000  # characters of the host's text an error keeps (scrubbed first)
+_STATUS_TEXT_LIMIT = 500  # characters of an import status's words kept in an error
 # The most of a host reply that is read: its known replies are a few short lines (REFERENCE.md
 # 7.1 step 4), a proxy's error page a few KB. Past it, reading stops and the reply is refused,
 # so that a hostile host's reply costs at most this (decoded, lowered and split), not the JSON cap.
@@ -584,7 +585,7 @@ def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[
     def host_text() -> str:
         # scrubbed whole, then cut: a cut first could leave half a secret standing (and a cut
         # wider than the excerpt can shift one in as longer secrets before it shrink)
-        return scrub(text, secrets)[:_HOST_TEXT_LIMIT]
+        return scrub_then_truncate(text, _HOST_TEXT_LIMIT, secrets)
 
     if len(text) > HOST_REPLY_LIMIT:
         raise host_reply_too_long(host_text(), url)
@@ -593,7 +594,7 @@ def parse_host_reply(text: str, url: str, secrets: Sequence[str] = ()) -> tuple[
 
     def line_with(word: str) -> str:
         found = next((line for line in lines if word in line.lower()), text.strip())
-        return scrub(found, secrets)[:500]  # scrubbed before it is cut: no half secret left
+        return scrub_then_truncate(found, 500, secrets)  # no half secret left by the cut
 
     if any(_QUOTA_TEXT in line for line in lowered):
         raise QuotaExceededError(
@@ -751,7 +752,9 @@ def _url_secrets(client: AsyncCincopa, upload_url: str) -> tuple[str, ...]:
     except httpx.InvalidURL:
         signature = ""
     # a hash too short to be a real one would scrub unrelated text: only the token then
-    return tuple(s for s in (client._api_token, signature if len(signature) >= 8 else "") if s)
+    secrets = tuple(s for s in (client._api_token, signature if len(signature) >= 8 else "") if s)
+    KNOWN.remember(*secrets)  # an upload URL the caller gave: scrubbed from logs and errors too
+    return secrets
 
 
 class _Uploader:
@@ -962,10 +965,12 @@ class _Uploader:
         if response.status_code >= 300:
             if _QUOTA_TEXT in text.lower():  # however the host frames it, the cause is the same
                 parse_host_reply(text, self.safe_url, self.secrets)  # raises QuotaExceededError
-            host_text = scrub(text, self.secrets)[:_HOST_TEXT_LIMIT].encode()
+            host_text = scrub_then_truncate(text, _HOST_TEXT_LIMIT, self.secrets).encode()
             raise self.client._status_error(UPLOAD_OPERATION, request, response, None, host_text)
         if reply.cut:
-            raise host_reply_too_long(scrub(text, self.secrets)[:_HOST_TEXT_LIMIT], self.safe_url)
+            raise host_reply_too_long(
+                scrub_then_truncate(text, _HOST_TEXT_LIMIT, self.secrets), self.safe_url
+            )
         result = parse_host_reply(text, self.safe_url, self.secrets)
         return None if result is None else result[1]
 
@@ -1904,25 +1909,25 @@ def _import_outcome(status: ImportStatus, status_id: str) -> str | None:
     word = status.status.strip().lower()
     if word in _IMPORT_IN_PROGRESS:
         return None
-    if word in _IMPORT_FAILED:
+    if word in _IMPORT_FAILED:  # the server's words: scrubbed before they are cut short
+        detail = safe_text(status.debug or status.more or "no detail", _STATUS_TEXT_LIMIT)
         raise _ImportEnded(
             APIResponseError(
-                f"import {word}: {status.debug or status.more or 'no detail'}",
+                f"import {word}: {detail}",
                 operation="asset.upload_from_url",
                 url=None,
-                payload=dict(status.raw),
+                payload=scrub_json(status.raw),
             )
         )
     if status.resid:
         return status.resid
-    problem = (
-        f"status {status.status!r} is neither in progress nor a failure, and no resid names"
-        " an asset"
-    )
+    shown = safe_text(repr(status.status), _STATUS_TEXT_LIMIT)
+    problem = f"status {shown} is neither in progress nor a failure, and no resid names an asset"
     raise _ImportEnded(
         ResponseValidationError(
             f"asset.upload_from_url_get_status: {problem}; the import"
-            f" (status_id={status_id}) was left running, not aborted",
+            f" (status_id={safe_text(status_id, _STATUS_TEXT_LIMIT)}) was left running, not"
+            " aborted",
             operation="asset.upload_from_url_get_status",
             url=None,
             errors=[f"{problem} @ $.status"],

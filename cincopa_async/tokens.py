@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import frozen
 
 from ._errors import CincopaError, CincopaValidationError
+from ._redact import KNOWN
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers import Cipher, modes
@@ -341,7 +342,9 @@ def _make_temp_token(
     data += bytes([pad]) * pad
     encryptor = _aes_cbc(key, iv, _MAKE).encryptor()
     ciphertext: bytes = encryptor.update(data) + encryptor.finalize()
-    return f"{account_id}i3{last4}{_b64url(salt + iv + ciphertext)}"
+    token = f"{account_id}i3{last4}{_b64url(salt + iv + ciphertext)}"
+    KNOWN.remember(parent_token, token)  # both scrubbed from the SDK's log records and errors
+    return token
 
 
 # -- parsing ------------------------------------------------------------------------------------

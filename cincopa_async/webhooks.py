@@ -59,6 +59,7 @@ import inspect
 import json
 import logging
 import math
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -67,6 +68,7 @@ import anyio
 from attrs import field, frozen
 
 from ._errors import CincopaError, CincopaValidationError
+from ._redact import KNOWN
 
 if TYPE_CHECKING:
     import cattrs
@@ -351,12 +353,16 @@ def parse_event(body: bytes | bytearray | str | Mapping[str, Any]) -> WebhookEve
     if isinstance(body, Mapping):
         payload: Any = body
     else:
+        # Errors are raised outside the handlers: json's exception holds the whole body.
+        problem = ""
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise WebhookPayloadError(f"webhook: the body is not valid JSON ({exc})") from None
+            problem = f"the body is not valid JSON ({exc})"  # positions, not the body
         except RecursionError:
-            raise WebhookPayloadError("webhook: the body is JSON nested too deeply") from None
+            problem = "the body is JSON nested too deeply"
+        if problem:
+            raise WebhookPayloadError(f"webhook: {problem}")
     if not isinstance(payload, Mapping):
         raise WebhookPayloadError(
             f"webhook: the body must be a JSON object, got {type(payload).__name__}"
@@ -365,19 +371,18 @@ def parse_event(body: bytes | bytearray | str | Mapping[str, Any]) -> WebhookEve
     cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
         return UnknownEvent(event=name if isinstance(name, str) else "", raw=payload)
-    import cattrs
+    from ._converter import problems_of, summary_of
 
+    errors: list[str] = []
     try:
         event: WebhookEvent = _converter().structure(_unflatten(payload), cls)
     except Exception as exc:
-        try:
-            errors = tuple(cattrs.transform_error(exc, path="$"))
-        except RecursionError:  # pragma: no cover - a payload nested beyond what cattrs walks
-            errors = ("nested too deeply @ $",)
+        errors = problems_of(exc, path="$") or ["cannot be read @ $"]  # scrubbed, cut short
+    if errors:  # raised outside the handler: cattrs' exceptions quote the payload's values
         raise WebhookPayloadError(
-            f"webhook: the {name} payload does not have the expected shape: " + "; ".join(errors),
-            errors=errors,
-        ) from None
+            f"webhook: the {name} payload does not have the expected shape: {summary_of(errors)}",
+            errors=tuple(errors),
+        )
     object.__setattr__(event, "raw", payload)  # a fresh instance, not shared yet
     return event
 
@@ -569,6 +574,9 @@ class WebhookReceiver:
         self.security_key = security_key
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
+        if security_key:  # scrubbed from every log record and error while the receiver lives
+            KNOWN.hold(security_key)
+            weakref.finalize(self, KNOWN.release, security_key)
 
     def __repr__(self) -> str:  # the key stays out of it
         signed = " signed" if self.security_key is not None else ""

@@ -10,14 +10,19 @@ every frame of a call holds the client, which holds its token.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import traceback
 import types
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+import httpx
+import yarl
 
 __all__ = ["all_logs", "assert_no_secret", "texts_of"]
 
@@ -106,13 +111,35 @@ def texts_of(error: BaseException, *, depth: int = 12) -> list[str]:
 
 
 def secret_forms(secrets: Iterable[str]) -> set[str]:
-    """Each secret plain, percent-encoded, form-encoded and JSON-escaped (written here again,
-    not taken from the SDK, so that a gap in the SDK's list is found rather than shared)."""
-    return {
-        form
-        for secret in secrets
-        for form in (secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1])
-    }
+    """Each secret in the forms it can take in a URL, JSON, HTML, a Python repr or a log line
+    (written here again, not taken from the SDK, so that a gap in the SDK's decoding is found
+    rather than shared): plain; percent-encoded by ``quote`` (upper- and lower-case hex),
+    ``quote_plus``, httpx and yarl (aiohttp); JSON-escaped, with ``\\/`` too; HTML-escaped, as
+    character references; ``repr`` of the text and of its UTF-8 bytes."""
+    forms: set[str] = set()
+    for secret in secrets:
+        quoted = quote(secret, safe="")
+        forms.update(
+            (
+                secret,
+                quoted,
+                re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quoted),
+                quote(secret),
+                quote_plus(secret),
+                json.dumps(secret)[1:-1],
+                json.dumps(secret)[1:-1].replace("/", "\\/"),
+                json.dumps(secret, ensure_ascii=False)[1:-1].replace("/", "\\/"),
+                html.escape(secret),
+                "".join(f"&#x{ord(char):X};" for char in secret),
+                "".join(f"&#{ord(char)};" for char in secret),
+                repr(secret)[1:-1],
+                repr(secret.encode())[2:-1],
+                str(httpx.URL("http://x/", params={"t": secret}).query, "ascii")[2:],
+                yarl.URL.build(path="/", query={"t": secret}).raw_query_string[2:],
+                yarl.URL("http://x/?t=" + secret).raw_query_string[2:],
+            )
+        )
+    return {form for form in forms if form}
 
 
 def assert_no_secret(texts: Iterable[str], secrets: Iterable[str]) -> None:

@@ -65,8 +65,9 @@ def violation(request: pytest.FixtureRequest) -> bytes:
     return PROTOCOL_VIOLATIONS[request.param]
 
 
+@pytest.mark.parametrize("token", [TOKEN, "7654321ialice:пароль/&x=1+y"])  # wire form differs
 async def test_protocol_violations_end_in_typed_errors_that_hold_no_secret(
-    violation: bytes,
+    violation: bytes, token: str
 ) -> None:
     """Whatever the bytes, a CincopaError (or a reply, where a transport tolerates them);
     nothing reachable from the error, nor any log record of the SDK's, aiohttp's, httpx's,
@@ -79,7 +80,7 @@ async def test_protocol_violations_end_in_typed_errors_that_hold_no_secret(
         # ... then hang up: a reply cut short is a violation, not a wait for the read timeout
         raw_server(lambda request, number: SendAndClose(violation)) as server,
     ):
-        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+        async with AsyncCincopa(token, base_url=server.base_url, max_retries=0) as cp:
             try:
                 await cp.portal.set(subdomain="x", simple_user_add=f"alice:{PASSWORD}")
             except CincopaError as error:  # anything else fails the test
@@ -90,7 +91,7 @@ async def test_protocol_violations_end_in_typed_errors_that_hold_no_secret(
         assert isinstance(failure, APIConnectionError | ResponseDecodeError)
         assert failure.operation == "portal.set"
     assert server.requests  # it did reach the server
-    assert_no_secret([*texts, *logs.lines], [TOKEN, PASSWORD, f"alice:{PASSWORD}"])
+    assert_no_secret([*texts, *logs.lines], [token, PASSWORD, f"alice:{PASSWORD}"])
 
 
 # -- decompression bombs ----------------------------------------------------------------------

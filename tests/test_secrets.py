@@ -113,6 +113,8 @@ def test_secret_reply_fields_are_hidden_from_repr() -> None:
         ("simple_user_add=bob%3Apw&subdomain=x", "simple_user_add=REDACTED&subdomain=x"),
         ("url=https%3A%2F%2Fx%3Fapi_token%3Dabc", "url=https%3A%2F%2Fx%3Fapi_token%3DREDACTED"),
         ("security_key=s3cr3t", "security_key=REDACTED"),
+        ("https://bob:pw@proxy:8080/v2/", "https://REDACTED@proxy:8080/v2/"),
+        ("mail bob@example.com", "mail bob@example.com"),
         ("nothing secret here", "nothing secret here"),
     ],
 )
@@ -131,3 +133,10 @@ def test_upload_urls_are_hidden_from_repr() -> None:
         GalleryItems(upload_url=url),
     ):
         assert "SECRETHASH" not in repr(model)
+
+
+def test_user_information_of_a_base_url_is_not_in_an_error() -> None:
+    password = "pw-" + "9f8e7d"  # not in the source line a traceback quotes
+    with pytest.raises(CincopaError) as caught:
+        AsyncCincopa("1234567itoken0123456789", base_url=f"http://bob:{password}@example.com/v2/")
+    assert_no_secret(texts_of(caught.value), [password])

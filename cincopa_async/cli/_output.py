@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import attrs
 
 from cincopa_async._errors import ResponseValidationError
-from cincopa_async._redact import REDACTED, scrub
+from cincopa_async._redact import REDACTED, scrub, scrub_values, secret_parts
 from cincopa_async._spec import Endpoint
 
 if TYPE_CHECKING:
@@ -223,8 +223,9 @@ class Output:
         self._stderr: Console | None = None
 
     def add_secret(self, secret: str) -> None:
-        if len(secret) >= 4:
-            self.secrets += (secret,)
+        """Scrub ``secret`` too (a secret argument), and each password of a
+        ``user:password`` list on its own."""
+        self.secrets += tuple(part for part in secret_parts(secret) if len(part) >= 4)
 
     @property
     def redact_keys(self) -> frozenset[str]:
@@ -232,22 +233,30 @@ class Output:
         return frozenset() if self.credential else CREDENTIAL_KEYS
 
     def scrub(self, text: str) -> str:
-        """``text`` without secret query parameters or any of ``secrets`` (stderr, and the
-        results of every command but the credential ones)."""
-        encodable = []
-        for secret in self.secrets:
-            if _is_text(secret):
-                encodable.append(secret)
-            else:  # cannot be sent (nor percent-encoded); its plain form still goes
-                text = text.replace(secret, REDACTED)
-        return scrub(text, encodable)
+        """``text`` without the secrets of this command, in any encoding, nor secret query
+        parameters (stderr, and the results of every command but the credential ones). Only
+        this command's secrets: a token the command was asked for (a new or temporary one) is
+        what it prints."""
+        return scrub(self._without_untextual(text), self._textual(), known=False)
 
     def _result(self, text: str) -> str:
         """A result as printed: scrubbed, or for a credential command only of ``secrets``."""
         if not self.credential:
             return self.scrub(text)
+        return self._only_secrets(text)
+
+    def _only_secrets(self, text: str) -> str:
+        """``text`` without the values of ``secrets`` (any encoding), patterns left alone."""
+        return scrub_values(self._without_untextual(text), self._textual())
+
+    def _textual(self) -> list[str]:
+        return [secret for secret in self.secrets if _is_text(secret)]
+
+    def _without_untextual(self, text: str) -> str:
+        """A secret that cannot be sent (nor percent-encoded): its plain form still goes."""
         for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
+            if not _is_text(secret):
+                text = text.replace(secret, REDACTED)
         return text
 
     @property
@@ -266,11 +275,7 @@ class Output:
 
     def line(self, text: str = "", *, redact: bool = True) -> None:
         """A plain line on stdout (no markup); ``redact=False`` scrubs only the known secrets."""
-        if redact:
-            text = self.scrub(text)
-        else:
-            for secret in self.secrets:
-                text = text.replace(secret, REDACTED)
+        text = self.scrub(text) if redact else self._only_secrets(text)
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 

@@ -826,3 +826,38 @@ def test_bad_option_values_and_unusable_files_are_errors_not_tracebacks(
     assert garbled.returncode == 3, garbled
     assert "api token: must be ASCII text" in garbled.stderr
     assert "Traceback" not in garbled.stderr
+
+
+def test_portal_set_never_prints_the_password_whatever_the_server_echoes() -> None:
+    """S6: ``cincopa portal set --simple-user-add`` with a password of reserved and non-ASCII
+    characters: the server echoes the wire form it received (and the password alone, plain,
+    JSON- and HTML-escaped) in a success reply, then in an error; neither output shows it."""
+    from urllib.parse import unquote_plus
+
+    from tests._leaks import assert_no_secret
+    from tests._raw_server import http_reply, raw_server
+
+    password = "пароль:&x=1/+y%41"
+    users = f"alice:{password},bob:other-Secret-9"
+
+    def script(request: Any, number: int) -> bytes:
+        wire = re.search(r"simple_user_add=([^& ]*)", request.line)
+        echoed = wire.group(1) if wire else ""
+        plain = unquote_plus(echoed)
+        words = [echoed, plain, password, json.dumps(password)[1:-1].replace("/", "\\/")]
+        words += [password.replace("&", "&amp;"), "other-Secret-9"]
+        reply = {"success": number == 0, "message": " ".join(words)}
+        return http_reply(json.dumps(reply, ensure_ascii=False).encode())
+
+    with raw_server(script) as server:
+        served = Served(None, server.base_url, "1234567iclitoken0123456789")  # type: ignore[arg-type]  # no emulator here
+        args = ["portal", "set", "--subdomain", "x", "--simple-user-add", users]
+        done = cincopa(served, *args)
+        failed = cincopa(served, *args)
+        as_json = cincopa(served, "--json", *args)
+    assert done.code == 0, done
+    assert failed.code == 11, failed
+    assert "REDACTED" in done.out + failed.err
+    assert_no_secret(
+        [done.both, failed.both, as_json.both], [password, users, "other-Secret-9", served.token]
+    )
