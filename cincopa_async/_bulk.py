@@ -139,6 +139,7 @@ from ._uploads import (
     finish_asset,
     import_url,
     look_for_stored,
+    may_have_been_applied,
     os_problem,
     path_problem,
     sha256,
@@ -1426,15 +1427,19 @@ class BulkStreams:
         ledger: Ledger | str | os.PathLike[str] | None = None,
         retry_failed: bool = True,
     ) -> BulkRun[str, Ack]:
-        """``asset.delete`` each rid. A retry that finds the asset gone counts as deleted."""
+        """``asset.delete`` each rid. A delete whose outcome is unknown -- any failure that may
+        have been applied (``may_have_been_applied``: a dropped connection after sending, a 5xx,
+        a garbled reply) -- is confirmed with ``asset.list``: the asset gone counts as deleted,
+        still there it is deleted again. So a delete is sent again only when it was not applied.
+        """
         client = self._client
         book = _ledger_of(ledger)
 
         async def step(rid: str, state: ItemState) -> Ack:
             try:
                 return await client.asset.delete(rid=rid)
-            except APIConnectionError as error:
-                if not error.request_sent:
+            except CincopaError as error:
+                if not may_have_been_applied(error):
                     raise
             # The outcome is unknown: the asset is gone when asset.list no longer finds it.
             page = await client.asset.list(rid=rid)
