@@ -187,7 +187,7 @@ async def store_sync_file(
             f"sync: the directory {item.key!r} could not be listed: {item.unreadable}",
             operation="sync",
         )
-    content = Content(item.path, name=item.name)
+    content = Content(item.path, name=item.name, operation="sync")
     await content.stat()
     if run is not None:
         run.sized(state, content.size)

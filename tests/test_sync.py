@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cincopa_async import Ledger, UploadSourceError
+from cincopa_async import CincopaValidationError, Ledger, UploadSourceError
 from cincopa_async._sync import default_ledger_path, sync_directory, walk
 from cincopa_async.testing import CincopaEmulator
 
@@ -134,3 +134,20 @@ async def test_an_unreadable_directory_fails_as_an_item(
     assert isinstance(failure.error, UploadSourceError)
     assert "could not be listed: Permission denied" in str(failure.error)
     assert len(emu.state.main.assets) == 1
+
+
+async def test_an_empty_file_fails_as_an_item_of_the_sync(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    source = tmp_path / "lib"
+    source.mkdir()
+    (source / "empty.bin").write_bytes(b"")
+    (source / "ok.bin").write_bytes(b"fine" * 10)
+    async with emu.client() as cp, Ledger(tmp_path / "job.sqlite") as ledger:
+        result = await sync_directory(cp, source, ledger)
+    assert [item.input.key for item in result.succeeded] == ["ok.bin"]
+    [failure] = result.failed
+    assert isinstance(failure.error, CincopaValidationError)
+    assert failure.error.operation == "sync"
+    assert str(failure.error).startswith("sync: ")
+    assert "0 bytes" in str(failure.error)
