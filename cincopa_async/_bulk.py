@@ -146,6 +146,7 @@ from ._uploads import (
     finish_asset,
     import_url,
     look_for_stored,
+    may_have_been_applied,
     os_problem,
     path_problem,
     sha256,
@@ -894,11 +895,15 @@ time, and refused if it changed in between."""
 
 
 class Content:
-    """One upload input: its name, size and source, and its SHA-256 when first needed."""
+    """One upload input: its name, size and source, and its SHA-256 when first needed. Its
+    errors name ``operation`` (the bulk operation, or ``sync``)."""
 
-    __slots__ = ("_digest", "mtime_ns", "name", "path", "size", "source")
+    __slots__ = ("_digest", "mtime_ns", "name", "operation", "path", "size", "source")
 
-    def __init__(self, item: object, name: str | None = None) -> None:
+    def __init__(
+        self, item: object, name: str | None = None, *, operation: str = "bulk.upload_files"
+    ) -> None:
+        self.operation = operation
         problems = []
         self.name, self.size, self.mtime_ns = "", 0, 0
         self.source: Path | bytes = b""
@@ -920,7 +925,7 @@ class Content:
         if not problems and (problem := check_filename(self.name)):
             problems.append(problem)
         if problems:
-            raise CincopaValidationError(problems, operation="bulk.upload_files")
+            raise CincopaValidationError(problems, operation=self.operation)
         self.name = upload_name(self.name)
         self._digest: bytes | None = None
 
@@ -936,24 +941,24 @@ class Content:
             except _NotRegular:
                 raise CincopaValidationError(
                     [f"input: {str(path)!r} is not a regular file"],
-                    operation="bulk.upload_files",
+                    operation=self.operation,
                 ) from None
             except _Changing:
                 raise UploadSourceError(
-                    f"bulk.upload_files: {str(path)!r} changed while it was read; not uploaded",
-                    operation="bulk.upload_files",
+                    f"{self.operation}: {str(path)!r} changed while it was read; not uploaded",
+                    operation=self.operation,
                 ) from None
             except (OSError, ValueError) as exc:  # ValueError: a name no OS takes
                 raise CincopaValidationError(
                     [f"input: {str(path)!r}: {os_problem(exc)}"],
-                    operation="bulk.upload_files",
+                    operation=self.operation,
                 ) from None
             self.size, self.mtime_ns = info.st_size, info.st_mtime_ns
             if data is not None:
                 self.source = data
                 self._digest = sha256(data).digest()
         if self.size == 0:
-            raise CincopaValidationError([EMPTY_FILE], operation="bulk.upload_files")
+            raise CincopaValidationError([EMPTY_FILE], operation=self.operation)
 
     async def sha256(self) -> bytes:
         if self._digest is None:
@@ -962,9 +967,9 @@ class Content:
                     self._digest = await file_sha256(self.source)
                 except OSError as exc:
                     raise UploadSourceError(
-                        f"bulk.upload_files: {str(self.source)!r} could not be read:"
+                        f"{self.operation}: {str(self.source)!r} could not be read:"
                         f" {exc.strerror or type(exc).__name__}",
-                        operation="bulk.upload_files",
+                        operation=self.operation,
                     ) from exc
             else:
                 self._digest = sha256(self.source).digest()
@@ -1477,15 +1482,19 @@ class BulkStreams:
         ledger: Ledger | str | os.PathLike[str] | None = None,
         retry_failed: bool = True,
     ) -> BulkRun[str, Ack]:
-        """``asset.delete`` each rid. A retry that finds the asset gone counts as deleted."""
+        """``asset.delete`` each rid. A delete whose outcome is unknown -- any failure that may
+        have been applied (``may_have_been_applied``: a dropped connection after sending, a 5xx,
+        a garbled reply) -- is confirmed with ``asset.list``: the asset gone counts as deleted,
+        still there it is deleted again. So a delete is sent again only when it was not applied.
+        """
         client = self._client
         book = _ledger_of(ledger)
 
         async def step(rid: str, state: ItemState) -> Ack:
             try:
                 return await client.asset.delete(rid=rid)
-            except APIConnectionError as error:
-                if not error.request_sent:
+            except CincopaError as error:
+                if not may_have_been_applied(error):
                     raise
             # The outcome is unknown: the asset is gone when asset.list no longer finds it.
             page = await client.asset.list(rid=rid)

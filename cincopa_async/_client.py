@@ -118,17 +118,37 @@ install_log_redaction()
 
 
 def _check_base_url(base_url: object, source: str = "base_url") -> str:
+    """The API root, normalized to end in ``/``; else a ``CincopaValidationError``.
+
+    A base URL is a scheme, a host, an optional port and a path: credentials (``user:pass@``),
+    a query string or a fragment are refused, and the message never quotes the parts that may
+    hold a secret (the token rides in the query string of every request, so a URL carrying one
+    is likely to hold it; neither the message nor its ``__context__`` echoes them).
+    """
     if not isinstance(base_url, str):
         raise CincopaValidationError(
             [f"{source}: expected a str, got {type(base_url).__name__}"], operation="AsyncCincopa"
         )
+    problem: str | None = None
     try:
         url = httpx.URL(base_url)
     except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError, an invalid port or IPv6 host
-        raise CincopaValidationError(
-            [f"{source}: {redact(base_url[:200])!r} is not a valid URL ({redact(str(exc)[:200])})"],
-            operation="AsyncCincopa",
-        ) from None
+        # httpx quotes the offending part (a port, a host), which may be a pasted secret.
+        reason = str(exc).partition(":")[0][:200]
+        problem = f"{source}: not a valid URL ({reason})"
+    else:
+        if url.userinfo:
+            problem = (
+                f"{source}: must not carry credentials (user:password@ before the host);"
+                " the token is the api_token argument"
+            )
+        elif "?" in base_url or "#" in base_url:
+            problem = (
+                f"{source}: must not have a query string (?...) or a fragment (#...): it is the"
+                " API root only; the token is the api_token argument"
+            )
+    if problem is not None:  # raised here, outside the except: no __context__ quoting the URL
+        raise CincopaValidationError([problem], operation="AsyncCincopa")
     host = url.host
     if url.scheme == "https" and host:
         return str(url) if str(url).endswith("/") else f"{url}/"
@@ -136,8 +156,9 @@ def _check_base_url(base_url: object, source: str = "base_url") -> str:
         return str(url) if str(url).endswith("/") else f"{url}/"
     raise CincopaValidationError(
         [
-            f"{source}: {base_url!r} must be https:// (plain http:// is allowed only for loopback"
-            " hosts: localhost, *.localhost, 127.0.0.0/8, ::1), since every URL carries the token"
+            f"{source}: {redact(base_url)!r} must be https:// (plain http:// is allowed only for"
+            " loopback hosts: localhost, *.localhost, 127.0.0.0/8, ::1), since every URL carries"
+            " the token"
         ],
         operation="AsyncCincopa",
     )

@@ -649,7 +649,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         reply="Ack",
         summary="Delete a webhook subscription identified by its URL.",
         params=(Param("hook_url", STR, required=True, doc="URL of the hook to delete"),),
-        retry_safe=True,  # absolute set: re-applying gives the same state
+        # Not retry-safe: the state converges, but a second send of a delete that was applied
+        # answers "webhook not found" (an error) to a delete that succeeded (as asset.delete).
     ),
     Endpoint(
         "live.create",

@@ -67,23 +67,57 @@ class SyncFile(NamedTuple):
 
 
 def default_ledger_path(source: str | os.PathLike[str], base_url: str, account: str) -> Path:
-    """``$XDG_STATE_HOME/cincopa/sync/<digest of source, base URL, account>.sqlite``."""
+    """``$XDG_STATE_HOME/cincopa/sync/<digest of source, base URL, account>.sqlite``.
+
+    The source is identified by its real path (symbolic links resolved), so one directory
+    reached through any spelling -- relative, absolute, through a linked path -- has one ledger.
+    """
     from ._uploads import sha256
 
     root = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    source_dir = os.path.abspath(source)
+    source_dir = os.path.realpath(source)
     digest = sha256(f"{source_dir}\0{base_url}\0{account}".encode()).hexdigest()[:20]
     return root / "cincopa" / "sync" / f"{digest}.sqlite"
+
+
+class _LedgerFiles(NamedTuple):
+    """The ledger's file and its SQLite side files: their names and their directory's identity."""
+
+    names: frozenset[str]
+    directory: tuple[int, int] | None  # (st_dev, st_ino); None: the directory cannot be stat'ed
+
+    @classmethod
+    def of(cls, ledger: str | os.PathLike[str]) -> _LedgerFiles:
+        # SQLite opens a linked database at its target and keeps the side files beside it.
+        real = Path(os.path.realpath(ledger))
+        names = frozenset(real.name + suffix for suffix in ("", "-wal", "-shm", "-journal"))
+        return cls(names, _identity(real.parent))
+
+    def holds(self, directory: Path, name: str) -> bool:
+        return (
+            name in self.names
+            and self.directory is not None
+            and _identity(directory) == self.directory
+        )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def walk(source: str | os.PathLike[str], *, skip: Path | None = None) -> Iterator[SyncFile]:
     """The regular files under ``source``, depth first in name order, lazily (a directory of a
     million files is never held in memory). Symbolic links are not followed; ``skip`` (the
-    ledger, when it lies inside) and its SQLite side files are left out."""
+    ledger, when it lies inside) and its SQLite side files are left out, whatever the spelling of
+    either path: a file is the ledger's when its name is the ledger's (or that and ``-wal``,
+    ``-shm``, ``-journal``) and its directory is the very directory (device and inode) the
+    ledger's real path lies in -- side files that do not exist yet are known too."""
     root = Path(source)
-    skipped = (
-        {str(skip), f"{skip}-wal", f"{skip}-shm", f"{skip}-journal"} if skip is not None else set()
-    )
+    ledger = _LedgerFiles.of(skip) if skip is not None else None
 
     def visit(directory: Path, prefix: str) -> Iterator[SyncFile]:
         try:
@@ -94,7 +128,9 @@ def walk(source: str | os.PathLike[str], *, skip: Path | None = None) -> Iterato
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 yield from visit(Path(entry.path), f"{prefix}{entry.name}/")
-            elif entry.is_file(follow_symlinks=False) and entry.path not in skipped:
+            elif entry.is_file(follow_symlinks=False) and not (
+                ledger is not None and ledger.holds(directory, entry.name)
+            ):
                 yield SyncFile(prefix + entry.name, entry.path)
 
     yield from visit(root, "")
@@ -151,7 +187,7 @@ async def store_sync_file(
             f"sync: the directory {item.key!r} could not be listed: {item.unreadable}",
             operation="sync",
         )
-    content = Content(item.path, name=item.name)
+    content = Content(item.path, name=item.name, operation="sync")
     await content.stat()
     if run is not None:
         run.sized(state, content.size)

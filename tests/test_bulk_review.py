@@ -136,6 +136,33 @@ async def test_bulk_delete_by_numeric_id_after_a_dropped_delete_deletes_it(
     assert count(emu, "asset.delete") == 2  # the dropped one, and the one that deleted it
 
 
+@pytest.mark.parametrize("fault", ["drop_after", "malformed_body", "truncated_body", "wrong_shape"])
+async def test_bulk_delete_applied_under_a_garbled_reply_is_sent_once_and_reported_done(
+    emu: CincopaEmulator, server_time: ServerTime, fault: str
+) -> None:
+    cp, _ = hooked_client(emu, server_time)
+    async with cp:
+        asset = await cp.upload_file(b"gone" * 100, filename="a.mp4")
+        emu.faults.add(fault, operations="asset.delete", times=1)  # applied, then garbled
+        result = await cp.bulk.delete([asset.rid])
+    assert result.ok, repr(result[0].error)
+    assert asset.rid not in emu.state.main.assets
+    assert count(emu, "asset.delete") == 1
+
+
+async def test_bulk_delete_not_applied_under_a_server_error_is_confirmed_and_sent_again(
+    emu: CincopaEmulator, server_time: ServerTime
+) -> None:
+    cp, _ = hooked_client(emu, server_time)
+    async with cp:
+        asset = await cp.upload_file(b"kept" * 100, filename="a.mp4")
+        emu.faults.add("server_error", operations="asset.delete", times=1)  # not applied
+        result = await cp.bulk.delete([asset.rid])
+    assert result.ok, repr(result[0].error)
+    assert asset.rid not in emu.state.main.assets
+    assert count(emu, "asset.delete") == 2  # the refused one, and the one that deleted it
+
+
 # -- attack_file_changes_mid_run: a file rewritten after it was hashed is never mislabelled ---
 
 

@@ -17,6 +17,7 @@ from cincopa_async import (
 from cincopa_async._errors import APIStatusError
 from cincopa_async._retry import RetryPolicy, parse_retry_after
 from cincopa_async._spec import ENDPOINTS_BY_NAME
+from cincopa_async.testing import CincopaEmulator
 
 from .conftest import MakeClient, Sleeps, golden
 
@@ -90,6 +91,22 @@ async def test_mutation_is_not_retried_after_5xx(make_client: MakeClient, status
         with pytest.raises(APIStatusError):
             await client.gallery.create(name="x")
     assert len(recorder.requests) == 1
+
+
+async def test_an_applied_webhook_delete_is_not_sent_again(sleeps: Sleeps) -> None:
+    """webhook.delete dropped after it was applied: raised, not resent (a second send would
+    answer "webhook not found" to a delete that succeeded)."""
+    hook = "https://example.com/hook"
+    async with CincopaEmulator() as emu, emu.client() as cp:
+        cp._shared.sleep = sleeps
+        await cp.webhook.set(hook_url=hook, events="asset.*")
+        emu.faults.add("drop_after", operations=["webhook.delete"], times=1)
+        with pytest.raises(APIConnectionError) as raised:
+            await cp.webhook.delete(hook_url=hook)
+        assert raised.value.request_sent
+        assert hook not in emu.state.main.webhooks
+        assert [r.operation for r in emu.requests].count("webhook.delete") == 1
+    assert sleeps.delays == []
 
 
 async def test_mutation_is_retried_when_never_sent(make_client: MakeClient) -> None:

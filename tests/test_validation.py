@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,41 @@ def test_insecure_base_url_is_refused(base_url: str) -> None:
         AsyncCincopa(TOKEN, base_url=base_url)
 
 
+SECRET = "4242iSECRETSECRETSECRET"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        (f"http://u:{SECRET}@127.0.0.1/v2/", "must not carry credentials"),
+        (f"https://{SECRET}@api.cincopa.com/v2/", "must not carry credentials"),
+        (f"ftp://u:{SECRET}@example.com/", "must not carry credentials"),
+        (f"http://127.0.0.1/v2/?api_token={SECRET}", "must not have a query string"),
+        (f"https://api.cincopa.com/v2/?{SECRET}", "must not have a query string"),
+        (f"https://api.cincopa.com/v2/#{SECRET}", "or a fragment"),
+        ("https://api.cincopa.com/v2/?", "must not have a query string"),
+        (f"http://127.0.0.1:{SECRET}/v2/", "not a valid URL (Invalid port)"),
+    ],
+)
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_base_url_with_credentials_a_query_or_a_fragment_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, base_url: str, problem: str, source: str
+) -> None:
+    """Only a scheme, host, port and path: the refused parts (likely a pasted token) are never
+    quoted, in the message or in the exception chain."""
+    options = {"base_url": base_url}
+    if source == "environment":
+        monkeypatch.setenv("CINCOPA_BASE_URL", base_url)
+        options = {}
+    with pytest.raises(CincopaValidationError, match=re.escape(problem)) as raised:
+        AsyncCincopa(TOKEN, **options)
+    error: BaseException | None = raised.value
+    while error is not None:
+        assert SECRET not in repr(error) + str(error) + repr(vars(error))
+        error = error.__cause__ or error.__context__
+    assert "SECRET" not in "".join(traceback.format_exception(raised.value))
+
+
 @pytest.mark.parametrize(
     "base_url",
     [
@@ -215,7 +252,21 @@ VALIDATION_TABLE: list[tuple[str, Case, str]] = [
     ("token CR", _construct(api_token="tok\ren"), "api_token: contains whitespace or a control"),
     ("token LF", _construct(api_token="tok\nen"), "api_token: contains whitespace or a control"),
     ("base_url int", _construct(base_url=123), "base_url: expected a str, got int"),
-    ("base_url bad IPv6", _construct(base_url="https://[::1"), "base_url: 'https://[::1' is not"),
+    (
+        "base_url bad IPv6",
+        _construct(base_url="https://[::1"),
+        "base_url: not a valid URL (",
+    ),
+    (
+        "base_url userinfo",
+        _construct(base_url="https://user:pw@api.cincopa.com/v2/"),
+        "base_url: must not carry credentials",
+    ),
+    (
+        "base_url query",
+        _construct(base_url="https://api.cincopa.com/v2/?x=1"),
+        "base_url: must not have a query string",
+    ),
     ("timeout str", _construct(timeout="5"), "timeout: must be a number of seconds > 0"),
     ("timeout -1", _construct(timeout=-1), "timeout: must be a number of seconds > 0"),
     ("timeout nan", _construct(timeout=math.nan), "timeout: must be a number of seconds > 0"),

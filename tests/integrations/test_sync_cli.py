@@ -48,7 +48,7 @@ def state_home(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
-def cincopa(served: Served, state_home: Path, *args: str) -> Run:
+def cincopa(served: Served, state_home: Path, *args: str, cwd: Path | None = None) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CINCOPA_")}
     env |= {
         "CINCOPA_BASE_URL": served.base_url,
@@ -62,6 +62,7 @@ def cincopa(served: Served, state_home: Path, *args: str) -> Run:
         text=True,
         timeout=HANG_GUARD,
         check=False,
+        cwd=cwd,
     )
     assert served.token not in done.stdout + done.stderr
     return Run(done.returncode, done.stdout, done.stderr)
@@ -110,6 +111,28 @@ def test_sync_uploads_each_file_once_then_skips_them_for_free(
     assert {line["state"] for line in again.lines()} == {"skipped"}
     assert len(served.emu.requests) == before  # a no-op rerun sends nothing
     assert "0 uploaded, 4 already there" in again.err
+
+
+def test_the_default_ledger_inside_the_source_is_never_synced_and_a_linked_path_is_the_same_job(
+    served: Served, tmp_path: Path
+) -> None:
+    lib = tmp_path / "lib"
+    files = library(lib)
+    state_home = lib / ".local" / "state"  # $XDG_STATE_HOME inside SOURCE_DIR, which is "."
+    first = cincopa(served, state_home, "sync", ".", "--json", cwd=lib)
+    assert first.code == 0, first.err
+    assert {line["path"] for line in first.lines()} == set(files)
+    assert list((state_home / "cincopa" / "sync").glob("*.sqlite"))
+
+    (tmp_path / "alias").symlink_to(lib)
+    before = len(served.emu.requests)
+    again = cincopa(served, state_home, "sync", str(tmp_path / "alias"), "--json")
+    assert again.code == 0, again.err
+    assert {line["path"]: line["state"] for line in again.lines()} == dict.fromkeys(
+        files, "skipped"
+    )
+    assert len(served.emu.requests) == before
+    assert len(served.emu.state.main.assets) == len(files)
 
 
 def test_a_changed_file_is_a_new_asset_and_the_old_version_stays(
