@@ -1140,6 +1140,8 @@ def _field_errors(
             if start:
                 where = f" (items counted from {start} in lists of more than {DETAILED_ITEMS})"
                 errors = [error + where for error in errors]
+            if cut.more and not start and errors and not errors[-1].startswith("and "):
+                errors.append(f"possibly more past the {DETAILED_ITEMS} items checked per list")
             return errors
         if not cut.more:  # pragma: no cover - both converters agree on every input
             return [f"the reply could not be structured @ {name}"]
