@@ -40,14 +40,14 @@ the default) or reported again. An item is marked started, durably, before its f
 **The requests an item needs, and no more.** A fresh upload -- one the ledger has never seen --
 costs what a careful hand-written loop costs: ``asset.get_upload_url``, the POST(s) and
 ``asset.set_meta``, plus one indexed look-up in the ledger (``Ledger.claim_reference``: another
-input of the job with the same reference makes this one look the account up first). Look-ups
-in the account happen only where an earlier attempt may have stored something: an item the
-ledger marks started, a retry of an item in this run, an input whose reference another input
-claimed, every item of a run without a ledger -- and every item of a run on a ledger that has
-never started an item: a new ledger cannot tell a first run from a rerun whose ledger was lost
-(2 look-ups more per upload). ``new_job=True`` says it is a first run (nothing of this job is
-in the account yet): its fresh items then skip those look-ups; if it is wrong, an item an
-earlier run stored is stored again.
+input of the job with the same reference makes this one look the account up first) -- on a
+ledger whose job was declared new: ``new_job=True`` on its first run (recorded in the ledger:
+later runs on it need not repeat it) says nothing of the job is in the account yet; if that is
+wrong, an item an earlier run stored is stored again. Any other ledger may be the replacement of
+a lost one, so the items it has not seen are looked up (2 requests more per upload). Look-ups in
+the account otherwise happen only where an earlier attempt may have stored something: an item
+the ledger marks started or failed, a retry of an item in this run, an input whose reference
+another input claimed, and every item of a run without a ledger.
 
 **No duplicates, no loss.** Every bulk upload carries a ``reference_id``: the caller's, or one
 derived from the file name and content (``derived_reference``); imports one derived from the
@@ -309,6 +309,7 @@ logged on the ``cincopa_async`` logger and not called again; the run goes on."""
 
 _logger = logging.getLogger("cincopa_async")
 MAX_BULK_CONCURRENCY: Final = 10_000  # workers of one run: each is a task, started at once
+MAX_DELETE_SENDS: Final = 3  # asset.delete sends of one attempt, each after the asset was listed
 
 
 # -- what is worth another attempt ----------------------------------------------------------------
@@ -424,8 +425,8 @@ class ItemState:
         self.sent = 0  # of which acknowledged
         self.mtime_ns: int | None = None  # the file's, for the ledger (uploads of paths)
         self.job: str | None = None  # a server-side job an earlier attempt started (imports)
-        # for an item the run's ledger has never seen: claim(reference) records that it stores
-        # that reference and is True when another item of the ledger claimed it first
+        # with a ledger: claim(reference) records that the item stores that reference and is
+        # True when another item of the ledger claimed or stored it first
         self.claim: Callable[[str], Awaitable[bool]] | None = None
 
 
@@ -642,9 +643,9 @@ class BulkRun(Generic[InputT, ValueT]):
                 if self._ledger.ledger.close_after_run:
                     await self._ledger.ledger.aclose()
                 raise
-            # A ledger that has never started an item (new, or lost and made again) cannot tell
-            # a first run from a rerun: its items are looked up, unless the caller says new_job.
-            self._trusted = self._new_job or await self._ledger.ledger.has_history()
+            # A ledger cannot tell what the runs of a lost ledger it replaces stored: the items
+            # it has not seen are looked up, unless its job was declared new (new_job=True).
+            self._trusted = await self._ledger.ledger.trusts_unseen(self._new_job)
         if self._count_bytes is not None:
             self._bytes_total = await anyio.to_thread.run_sync(
                 self._count_bytes, limiter=file_threads()
@@ -818,7 +819,7 @@ class BulkRun(Generic[InputT, ValueT]):
             if work.key is not None:
                 chunk_keys.add(work.key)
             work.job = record.job if record is not None else None
-            if not work.reconcile and work.key is not None:
+            if work.key is not None:  # a reconciled item claims too: a fresh one then looks
                 work.claim = partial(policy.ledger.claim_reference, key=work.key)
             runnable.append(work)
         await policy.ledger.start([work.key for work in runnable if work.key])
@@ -1041,8 +1042,8 @@ async def store_file(
         locks.hold(("file", content.name, content.size)),
     ):
         asset: Asset | None = None
-        if not reconcile and claim is not None:
-            reconcile = await claim(reference)
+        if claim is not None:
+            reconcile = await claim(reference) or reconcile
         if reconcile:
             tagged = await _tagged(client, reference)
             if tagged:
@@ -1379,8 +1380,8 @@ class BulkStreams:
                 )
             async with client._shared.locks.hold(("reference", reference)):
                 reconcile = state.reconcile
-                if not reconcile and state.claim is not None:
-                    reconcile = await state.claim(reference)
+                if state.claim is not None:
+                    reconcile = await state.claim(reference) or reconcile
                 if reconcile:
                     tagged = await _tagged(client, reference)
                     if tagged:
@@ -1484,25 +1485,34 @@ class BulkStreams:
     ) -> BulkRun[str, Ack]:
         """``asset.delete`` each rid. A delete whose outcome is unknown -- any failure that may
         have been applied (``may_have_been_applied``: a dropped connection after sending, a 5xx,
-        a garbled reply) -- is confirmed with ``asset.list``: the asset gone counts as deleted,
-        still there it is deleted again. So a delete is sent again only when it was not applied.
+        a garbled reply) -- is confirmed with ``asset.list`` before anything else is sent, in
+        this attempt or a later one of the item: the asset gone counts as deleted, still there
+        it is deleted again. So a delete is sent again only when it was not applied. (A rid
+        that never existed, whose first delete had an unknown outcome, is then reported
+        deleted too: the two cannot be told apart.)
         """
         client = self._client
         book = _ledger_of(ledger)
 
         async def step(rid: str, state: ItemState) -> Ack:
-            try:
-                return await client.asset.delete(rid=rid)
-            except CincopaError as error:
-                if not may_have_been_applied(error):
-                    raise
-            # The outcome is unknown: the asset is gone when asset.list no longer finds it.
-            page = await client.asset.list(rid=rid)
-            if any(rid in (asset.rid, asset.id) for asset in page.items):
-                return await client.asset.delete(rid=rid)
-            from ._models import Ack
+            # After a failure that may have been applied -- in this attempt, or an earlier one
+            # of the item -- the asset is gone when asset.list no longer finds it; only while
+            # it is still listed is the delete sent (again).
+            unknown = state.attempt > 1
+            for sent in range(1, MAX_DELETE_SENDS + 1):
+                if unknown:
+                    page = await client.asset.list(rid=rid)
+                    if not any(rid in (asset.rid, asset.id) for asset in page.items):
+                        from ._models import Ack
 
-            return Ack(message="deleted (confirmed after an unknown outcome)")
+                        return Ack(message="deleted (confirmed after an unknown outcome)")
+                try:
+                    return await client.asset.delete(rid=rid)
+                except CincopaError as error:
+                    if not may_have_been_applied(error) or sent == MAX_DELETE_SENDS:
+                        raise
+                unknown = True
+            raise AssertionError("unreachable")  # pragma: no cover
 
         key = _str_key("rid")
         return BulkRun(

@@ -132,7 +132,9 @@ class Ledger:
         self.close_after_run = False  # made by a bulk run from a path: closed when it ends
 
     def __repr__(self) -> str:
-        return f"<Ledger {str(self.path)!r}{' closed' if self._closed else ''}>"
+        from ._redact import scrub
+
+        return f"<Ledger {scrub(repr(str(self.path)))}{' closed' if self._closed else ''}>"
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -221,19 +223,20 @@ class Ledger:
 
         return await self._run(query)
 
-    async def has_history(self) -> bool:
-        """Has any item of this ledger ever been started? A ledger without (new, or emptied)
-        cannot say what an earlier run of the job stored: a run on it looks every item up."""
+    async def trusts_unseen(self, new_job: bool) -> bool:
+        """May items this ledger has not seen skip the look-ups? Only on a ledger whose job was
+        declared new (``new_job=True``, now or by an earlier run on it; recorded): any other
+        ledger may be the replacement of a lost one, whose runs stored items it cannot know."""
 
         def query() -> bool:
-            row = (
-                self._connect()
-                .execute("SELECT 1 FROM items WHERE state != 'pending' LIMIT 1")
-                .fetchone()
-            )
-            return row is not None
+            db = self._connect()
+            if new_job:
+                db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('new_job', '1')")
+                return True
+            row = db.execute("SELECT value FROM meta WHERE name = 'new_job'").fetchone()
+            return row is not None and row[0] == "1"
 
-        return bool(self._outcomes) or await self._run(query)
+        return await self._run(query)
 
     async def claim_reference(self, reference: str, key: str) -> bool:
         """Record that item ``key`` is about to store ``reference``, and say whether another
@@ -242,21 +245,24 @@ class Ledger:
         Called under the reference's lock: claims of one reference are serialised, and each is
         committed before the next is checked, so two inputs of one reference in a job (the same
         file twice, identical files in two folders) never both skip the look-up."""
-        outcomes = self._take_outcomes()
+        if any(r.reference == reference and r.key != key for r in self._outcomes):
+            found = True  # an outcome not written yet
+        else:
+            found = False
 
         def claim() -> bool:
+            # Two statements, each its own (WAL, not synced) commit: no transaction to open, and
+            # the ledger's lock keeps other claims of this process out in between.
             db = self._connect()
-            with _transaction(db):
-                self._write(db, outcomes)
-                row = db.execute(
-                    "SELECT 1 FROM items WHERE reference = ? AND key != ? AND state != 'pending'"
-                    " LIMIT 1",
-                    (reference, key),
-                ).fetchone()
-                db.execute("UPDATE items SET reference = ? WHERE key = ?", (reference, key))
+            row = db.execute(
+                "SELECT 1 FROM items WHERE reference = ? AND key != ? AND state != 'pending'"
+                " LIMIT 1",
+                (reference, key),
+            ).fetchone()
+            db.execute("UPDATE items SET reference = ? WHERE key = ?", (reference, key))
             return row is not None
 
-        return await self._run(claim)
+        return await self._run(claim) or found
 
     async def get(self, key: str) -> LedgerRecord | None:
         return (await self.get_many([key])).get(key)
@@ -367,7 +373,8 @@ class Ledger:
             " error_message, attempts, created, updated, job)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
-            " reference = excluded.reference, rid = excluded.rid, size = excluded.size,"
+            " reference = COALESCE(excluded.reference, items.reference), rid = excluded.rid,"
+            " size = excluded.size,"
             " mtime_ns = excluded.mtime_ns, error_class = excluded.error_class,"
             " error_message = excluded.error_message,"
             " attempts = MAX(items.attempts, excluded.attempts), updated = excluded.updated,"

@@ -163,6 +163,23 @@ async def test_bulk_delete_not_applied_under_a_server_error_is_confirmed_and_sen
     assert count(emu, "asset.delete") == 2  # the refused one, and the one that deleted it
 
 
+async def test_bulk_delete_applied_on_its_second_send_is_not_sent_a_third_time(
+    emu: CincopaEmulator, server_time: ServerTime
+) -> None:
+    """A 503 (not applied), the asset confirmed still there, the second delete applied with a
+    garbled reply: confirmed gone, reported done -- never a blind third send answered "not
+    found" (the confirmation covers every send, and a later attempt of the item too)."""
+    cp, _ = hooked_client(emu, server_time, max_retries=0)
+    async with cp:
+        asset = await cp.upload_file(b"twice" * 100, filename="a.mp4")
+        emu.faults.add("server_error", operations="asset.delete", times=1)
+        emu.faults.add("truncated_body", operations="asset.delete", times=1)
+        result = await cp.bulk.delete([asset.rid])
+    assert result.ok, repr(result[0].error)
+    assert asset.rid not in emu.state.main.assets
+    assert count(emu, "asset.delete") == 2
+
+
 # -- attack_file_changes_mid_run: a file rewritten after it was hashed is never mislabelled ---
 
 

@@ -202,13 +202,55 @@ async def test_a_new_ledger_looks_every_item_up_it_may_be_a_lost_ledgers_rerun(
     assert len(emu.state.main.assets) == 9
 
 
+async def test_a_replacement_ledger_partly_used_still_looks_up_what_it_has_not_seen(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """The first ledger is lost; a run on its replacement handles a few items (so the new
+    ledger has history); a run of the whole job on it still looks up the items it has not
+    seen: none is stored twice."""
+    paths = tree(tmp_path / "src", 12)
+    async with client(emu) as cp:
+        async with Ledger(tmp_path / "lost.sqlite") as ledger:
+            first = await cp.bulk.upload_files(paths, ledger=ledger)
+        async with Ledger(tmp_path / "replacement.sqlite") as ledger:
+            await cp.bulk.upload_files(paths[:2], ledger=ledger)
+            again = await cp.bulk.upload_files(paths, ledger=ledger)
+    assert first.ok
+    assert again.ok
+    assert len(emu.state.main.assets) == 12
+    assert operations(emu)["upload"] == 12
+
+
+async def test_a_failed_item_keeps_its_claim_for_the_next_run(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """An item stored and tagged whose outcome was a failure (its set_meta reply lost): its
+    ledger row keeps the reference it claimed, so a fresh input of the same reference in the
+    next run looks the account up and reuses the asset."""
+    root = tmp_path / "src"
+    for folder in ("a", "b"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "same.bin").write_bytes(b"s" * 900)
+    async with client(emu, max_retries=0) as cp, Ledger(tmp_path / "job.sqlite") as ledger:
+        emu.faults.add("drop_after", operations="asset.set_meta", times=1)
+        failed = await cp.bulk.upload_files(
+            [root / "a" / "same.bin"], ledger=ledger, new_job=True, item_attempts=1
+        )
+        later = await cp.bulk.upload_files([root / "b" / "same.bin"], ledger=ledger)
+    assert not failed.ok
+    assert later.ok
+    assert len(emu.state.main.assets) == 1
+    assert operations(emu)["upload"] == 1
+
+
 @pytest.mark.parametrize("new_job", [False, True])
 async def test_inputs_of_one_reference_in_a_ledger_run_store_one_asset(
     emu: CincopaEmulator, tmp_path: Path, new_job: bool
 ) -> None:
     """The same file twice, the same ``(name, bytes)`` twice, identical files in two folders,
-    a URL twice -- on a ledger that knows the job, so none of them is looked up as such: the
-    later input of a reference finds the earlier's claim in the ledger and reuses its asset."""
+    a URL twice -- on a ledger declared new (none of them is looked up as such: the later
+    input of a reference finds the earlier's claim in the ledger and reuses its asset), or on
+    one that is not."""
     root = tmp_path / "src"
     (root / "a").mkdir(parents=True)
     (root / "b").mkdir()
@@ -217,7 +259,7 @@ async def test_inputs_of_one_reference_in_a_ledger_run_store_one_asset(
     one = root / "a" / "clip.mp4"
     url = emu.add_file("talk.mp4", b"t" * 500)
     async with client(emu) as cp, Ledger(tmp_path / "job.sqlite") as ledger:
-        if not new_job:  # a ledger with history: its unseen items are trusted as fresh
+        if not new_job:  # a ledger with history, not declared new: its unseen items look up
             await cp.bulk.upload_files([("seed.bin", b"seed")], ledger=ledger)
         uploads = await cp.bulk.upload_files(
             [one, root / "b" / "clip.mp4", str(one), ("x.mp4", b"x" * 50), ("x.mp4", b"x" * 50)],
