@@ -45,7 +45,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
-import attrs
 import httpx
 
 __all__ = [
@@ -721,7 +720,9 @@ def scrub_value(value: Any) -> Any:
         if isinstance(value, bytes | bytearray) and isinstance(scrubbed, str):
             return scrubbed.encode("utf-8")
         return scrubbed
-    if attrs.has(type(value)):
+    if hasattr(type(value), "__attrs_attrs__"):  # attrs.has, without importing attrs first
+        import attrs  # loaded already: value is an attrs instance
+
         changes = {}
         for field in attrs.fields(type(value)):
             if not field.init:

@@ -89,7 +89,6 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import quote
 
 import anyio
-import attrs
 import httpx
 from anyio.lowlevel import RunVar
 
@@ -1486,6 +1485,8 @@ async def finish_asset(
         found = next((asset for asset in page.items if asset.rid == rid), None)
         if found is not None:
             return found
+    import attrs
+
     from ._models import Asset
 
     known = fallback if isinstance(fallback, Asset) else Asset(**fallback)  # type: ignore[arg-type]  # the keys are Asset fields
