@@ -36,6 +36,8 @@ from yarl import URL
 
 __all__ = ["AiohttpTransport", "Outgoing", "Reply", "client_timeout"]
 
+_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Accept")  # what aiohttp adds when missing
+
 
 def _as_httpx_error(exc: BaseException, *, deadline: bool = False) -> Exception | None:
     """The httpx error that means what aiohttp's ``exc`` means, or None to let ``exc`` pass.
@@ -191,7 +193,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             trust_env=proxies_configured,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
         )
         # aiohttp sends a GET (or PUT, DELETE ...) a second time by itself when the connection
         # drops after the request was written; for this API several GETs are mutations
@@ -211,7 +212,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         read: Callable[[Reply], Awaitable[bytes | bytearray]],
     ) -> tuple[Reply, bytes | bytearray]:
         """Send ``request`` and ``read`` its reply; aiohttp's errors become httpx's, except the
-        ``TimeoutError`` of the attempt's deadline (``request.timeout.total``)."""
+        ``TimeoutError`` of the attempt's deadline (``request.timeout.total``).
+
+        The request goes with exactly ``request.headers`` (plus Host, Content-Length or
+        Transfer-Encoding, which aiohttp writes): the SDK's requests carry every header aiohttp
+        would otherwise add of its own (``Accept``, ``Accept-Encoding``, ``User-Agent``), which
+        spares aiohttp building a list of headers to skip on every request."""
         session = self._session or self._open_session()
         url = URL(request.url, encoded=True)  # encoded by the SDK: no second quoting pass
         try:
@@ -250,6 +256,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method,
                 url,
                 headers=request.headers.multi_items(),
+                skip_auto_headers=_AUTO_HEADERS,  # only what httpx's request holds
                 data=body,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(

@@ -109,7 +109,9 @@ _logger = logging.getLogger("cincopa_async")
 USER_AGENT: Final = f"cincopa-async/{__version__}"
 # Only codings the SDK decodes itself, with a bound (_body); also over an injected client.
 _REQUEST_HEADERS: Final = {"Accept-Encoding": ACCEPT_ENCODING}
-_DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, **_REQUEST_HEADERS}
+# Every header aiohttp would add by itself is given, so aiohttp adds none (no skip list to
+# build per request): the values are httpx's and aiohttp's own defaults but for the two pinned.
+_DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*", **_REQUEST_HEADERS}
 _FALSE = (False, "false", "0", 0, "no")
 _MESSAGE_LIMIT: Final = 1000  # characters of a server's message kept in an error's
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

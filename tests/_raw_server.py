@@ -40,6 +40,7 @@ class RawRequest:
     headers: dict[str, str]
     body: bytes
     connection: int  # the number of the connection it came on (0, 1, ...)
+    header_names: tuple[str, ...] = ()  # every header line's name, lower-cased, in order
 
     @property
     def path(self) -> str:
@@ -114,7 +115,8 @@ class RawServer:
                         return
                     buffer += data
                 body, buffer = buffer[:length], buffer[length:]
-                request = RawRequest(line, headers, body, number)
+                names = tuple(h.partition(":")[0].strip().lower() for h in header_lines)
+                request = RawRequest(line, headers, body, number, names)
                 self.requests.append(request)
                 reply = self.script(request, len(self.requests) - 1)
                 if reply is CLOSE or not reply:

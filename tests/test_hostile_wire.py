@@ -215,6 +215,26 @@ async def test_codings_the_sdk_did_not_ask_for_are_refused(encoding: str, proble
     assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
+async def test_a_call_sends_exactly_the_sdks_headers(anyio_backend: str) -> None:
+    """The headers of a call are the SDK's, each once: the transport adds none of its own (on
+    asyncio the SDK gives every header aiohttp would add, so that aiohttp builds no skip list
+    per request), and Accept-Encoding is the SDK's, which its decoder is bound to."""
+    with raw_server(lambda request, number: http_reply(b'{"success": true}')) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            await cp.ping()
+            await cp.asset.list()
+    for request in server.requests:
+        assert sorted(request.header_names) == [
+            "accept",
+            "accept-encoding",
+            "host",
+            "user-agent",
+        ], request.header_names
+        assert request.headers["accept"] == "*/*"
+        assert request.headers["accept-encoding"] == "gzip, deflate"
+        assert request.headers["user-agent"].startswith("cincopa-async/")
+
+
 @pytest.mark.parametrize("coding", ["gzip", "deflate-zlib", "deflate-raw", "deflate, gzip"])
 async def test_honest_compressed_replies_are_decoded(coding: str) -> None:
     body = b'{"success": true, "ping": "pong", "accid": "' + b"x" * 5000 + b'"}'
