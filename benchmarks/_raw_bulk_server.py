@@ -24,11 +24,12 @@ import argparse
 import asyncio
 import contextlib
 import json
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+
+from _server import server_process
 
 TOKEN = "1234567iexampletokenabcdefghijklmn"
 _EMPTY_PAGE = {
@@ -137,23 +138,10 @@ def requests_served(base_url: str) -> int:
 @contextlib.contextmanager
 def raw_bulk_process(latency: float = 0.0) -> Iterator[tuple[str, str]]:
     """Yield (base_url, token) of this server, running in a process of its own."""
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--port", "0", "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        values: dict[str, str] = {}
-        for line in process.stdout:
-            key, _, value = line.strip().partition("=")
-            values[key] = value
-            if len(values) == 2:
-                break
-        yield values["CINCOPA_BASE_URL"], values["CINCOPA_API_TOKEN"]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with server_process(
+        [sys.executable, __file__, "--port", "0", "--latency", str(latency)]
+    ) as started:
+        yield started
 
 
 def main() -> None:

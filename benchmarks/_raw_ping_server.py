@@ -16,11 +16,12 @@ import argparse
 import asyncio
 import contextlib
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _server import server_process
 
 TOKEN = "1234567iexampletokenabcdefghijklmn"
 BODY = json.dumps(
@@ -74,21 +75,8 @@ async def serve(port: int) -> None:
 @contextlib.contextmanager
 def raw_ping_process() -> Iterator[tuple[str, str]]:
     """Yield (base_url, token) of this server, running in a process of its own."""
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        values: dict[str, str] = {}
-        for line in process.stdout:
-            key, _, value = line.strip().partition("=")
-            values[key] = value
-            if len(values) == 2:
-                break
-        yield values["CINCOPA_BASE_URL"], values["CINCOPA_API_TOKEN"]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with server_process([sys.executable, __file__, "--port", "0"]) as started:
+        yield started
 
 
 def main() -> None:

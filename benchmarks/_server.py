@@ -29,7 +29,15 @@ def emulator_process(
             command.append("--discard-uploads")
     else:
         command = [sys.executable, "-m", "cincopa_async.testing", "--port", "0"]
-    process = subprocess.Popen([*command, *extra], stdout=subprocess.PIPE, text=True)
+    with server_process([*command, *extra]) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def server_process(command: list[str]) -> Iterator[tuple[str, str]]:
+    """Run ``command`` (a server that prints ``CINCOPA_BASE_URL=...`` and
+    ``CINCOPA_API_TOKEN=...`` once it listens) and yield those two values while it runs."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         values: dict[str, str] = {}
@@ -40,7 +48,7 @@ def emulator_process(
             if len(values) == 2:
                 break
         else:
-            raise RuntimeError("the emulator did not start")
+            raise RuntimeError(f"the server did not start: {command[1:]}")
         yield values["CINCOPA_BASE_URL"], values["CINCOPA_API_TOKEN"]
     finally:
         process.terminate()
