@@ -245,10 +245,7 @@ class Ledger:
         Called under the reference's lock: claims of one reference are serialised, and each is
         committed before the next is checked, so two inputs of one reference in a job (the same
         file twice, identical files in two folders) never both skip the look-up."""
-        if any(r.reference == reference and r.key != key for r in self._outcomes):
-            found = True  # an outcome not written yet
-        else:
-            found = False
+        unwritten = any(r.reference == reference and r.key != key for r in self._outcomes)
 
         def claim() -> bool:
             # Two statements, each its own (WAL, not synced) commit: no transaction to open, and
@@ -262,7 +259,7 @@ class Ledger:
             db.execute("UPDATE items SET reference = ? WHERE key = ?", (reference, key))
             return row is not None
 
-        return await self._run(claim) or found
+        return await self._run(claim) or unwritten
 
     async def get(self, key: str) -> LedgerRecord | None:
         return (await self.get_many([key])).get(key)
