@@ -10,8 +10,11 @@ connection limit raised to the concurrency of the cell:
       ``session.get(url, params=...)``, the body read and ``json.loads``-ed
   (c) plain httpx on asyncio: ``httpx.AsyncClient(limits=...)``, ``get(url, params=...)``,
       ``.json()``
-  (d) the SDK under trio (httpx's own transport: aiohttp cannot run on trio)
+  (d) the SDK under trio (httpx's own transports, one per connection: aiohttp cannot run on
+      trio)
   (e) plain httpx under trio, as (c)
+  (f) only with ``--clients``: the SDK under trio on a single httpx transport (one httpcore
+      pool for every connection), as it was before its pool was sharded (``_shards``)
 
 Every cell opens its connections first (one warm-up call per slot, all at once), then times
 ``--calls`` calls (``--slow-calls`` for the clients on httpx's own transport, which are 5-20x
@@ -23,6 +26,7 @@ CPU is the client process's own (``time.process_time``).
 
     python benchmarks/bench_concurrency.py [--calls 4000] [--slow-calls 1000] [--rounds 5]
         [--server raw|emulator] [--concurrency 1,32,128,512]
+        [--clients sdk,aiohttp,httpx,sdk-trio,httpx-trio,sdk-trio-one-pool]
 """
 
 from __future__ import annotations
@@ -95,18 +99,33 @@ async def raw_httpx(base_url: str, token: str, calls: int, in_flight: int) -> Ce
         return await timed(call, calls, in_flight)
 
 
-# (client, backend, runs on httpx's own transport: 5-20x slower, so it gets --slow-calls)
-CONFIGS: dict[str, tuple[Callable[..., Awaitable[Cell]], str, bool]] = {
-    "(a) SDK default (asyncio: aiohttp)": (sdk, "asyncio", False),
-    "(b) raw aiohttp": (raw_aiohttp, "asyncio", False),
-    "(c) plain httpx (asyncio)": (raw_httpx, "asyncio", True),
-    "(d) SDK under trio (httpx transport)": (sdk, "trio", True),
-    "(e) plain httpx under trio": (raw_httpx, "trio", True),
+async def sdk_one_pool(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    """The SDK under trio on a single httpx transport (one httpcore pool), as before shards."""
+    from unittest import mock
+
+    from cincopa_async import _shards
+
+    def one_pool(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+        return httpx.AsyncHTTPTransport(limits=limits)
+
+    with mock.patch.object(_shards, "ShardedTransport", one_pool):  # the route's transport
+        return await sdk(base_url, token, calls, in_flight)
+
+
+# name: (label, client, backend, runs on httpx's own transport: slower, so it gets --slow-calls)
+CONFIGS: dict[str, tuple[str, Callable[..., Awaitable[Cell]], str, bool]] = {
+    "sdk": ("(a) SDK default (asyncio: aiohttp)", sdk, "asyncio", False),
+    "aiohttp": ("(b) raw aiohttp", raw_aiohttp, "asyncio", False),
+    "httpx": ("(c) plain httpx (asyncio)", raw_httpx, "asyncio", True),
+    "sdk-trio": ("(d) SDK under trio (httpx transports)", sdk, "trio", True),
+    "httpx-trio": ("(e) plain httpx under trio", raw_httpx, "trio", True),
+    "sdk-trio-one-pool": ("(f) SDK under trio, one httpcore pool", sdk_one_pool, "trio", True),
 }
+DEFAULT_CLIENTS = "sdk,aiohttp,httpx,sdk-trio,httpx-trio"
 
 
 def measure(name: str, base_url: str, token: str, calls: int, in_flight: int) -> Cell:
-    func, backend, _ = CONFIGS[name]
+    _, func, backend, _ = CONFIGS[name]
     return anyio.run(func, base_url, token, max(calls, in_flight), in_flight, backend=backend)
 
 
@@ -122,15 +141,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--server", choices=("raw", "emulator"), default="raw")
     parser.add_argument("--concurrency", default="1,32,128,512")
+    parser.add_argument(
+        "--clients",
+        default=DEFAULT_CLIENTS,
+        help=f"which clients to run, comma-separated, of: {', '.join(CONFIGS)}",
+    )
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
+    clients = [name.strip() for name in args.clients.split(",") if name.strip()]
+    unknown = [name for name in clients if name not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown clients {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
     results: dict[tuple[str, int], list[Cell]] = {}
     server = raw_ping_process() if args.server == "raw" else emulator_process()
     with server as (base_url, token):
         for _ in range(args.rounds):
             for in_flight in levels:
-                for name, (_, _, slow) in CONFIGS.items():
-                    calls = args.slow_calls if slow else args.calls
+                for name in clients:
+                    calls = args.slow_calls if CONFIGS[name][3] else args.calls
                     cell = measure(name, base_url, token, calls, in_flight)
                     results.setdefault((name, in_flight), []).append(cell)
 
@@ -141,12 +169,12 @@ def main() -> None:
         f" median (min-max) of {args.rounds} rounds"
     )
     for in_flight in levels:
-        print(f"\n{in_flight} in flight{'':<28} calls/s{'':<16} client CPU us/call")
-        for name in CONFIGS:
+        print(f"\n{in_flight} in flight{'':<32} calls/s{'':<16} client CPU us/call")
+        for name in clients:
             cells = results[name, in_flight]
             rates = _range([r for r, _ in cells], ",.0f")
             cpus = _range([c for _, c in cells], ",.0f")
-            print(f"  {name:<38} {rates:<22} {cpus}")
+            print(f"  {CONFIGS[name][0]:<42} {rates:<22} {cpus}")
 
     def ratio(
         top: str, bottom: str, level: int, index: int, bottom_level: int | None = None
@@ -156,27 +184,48 @@ def main() -> None:
         per_round = [t[index] / b[index] for t, b in zip(tops, bottoms, strict=True)]
         return _range(per_round, ".2f")
 
-    a, b, c, d, e = CONFIGS
+    def ran(*names: str) -> bool:
+        return all(name in clients for name in names)
+
     print("\nratios (median (min-max) of per-round ratios):")
-    if 32 in levels:
+    if 32 in levels and ran("sdk", "aiohttp"):
         print(
-            f"  32 in flight, SDK / raw aiohttp, throughput: {ratio(a, b, 32, 0)}x (goal >= 0.8x)"
+            "  32 in flight, SDK / raw aiohttp, throughput:"
+            f" {ratio('sdk', 'aiohttp', 32, 0)}x (goal >= 0.8x)"
         )
         print(
-            f"  32 in flight, SDK / raw aiohttp, CPU per call: {ratio(a, b, 32, 1)}x (goal <= 1.3x)"
+            "  32 in flight, SDK / raw aiohttp, CPU per call:"
+            f" {ratio('sdk', 'aiohttp', 32, 1)}x (goal <= 1.3x)"
         )
-        print(f"  32 in flight, SDK / plain httpx, throughput: {ratio(a, c, 32, 0)}x")
+    if 32 in levels and ran("sdk", "httpx"):
+        print(f"  32 in flight, SDK / plain httpx, throughput: {ratio('sdk', 'httpx', 32, 0)}x")
+    if 32 in levels and ran("sdk"):
         for level in levels:
             if level > 32:
-                print(
-                    f"  SDK at {level} / SDK at 32, throughput: {ratio(a, a, level, 0, 32)}x"
-                    f" (goal >= 0.9x); raw aiohttp: {ratio(b, b, level, 0, 32)}x"
+                line = (
+                    f"  SDK at {level} / SDK at 32, throughput:"
+                    f" {ratio('sdk', 'sdk', level, 0, 32)}x (goal >= 0.9x)"
                 )
+                if ran("aiohttp"):
+                    line += f"; raw aiohttp: {ratio('aiohttp', 'aiohttp', level, 0, 32)}x"
+                print(line)
     for level in levels:
-        print(
-            f"  trio, {level} in flight, SDK / plain httpx, throughput: {ratio(d, e, level, 0)}x"
-            " (goal >= 1.0x)"
-        )
+        if ran("sdk-trio", "httpx-trio"):
+            print(
+                f"  trio, {level} in flight, SDK / plain httpx, throughput:"
+                f" {ratio('sdk-trio', 'httpx-trio', level, 0)}x (goal >= 1.0x);"
+                f" CPU per call: {ratio('sdk-trio', 'httpx-trio', level, 1)}x"
+            )
+        if ran("sdk-trio-one-pool", "httpx-trio"):
+            print(
+                f"  trio, {level} in flight, SDK on one pool / plain httpx, throughput:"
+                f" {ratio('sdk-trio-one-pool', 'httpx-trio', level, 0)}x"
+            )
+        if ran("sdk-trio", "sdk-trio-one-pool"):
+            print(
+                f"  trio, {level} in flight, SDK on shards / on one pool, throughput:"
+                f" {ratio('sdk-trio', 'sdk-trio-one-pool', level, 0)}x"
+            )
 
 
 if __name__ == "__main__":

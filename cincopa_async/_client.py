@@ -233,7 +233,7 @@ def is_loopback_host(host: str) -> bool:
 
 # How a client's requests travel, chosen on its first request (``_SharedState.choose_route``).
 WIRE: Final = 1  # asyncio, the SDK's aiohttp transport: ``Outgoing``/``Reply``, no httpx objects
-CORE: Final = 2  # httpx's own transport (httpcore: trio), an ``httpx.Request`` sent to it directly
+CORE: Final = 2  # httpx's own transports (httpcore: trio), sharded, an ``httpx.Request`` to them
 CLIENT: Final = 3  # through an ``httpx.AsyncClient``: an injected one, a given transport, proxies
 
 
@@ -246,7 +246,9 @@ class _SharedState:
       directly, as ``Outgoing`` objects, under an ``asyncio.Semaphore``, with the attempt's
       deadline as aiohttp's own ``total`` timeout (no cancel scope per call);
     * ``CORE`` on trio (or without aiohttp), when no proxy is configured: an ``httpx.Request``
-      goes straight to httpx's own transport, under anyio's limiter and ``fail_after``;
+      goes straight to httpx's own transports, under anyio's limiter and ``fail_after``: to one
+      of ``max_concurrency`` of them, each a pool of one connection (``_shards``: a single
+      httpcore pool's cost per call grows with the connections it holds);
     * ``CLIENT`` for an injected ``http_client`` (used as given), a given ``transport``, or
       proxies on httpx's transport: ``httpx.AsyncClient.send``.
 
@@ -441,7 +443,9 @@ def _make_route(limits: httpx.Limits, on_asyncio: bool, https: bool) -> tuple[in
                 direct.ssl_context  # noqa: B018 - made now, not on the first connection
             return WIRE, direct
     if not _proxies_configured():
-        return CORE, httpx.AsyncHTTPTransport(limits=limits)
+        from ._shards import ShardedTransport
+
+        return CORE, ShardedTransport(limits)
     return CLIENT, None
 
 

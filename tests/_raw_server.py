@@ -83,15 +83,33 @@ class RawServer:
     script: Script
     requests: list[RawRequest] = field(default_factory=list)
     port: int = 0
+    accepted: int = 0  # connections accepted so far
+    ended: int = 0  # connections closed so far (by the client, or by a script)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _open: list[socket.socket] = field(default_factory=list, repr=False)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v2/"
 
+    def hang_up(self) -> None:
+        """Close every open connection, as a server does with idle keep-alive connections."""
+        with self._lock:
+            for conn in self._open:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
     def serve_connection(self, conn: socket.socket, number: int) -> None:
+        with self._lock:
+            self._open.append(conn)
         # a client that hung up mid-reply (a reply past its cap) resets the connection
-        with contextlib.suppress(ConnectionError):
-            self._serve(conn, number)
+        try:
+            with contextlib.suppress(ConnectionError):
+                self._serve(conn, number)
+        finally:
+            with self._lock:
+                self._open.remove(conn)
+                self.ended += 1
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         buffer = b""
@@ -150,6 +168,7 @@ def raw_server(script: Script) -> Iterator[RawServer]:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            server.accepted = number + 1
             threading.Thread(
                 target=server.serve_connection, args=(conn, number), daemon=True
             ).start()

@@ -26,6 +26,7 @@ import anyio
 import attrs
 
 from cincopa_async import AsyncCincopa, CincopaError
+from cincopa_async._shards import ShardedTransport
 from cincopa_async.testing import CincopaEmulator
 
 from ._waits import HANG_GUARD
@@ -81,8 +82,13 @@ def connections_in_use(cp: AsyncCincopa) -> int:
     if direct is not None:
         session = direct._session  # type: ignore[attr-defined]  # the SDK's aiohttp transport
         return 0 if session is None else len(session.connector._acquired)
-    pool = cp._shared.http._transport._pool  # type: ignore[attr-defined]  # httpcore's pool
-    return sum(1 for c in pool.connections if not (c.is_idle() or c.is_closed()))
+    sharded = cp._shared.http._transport  # httpx's own transports, one per connection
+    assert isinstance(sharded, ShardedTransport)
+    pools = [shard._pool for shard in sharded.shards]  # type: ignore[attr-defined]  # httpcore's
+    checked_out = sum(
+        1 for pool in pools for c in pool.connections if not (c.is_idle() or c.is_closed())
+    )
+    return max(checked_out, sum(sharded.in_flight))  # and every shard given back
 
 
 async def run_soak(

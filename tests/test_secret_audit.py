@@ -19,6 +19,7 @@ import anyio
 import pytest
 
 from cincopa_async import AsyncCincopa, CincopaError
+from cincopa_async._shards import ShardedTransport
 from cincopa_async.testing import CincopaEmulator
 
 from ._leaks import all_logs, texts_of
@@ -124,8 +125,11 @@ def test_tls_verification_cannot_be_turned_off_silently() -> None:
     context = AiohttpTransport().ssl_context
     assert context.verify_mode is ssl.CERT_REQUIRED
     assert context.check_hostname is True
-    client = AsyncCincopa("1234567itoken")  # on trio: httpx's own transport, verify=True
-    pool = client._shared.http._transport._pool  # type: ignore[attr-defined]  # httpcore
-    assert pool._ssl_context.verify_mode is ssl.CERT_REQUIRED
-    assert pool._ssl_context.check_hostname is True
+    client = AsyncCincopa("1234567itoken")  # on trio: httpx's own transports, verify=True
+    sharded = client._shared.http._transport
+    assert isinstance(sharded, ShardedTransport)
+    assert sharded.ssl_context.verify_mode is ssl.CERT_REQUIRED
+    assert sharded.ssl_context.check_hostname is True
+    for shard in sharded.shards:  # each shard's httpcore pool connects with that context
+        assert shard._pool._ssl_context is sharded.ssl_context  # type: ignore[attr-defined]
     anyio.run(client.aclose)  # its httpx client exists now: close it like any used client

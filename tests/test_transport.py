@@ -19,6 +19,7 @@ import pytest
 
 from cincopa_async import APIConnectionError, APITimeoutError, AsyncCincopa
 from cincopa_async._aiohttp import AiohttpTransport
+from cincopa_async._shards import ShardedTransport
 from cincopa_async.testing import ConnectionDropped, serve_asgi_app
 
 from ._waits import HANG_GUARD
@@ -75,13 +76,14 @@ async def server() -> AsyncIterator[tuple[Server, str]]:
 
 
 def expected_transport(backend: str) -> type:
-    return AiohttpTransport if backend == "asyncio" else httpx.AsyncHTTPTransport
+    return AiohttpTransport if backend == "asyncio" else ShardedTransport
 
 
 async def test_default_transport_follows_the_event_loop(
     server: tuple[Server, str], anyio_backend: str
 ) -> None:
-    """aiohttp under asyncio, httpcore under trio, picked on first use."""
+    """aiohttp under asyncio, httpcore (one pool per connection) under trio, picked on first
+    use."""
     app, root = server
     async with AsyncCincopa(TOKEN, base_url=f"{root}/v2/") as cp:
         assert (await cp.ping()).success
