@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 import sys
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cincopa_async._json import loads
+from cincopa_async._json import LONG_RUN, has_long_digit_run, loads
 
 EXAMPLES = max(300, settings.default.max_examples)
 
@@ -159,6 +160,27 @@ def test_any_bytes_decode_or_fail_as_with_json_loads(body: bytes) -> None:
 def test_bodies_orjson_reads_otherwise(body: bytes) -> None:
     assert_decodes_as_json_loads(body)
     assert_decodes_as_json_loads(bytearray(body))
+
+
+DIGIT_PIECES = [b"1", b"0", b"9", b" ", b"a", b"-", b".", b"1234567890123", b"9" * 18, b"1" * 19]
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.lists(st.sampled_from(DIGIT_PIECES), max_size=80).map(b"".join), st.integers(0, 3))
+def test_the_digit_run_search_finds_exactly_the_runs_of_19_digits(body: bytes, shift: int) -> None:
+    body = b"x" * shift + body  # every alignment to the sampled bytes
+    expected = re.search(rb"[0-9]{19}", body) is not None
+    assert has_long_digit_run(body) is expected
+    assert has_long_digit_run(bytearray(body)) is expected
+
+
+@pytest.mark.parametrize("places", [0, 1, 31, 32, 33, 200])
+def test_the_digit_run_search_past_its_places_searches_the_whole_body(places: int) -> None:
+    """Many runs just short of 19 digits: each looked at (then the whole body), none counts."""
+    short = b" ".join([b"9" * (LONG_RUN - 1)] * places)
+    assert not has_long_digit_run(short)
+    assert has_long_digit_run(short + b" " + b"1" * LONG_RUN)
+    assert has_long_digit_run(b"1" * LONG_RUN + b" " + short)
 
 
 def test_an_integer_past_64_bits_stays_an_int() -> None:
