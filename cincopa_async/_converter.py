@@ -378,9 +378,12 @@ def _builds_like_init(cls: type) -> bool:
     """Whether storing each field in its slot builds what ``cls(**fields)`` builds: ``cls`` is
     a slotted attrs class whose ``__init__`` (attrs' own) only stores its arguments and fills
     defaults, with no validator, converter, alias, ``init=False`` field, pre- or post-init hook,
-    cached hash or factory taking ``self``. Every model is such a class."""
+    cached hash, factory taking ``self`` or ``__new__`` of its own. Every model is such a
+    class."""
     code = getattr(vars(cls).get("__init__"), "__code__", None)
     if code is None or not code.co_filename.startswith("<attrs generated"):
+        return False
+    if any("__new__" in vars(base) for base in cls.__mro__ if base is not object):
         return False
     if any(
         hasattr(cls, name)

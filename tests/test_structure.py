@@ -275,9 +275,9 @@ def _class_with(**options: Any) -> type:
 
 
 def test_classes_an_instance_cannot_be_filled_slot_by_slot_keep_cattrs_hooks() -> None:
-    """A validator, a converter, a post-init hook, an alias, a cached hash, no slots: the
-    generated code would skip what ``__init__`` does, so such a class keeps cattrs' hook (and
-    still gets everything ``__init__`` does)."""
+    """A validator, a converter, a post-init hook, an alias, a cached hash, a ``__new__``, no
+    slots: the generated code would skip what ``__init__`` (or ``__new__``) does, so such a
+    class keeps cattrs' hook (and still gets everything they do)."""
     plain = _class_with()
     assert _builds_like_init(plain)
 
@@ -304,7 +304,16 @@ def test_classes_an_instance_cannot_be_filled_slot_by_slot_keep_cattrs_hooks() -
     class Defaulted:
         size: int = attrs.field(default=attrs.Factory(lambda self: 1, takes_self=True))
 
-    classes = [Validated, Converted, PostInit, Aliased, Defaulted]
+    @attrs.frozen(kw_only=True)
+    class Counted:
+        size: int = 0
+
+        def __new__(cls, **fields: Any) -> "Counted":
+            made.append(fields)
+            return super().__new__(cls)
+
+    made: list[dict[str, Any]] = []
+    classes = [Validated, Converted, PostInit, Aliased, Defaulted, Counted]
     classes += [_class_with(cache_hash=True), _class_with(slots=False)]
     for cls in classes:
         assert not _builds_like_init(cls), cls
@@ -315,3 +324,5 @@ def test_classes_an_instance_cannot_be_filled_slot_by_slot_keep_cattrs_hooks() -
     with pytest.raises(ValueError, match="checked"):
         fast.structure({}, PostInit)
     assert fast.structure({"size": 5}, plain) == plain(size=5)
+    assert fast.structure({"size": 5}, Counted) == Counted(size=5)
+    assert made == [{"size": 5}, {"size": 5}]
