@@ -683,11 +683,13 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
             if fast is None and not detailed:
                 return inner(value, type_)
             if fast is not None:
-                try:
-                    return {
-                        k: fast(v, value_type) if type(v) is dict else _reject(v)
-                        for k, v in value.items()
-                    }
+                try:  # a loop, not a comprehension: no function call of its own
+                    structured = {}
+                    for key, item in value.items():
+                        structured[key] = (
+                            fast(item, value_type) if type(item) is dict else _reject(item)
+                        )
+                    return structured
                 except Exception:
                     if not detailed:
                         raise
