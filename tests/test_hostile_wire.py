@@ -320,6 +320,26 @@ async def test_a_json_reply_past_its_value_budgets_is_not_decoded(
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
 
 
+@pytest.mark.parametrize("kind", [bytes, bytearray])
+def test_the_budgets_count_every_brace_bracket_and_comma_exactly(kind: type) -> None:
+    """At each budget exactly a reply passes, one more refuses it, and the count it names is
+    that of the body's ``{``, ``[`` and ``,`` (strings included)."""
+    from cincopa_async._client import MAX_JSON_CONTAINERS, MAX_JSON_VALUES, _over_json_budget
+
+    def body(objects: int, arrays: int, commas: int) -> bytes | bytearray:
+        text = b'{"s": "[,"}' + b"{}" * (objects - 1) + b"[]" * (arrays - 1) + b"," * (commas - 1)
+        return kind(text)
+
+    half = MAX_JSON_CONTAINERS // 2
+    assert _over_json_budget(body(half, half, 1)) is None
+    past = _over_json_budget(body(half + 1, half, 1))
+    assert past == f"more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays (50,001)"
+    values = MAX_JSON_VALUES - MAX_JSON_CONTAINERS
+    assert _over_json_budget(body(half, half, values)) is None
+    past = _over_json_budget(body(half, half, values + 1))
+    assert past == f"more than {MAX_JSON_VALUES:,} JSON values (250,001)"
+
+
 async def test_a_thousand_asset_page_is_within_the_budgets() -> None:
     """What Cincopa sends -- pages of recorded assets, a thousand of them here -- decodes."""
     asset = json.dumps(golden("asset.list")["items"][0]).encode()

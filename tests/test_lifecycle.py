@@ -191,6 +191,8 @@ watched = {
     "cincopa_async._models",
     "cincopa_async._converter",
     "cincopa_async._bulk",
+    "cincopa_async._json",
+    "orjson",
 }
 importers = {}
 
@@ -228,9 +230,10 @@ else:
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_opening_a_client_loads_its_modules_in_a_worker_thread(backend: str) -> None:
     """aiohttp (asyncio only), anyio's backend for the loop, the reply models, attrs, cattrs,
-    their converters and the bulk engine are imported in a worker thread when a client opens,
-    never on the event loop's thread, where hundreds of milliseconds of imports would stall
-    every other task; ``import cincopa_async`` imports none of them."""
+    their converters, the JSON decoder (orjson) and the bulk engine are imported in a worker
+    thread when a client opens, never on the event loop's thread, where hundreds of
+    milliseconds of imports would stall every other task; ``import cincopa_async`` imports
+    none of them."""
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE, backend],
         capture_output=True,
@@ -242,6 +245,7 @@ def test_opening_a_client_loads_its_modules_in_a_worker_thread(backend: str) -> 
     importers_line, main_thread = result.stdout.strip().splitlines()
     importers = dict(ast.literal_eval(importers_line))
     expected = {"cincopa_async._models", "cincopa_async._converter", "cincopa_async._bulk"}
+    expected |= {"cincopa_async._json", "orjson"}  # the JSON decoder
     expected.add("cattrs")  # not by ``import cincopa_async``: 20-25 ms of its import, with attrs
     expected.add(f"anyio._backends._{backend}")
     if backend == "asyncio":  # (trio imports attrs itself)

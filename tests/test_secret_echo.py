@@ -318,17 +318,18 @@ async def test_an_upload_host_error_cut_short_leaves_no_fragment_of_the_hash(
 async def test_a_deeply_nested_reply_is_a_typed_error(
     anyio_backend: str, reply_status: str
 ) -> None:
-    """U1: replies nested 700 to 1,000 deep (among them those just shallow enough to decode,
-    but not to walk again recursively), then far deeper, as an error body, as a
+    """U1: replies nested 700 to 1,030 deep (among them those just shallow enough to decode,
+    but not to walk again recursively, and those on either side of orjson's 1,024 levels and
+    of json.loads's limit), then far deeper, as an error body, as a
     ``success: false`` message and as its payload: each a typed error naming the operation,
     its text and what it keeps bounded, the token buried at the bottom not in it."""
-    depths = [*range(700, 1001), 5000, 100_000]
+    depths = [*range(700, 1031), 5000, 100_000]
     typed = (APIStatusError, APIResponseError, ResponseDecodeError)
 
     def script(request: RawRequest, number: int) -> bytes:
         depth = depths[number]
         nested = "[" * depth + json.dumps(f"secret {TOKEN}") + "]" * depth
-        if depth > 1000:  # not decodable at all
+        if depth > 1030:  # not decodable at all
             return http_reply(nested.encode(), status=reply_status)
         # written out by hand: json.dumps itself cannot go that deep
         body = f'{{"success": false, "message": {nested}, "payload": {nested}}}'
