@@ -15,6 +15,11 @@ connection limit raised to the concurrency of the cell:
   (e) plain httpx under trio, as (c)
   (f) only with ``--clients``: the SDK under trio on a single httpx transport (one httpcore
       pool for every connection), as it was before its pool was sharded (``_shards``)
+  (g) the SDK with its default ``max_concurrency`` (32) whatever the calls in flight: what a
+      user who does not raise the limit gets (calls past 32 wait for the limiter)
+  (h) raw aiohttp as (b) with the SDK's timeouts (``ClientTimeout`` from the SDK's default
+      ``httpx.Timeout``: the attempt's deadline as ``total``, and ``sock_read``, re-armed on
+      every read): how much of (a)'s cost is the timeouts alone
 
 Every cell opens its connections first (one warm-up call per slot, all at once), then times
 ``--calls`` calls (``--slow-calls`` for the clients on httpx's own transport, which are 5-20x
@@ -26,7 +31,8 @@ CPU is the client process's own (``time.process_time``).
 
     python benchmarks/bench_concurrency.py [--calls 4000] [--slow-calls 1000] [--rounds 5]
         [--server raw|emulator] [--concurrency 1,32,128,512]
-        [--clients sdk,aiohttp,httpx,sdk-trio,httpx-trio,sdk-trio-one-pool]
+        [--clients sdk,aiohttp,httpx,sdk-trio,httpx-trio,sdk-trio-one-pool,sdk-limit-32,
+                   aiohttp-sdk-timeouts]
 """
 
 from __future__ import annotations
@@ -88,6 +94,27 @@ async def raw_aiohttp(base_url: str, token: str, calls: int, in_flight: int) -> 
         return await timed(call, calls, in_flight)
 
 
+async def sdk_default_limit(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    async with AsyncCincopa(token, base_url=base_url) as cp:
+        return await timed(cp.ping, calls, in_flight)
+
+
+async def raw_aiohttp_sdk_timeouts(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
+    from cincopa_async._aiohttp import client_timeout
+    from cincopa_async._client import DEFAULT_TIMEOUT, _total
+
+    timeout = client_timeout(DEFAULT_TIMEOUT, _total(DEFAULT_TIMEOUT))
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        url = f"{base_url}ping.json"
+
+        async def call() -> None:
+            async with session.get(url, params={"api_token": token}) as response:
+                json.loads(await response.read())
+
+        return await timed(call, calls, in_flight)
+
+
 async def raw_httpx(base_url: str, token: str, calls: int, in_flight: int) -> Cell:
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(limits=limits) as http:
@@ -120,8 +147,15 @@ CONFIGS: dict[str, tuple[str, Callable[..., Awaitable[Cell]], str, bool]] = {
     "sdk-trio": ("(d) SDK under trio (httpx transports)", sdk, "trio", True),
     "httpx-trio": ("(e) plain httpx under trio", raw_httpx, "trio", True),
     "sdk-trio-one-pool": ("(f) SDK under trio, one httpcore pool", sdk_one_pool, "trio", True),
+    "sdk-limit-32": ("(g) SDK, default max_concurrency=32", sdk_default_limit, "asyncio", False),
+    "aiohttp-sdk-timeouts": (
+        "(h) raw aiohttp, the SDK's timeouts",
+        raw_aiohttp_sdk_timeouts,
+        "asyncio",
+        False,
+    ),
 }
-DEFAULT_CLIENTS = "sdk,aiohttp,httpx,sdk-trio,httpx-trio"
+DEFAULT_CLIENTS = "sdk,aiohttp,httpx,sdk-trio,httpx-trio,sdk-limit-32,aiohttp-sdk-timeouts"
 
 
 def measure(name: str, base_url: str, token: str, calls: int, in_flight: int) -> Cell:
@@ -197,6 +231,12 @@ def main() -> None:
             "  32 in flight, SDK / raw aiohttp, CPU per call:"
             f" {ratio('sdk', 'aiohttp', 32, 1)}x (goal <= 1.3x)"
         )
+    if 32 in levels and ran("sdk", "aiohttp-sdk-timeouts"):
+        print(
+            "  32 in flight, raw aiohttp with the SDK's timeouts / raw aiohttp, CPU per call:"
+            f" {ratio('aiohttp-sdk-timeouts', 'aiohttp', 32, 1)}x;"
+            f" SDK / it: {ratio('sdk', 'aiohttp-sdk-timeouts', 32, 1)}x"
+        )
     if 32 in levels and ran("sdk", "httpx"):
         print(f"  32 in flight, SDK / plain httpx, throughput: {ratio('sdk', 'httpx', 32, 0)}x")
     if 32 in levels and ran("sdk"):
@@ -209,6 +249,11 @@ def main() -> None:
                 if ran("aiohttp"):
                     line += f"; raw aiohttp: {ratio('aiohttp', 'aiohttp', level, 0, 32)}x"
                 print(line)
+                if ran("sdk-limit-32"):
+                    print(
+                        f"  SDK with max_concurrency=32, {level} calls in flight / SDK at 32:"
+                        f" {ratio('sdk-limit-32', 'sdk', level, 0, 32)}x"
+                    )
     for level in levels:
         if ran("sdk-trio", "httpx-trio"):
             print(
