@@ -31,6 +31,7 @@ from pathlib import Path
 from _raw_ping_server import raw_ping_process
 
 ROOT = Path(__file__).resolve().parents[1]
+_OUTSIDE = tempfile.gettempdir()
 
 TIMED = "import time; t0 = time.perf_counter()\n{body}\nprint(time.perf_counter() - t0)"
 IMPORTS = {
@@ -64,20 +65,25 @@ asyncio.run(main())""",
 
 def ensure_venv(venv: Path) -> Path:
     """The venv, created with the runtime dependencies when missing; the SDK itself is
-    installed again every time (not editable), so that it is this working tree's."""
+    installed again every time (not editable), so that it is this working tree's, with any
+    runtime dependency it has gained since the venv was made."""
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
-    else:
-        reinstall = ["install", "-q", "--no-deps", "--force-reinstall", str(ROOT)]
-        subprocess.run([str(python), "-m", "pip", *reinstall], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, str(ROOT)], check=True)  # the dependencies it lacks
+    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True)
     return python
 
 
 def seconds(python: Path, body: str, url: str, token: str) -> float:
+    """Seconds ``body`` takes in a fresh interpreter of ``python``, run outside the working
+    tree (``-c`` puts the working directory first on ``sys.path``: the installed SDK, not this
+    checkout, must be the one imported)."""
     code = TIMED.format(body=f"URL, TOKEN = {url!r}, {token!r}\n{body}")
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True, cwd=_OUTSIDE
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 

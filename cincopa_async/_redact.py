@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import html.entities
 import logging
 import re
 import reprlib
@@ -153,7 +152,6 @@ _SHORT_ESCAPES = {
     "v": "\v",
     "0": "\0",
 }
-_ENTITIES = html.entities.html5
 _HAS_ESCAPE = re.compile(r"[%\\&]")
 
 
@@ -215,8 +213,10 @@ def _escape_value(match: re.Match[str]) -> Iterator[tuple[str, int, int]]:
         yield _SHORT_ESCAPES[match.group(kind)], start, end
         return
     elif kind == "name":
+        import html.entities  # only text with an entity-like run needs it (~3 ms to import)
+
         name = match.group(kind)
-        value = _ENTITIES.get(name)
+        value = html.entities.html5.get(name)
         if value is not None:
             yield value, start, end
             return
@@ -740,6 +740,7 @@ def secret_forms(secret: str) -> list[str]:
     does not enumerate forms, it decodes the text): plain, percent-encoded (``quote``,
     ``quote_plus``), JSON with ``\\/``, HTML-escaped, Python ``repr`` of the str and of its
     bytes."""
+    import html
     import json
 
     return [
