@@ -19,8 +19,10 @@ which ``tests/test_shards.py`` would catch).
 
 Contracts:
 
-* one shard per connection of ``max_connections``: the connections open at once never exceed
-  it; the first ``max_keepalive_connections`` shards keep theirs alive;
+* one shard per connection of ``max_connections``, made when a request finds every shard made
+  so far busy (a client holds as many shards as its peak load, whatever its limit): the
+  connections open at once never exceed ``max_connections``; the first
+  ``max_keepalive_connections`` shards keep theirs alive;
 * a request goes to the shard that became free last (its connection the most recently used);
   only when every shard carries a request (more requests than ``max_connections``: the SDK's
   limiter never lets that happen) do requests share shards, in turn, and wait in their pools as
@@ -62,43 +64,58 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         kept = total if kept is None else kept
         self.ssl_context = httpx.create_ssl_context()  # httpx's default (verify=True), made once
         self.sweep_interval = SWEEP_INTERVAL
-        self._shards = tuple(
+        self._limit = total
+        self._kept = kept
+        self._keepalive_expiry = limits.keepalive_expiry
+        self._shards: list[httpx.AsyncHTTPTransport] = []  # made as the load first needs them
+        self._busy: list[int] = []  # requests each shard carries: sent, reply not yet closed
+        self._free: list[int] = []  # shards with none; the next one last
+        self._shared_next = 0  # the next shard to share, once none is free
+        self._swept_at = time.monotonic()
+
+    def _new_shard(self) -> int:
+        """Make the next shard (one is made only when every shard made so far is busy, so a
+        client's shards are as many as its peak load, never its limit: ``max_concurrency``
+        may be in the millions); its index."""
+        index = len(self._shards)
+        self._shards.append(
             httpx.AsyncHTTPTransport(
                 verify=self.ssl_context,
                 limits=httpx.Limits(
                     max_connections=1,
-                    max_keepalive_connections=1 if index < kept else 0,
-                    keepalive_expiry=limits.keepalive_expiry,
+                    max_keepalive_connections=1 if index < self._kept else 0,
+                    keepalive_expiry=self._keepalive_expiry,
                 ),
             )
-            for index in range(total)
         )
-        self._busy = [0] * total  # requests each shard carries: sent, reply not yet closed
-        self._free = list(range(total - 1, -1, -1))  # shards with none; the next one last
-        self._shared_next = 0  # the next shard to share, once none is free
-        self._swept_at = time.monotonic()
+        self._busy.append(0)
+        return index
 
     @property
     def shards(self) -> tuple[httpx.AsyncHTTPTransport, ...]:
-        return self._shards
+        """The shards made so far (``_new_shard``)."""
+        return tuple(self._shards)
 
     @property
     def in_flight(self) -> tuple[int, ...]:
-        """Requests each shard carries now: sent, and their replies not yet closed."""
+        """Requests each shard made so far carries now: sent, and their replies not yet
+        closed."""
         return tuple(self._busy)
 
     def __repr__(self) -> str:
         return (
-            f"<ShardedTransport {len(self._shards)} connections at most,"
+            f"<ShardedTransport {self._limit} connections at most, {len(self._shards)} made,"
             f" {sum(self._busy)} requests in flight>"
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._free:
             index = self._free.pop()
+        elif len(self._shards) < self._limit:
+            index = self._new_shard()
         else:
             index = self._shared_next
-            self._shared_next = (index + 1) % len(self._shards)
+            self._shared_next = (index + 1) % self._limit
         self._busy[index] += 1
         try:
             if time.monotonic() - self._swept_at >= self.sweep_interval:
