@@ -664,7 +664,7 @@ class AsyncCincopa(ClientOperations):
 
     def _check_open(self) -> None:
         if self._shared.closed:
-            raise RuntimeError("this AsyncCincopa client is closed; create a new one")
+            raise _closed_error()
 
     # -- the request path ----------------------------------------------------------------------
 
@@ -845,9 +845,11 @@ class AsyncCincopa(ClientOperations):
         stream a download into a hash with it.
 
         This is the only place the limiter is taken (an ``asyncio.Semaphore`` on the aiohttp
-        route, anyio's ``CapacityLimiter`` on the others). Every failure of the transport or of
-        reading becomes a ``CincopaError`` (``APIConnectionError``/``APITimeoutError``,
-        ``ResponseDecodeError``); HTTP statuses are left to the caller. The error is raised
+        route, anyio's ``CapacityLimiter`` on the others). A call that waited for its slot while
+        the client closed sends nothing: it gets the closed client's ``RuntimeError``. Every
+        failure of the transport or of reading becomes a ``CincopaError``
+        (``APIConnectionError``/``APITimeoutError``, ``ResponseDecodeError``); HTTP statuses
+        are left to the caller. The error is raised
         outside the handler of the original exception and chained only to a scrubbed copy of
         it, so that nothing reachable from it (``__cause__``, ``__context__``, their ``args``
         and attributes, a traceback's text) holds a secret: aiohttp's and httpx's exceptions
@@ -860,6 +862,9 @@ class AsyncCincopa(ClientOperations):
             assert wire is not None
             direct, gate = wire
             await gate.acquire()
+            if shared.closed:  # closed while this call waited: nothing may open again
+                gate.release()
+                raise _closed_error()
             try:  # the attempt's deadline is aiohttp's total timeout (Outgoing.timeout)
                 return await direct.send(request, reader)
             except Exception as exc:  # cancellation is a BaseException and passes through
@@ -871,6 +876,9 @@ class AsyncCincopa(ClientOperations):
         # a checkpoint even with a free token: an in-memory transport may never yield, and a
         # loop of calls (polling an import) must still let other tasks and deadlines run
         await limiter.acquire()
+        if shared.closed:  # closed while this call waited: nothing may open again
+            limiter.release()
+            raise _closed_error()
         try:
             with anyio.fail_after(_deadline(request)):
                 if shared.core is not None:
@@ -1063,6 +1071,13 @@ class AsyncCincopa(ClientOperations):
             body=scrub_json(kept, secrets),
             retry_after=parse_retry_after(response.headers),
         )
+
+
+def _closed_error() -> RuntimeError:
+    """What a call on a closed client gets, before it starts or when it waited (for a slot,
+    before a retry) while the client closed: the closed pool would open a connection again
+    (httpx's transports) or a session (aiohttp's), which nothing would close."""
+    return RuntimeError("this AsyncCincopa client is closed; create a new one")
 
 
 def _over_json_budget(body: bytes | bytearray) -> str | None:
