@@ -117,7 +117,8 @@ def core_route(monkeypatch: pytest.MonkeyPatch) -> None:
 def assert_every_shard_free(transport: ShardedTransport) -> None:
     count = len(transport.shards)
     assert transport.in_flight == (0,) * count
-    assert sorted(transport._free) == list(range(count))
+    free = [index for shards in transport._free.values() for index in shards]
+    assert sorted(free) == list(range(count))
 
 
 async def full_burst(cp: AsyncCincopa) -> None:
@@ -410,3 +411,47 @@ async def test_a_large_max_concurrency_costs_nothing_until_used(core_route: None
         finally:
             tracemalloc.stop()
     assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+async def test_requests_to_more_hosts_than_shards_stay_within_the_limit(core_route: None) -> None:
+    """Three hosts, two shards: a request to a host no free shard last sent to takes the free
+    shard of another host (its idle connection closed first): never more than two
+    connections open, every shard given back, every request answered."""
+    limit = 2
+    at_full_load: list[int] = []
+    holder: list[ShardedTransport] = []
+    barrier = threading.Barrier(
+        limit,
+        action=lambda: at_full_load.append(open_connections(holder[0])),
+        timeout=HANG_GUARD,
+    )
+
+    def script(request: RawRequest, number: int) -> bytes:
+        barrier.wait()  # both requests of a round in flight at once
+        return PING
+
+    with raw_server(script) as a, raw_server(script) as b, raw_server(script) as c:
+        async with AsyncCincopa(TOKEN, base_url=a.base_url, max_concurrency=limit) as cp:
+            holder.append(sharded_transport(cp))
+            for first, second in [(a, b), (c, a), (b, c), (a, c), (b, b)]:
+                async with anyio.create_task_group() as tg:
+                    for server in (first, second):
+                        tg.start_soon(get_ping, cp, server)
+            assert_every_shard_free(holder[0])
+            assert len(holder[0].shards) == limit
+        assert open_connections(holder[0]) == 0
+    assert at_full_load == [limit] * 5
+    assert len(a.requests) + len(b.requests) + len(c.requests) == 10
+
+
+def sharded_transport(cp: AsyncCincopa) -> ShardedTransport:
+    transport = cp._shared.core
+    assert isinstance(transport, ShardedTransport)
+    return transport
+
+
+async def get_ping(cp: AsyncCincopa, server: RawServer) -> None:
+    """``ping`` on ``server``, whatever the client's base URL (through its own route)."""
+    request = cp._outgoing("GET", f"{server.base_url}ping.json", {})
+    response, body = await cp._exchange("ping", request)
+    assert response.status_code == 200, body
