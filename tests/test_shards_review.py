@@ -455,3 +455,80 @@ async def get_ping(cp: AsyncCincopa, server: RawServer) -> None:
     request = cp._outgoing("GET", f"{server.base_url}ping.json", {})
     response, body = await cp._exchange("ping", request)
     assert response.status_code == 200, body
+
+
+async def test_many_clients_in_one_process_each_close_all_their_connections(
+    core_route: None,
+) -> None:
+    """Twenty clients at once, each at its full concurrency, on one server: every connection
+    any of them opened is closed when they are, and none opened more than its limit."""
+    clients, limit = 20, 3
+    gates = [threading.Barrier(limit, timeout=HANG_GUARD) for _ in range(clients)]
+
+    def script(request: RawRequest, number: int) -> bytes:
+        client = int(request.path.rpartition("client=")[2])
+        gates[client].wait()  # each client's requests all in flight at once
+        return PING
+
+    with raw_server(script) as server:
+        transports: list[ShardedTransport] = []
+
+        async def run(client: int) -> None:
+            async with AsyncCincopa(TOKEN, base_url=server.base_url, max_concurrency=limit) as cp:
+                transports.append(sharded_transport(cp))
+                url = f"{server.base_url}ping.json?client={client}"
+                async with anyio.create_task_group() as tg:
+                    for _ in range(2 * limit):
+                        tg.start_soon(cp._exchange, "ping", cp._outgoing("GET", url, {}))
+
+        async with anyio.create_task_group() as tg:
+            for client in range(clients):
+                tg.start_soon(run, client)
+        assert all(len(transport.shards) == limit for transport in transports)
+        assert all(open_connections(transport) == 0 for transport in transports)
+        await wait_until(lambda: server.ended == server.accepted)
+    assert server.accepted == clients * limit
+    assert len(server.requests) == clients * 2 * limit
+
+
+async def test_a_streamed_upload_through_the_clients_httpx_client_frees_its_shard(
+    core_route: None,
+) -> None:
+    """``_shared.http`` (an ``httpx.AsyncClient`` over the shards): a body streamed in blocks
+    arrives whole, and the shard is free once the reply is read."""
+    with raw_server(lambda request, number: http_reply(b"%d" % len(request.body))) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_concurrency=2) as cp:
+
+            async def blocks() -> AsyncIterator[bytes]:
+                for _ in range(64):
+                    yield b"x" * 65536
+
+            http = cp._shared.http
+            response = await http.post(
+                f"{server.base_url}upload",
+                content=blocks(),
+                headers={"Content-Length": str(64 * 65536)},
+            )
+            assert response.text == str(64 * 65536)
+            assert_every_shard_free(sharded_transport(cp))
+        assert open_connections(sharded_transport(cp)) == 0
+
+
+@pytest.mark.parametrize("variable", ["NO_PROXY", "no_proxy"])
+async def test_no_proxy_alone_names_no_proxy_and_keeps_the_sharded_route(
+    core_route: None, ping_server: RawServer, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """``NO_PROXY`` (set in most containers and corporate shells) says where *not* to use a
+    proxy; alone it configures none (``urllib.request.getproxies`` lists it as ``no``), so the
+    client keeps the sharded route instead of falling back to a single httpx pool."""
+    monkeypatch.setenv(variable, "localhost,127.0.0.1")
+    async with AsyncCincopa(TOKEN, base_url=ping_server.base_url) as cp:
+        assert (await cp.ping()).success
+        assert cp._shared.route == CORE
+        assert isinstance(cp._shared.core, ShardedTransport)
+
+
+@pytest.fixture
+def ping_server() -> Iterator[RawServer]:
+    with raw_server(lambda request, number: PING) as server:
+        yield server
