@@ -476,10 +476,12 @@ def _running_on_asyncio() -> bool:
 
 
 def _proxies_configured() -> bool:
-    """Does the environment name a proxy? (httpx's client then mounts proxy transports.)"""
+    """Does the environment name a proxy? (httpx's client then mounts proxy transports.)
+
+    ``NO_PROXY`` alone names none: ``getproxies`` lists it too, as ``no``."""
     import urllib.request
 
-    return bool(urllib.request.getproxies())
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 def _default_asyncio_transport(limits: httpx.Limits) -> AiohttpTransport | None:

@@ -532,3 +532,24 @@ async def test_no_proxy_alone_names_no_proxy_and_keeps_the_sharded_route(
 def ping_server() -> Iterator[RawServer]:
     with raw_server(lambda request, number: PING) as server:
         yield server
+
+
+async def test_no_proxy_alone_keeps_each_backends_own_route(
+    ping_server: RawServer, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    """The default routes with ``NO_PROXY`` alone: trio's is the sharded one; asyncio's aiohttp
+    session does not trust the environment, which aiohttp pays for by re-reading the proxy
+    variables on every request."""
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    async with AsyncCincopa(TOKEN, base_url=ping_server.base_url) as cp:
+        assert (await cp.ping()).success
+        if anyio_backend == "trio":
+            assert cp._shared.route == CORE
+            assert isinstance(cp._shared.core, ShardedTransport)
+        else:
+            direct = cp._shared.direct
+            assert direct is not None
+            assert direct._session is not None
+            assert direct._session.trust_env is False
