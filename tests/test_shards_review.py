@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from cincopa_async import APIConnectionError, AsyncCincopa, CincopaError
+from cincopa_async import APIConnectionError, APITimeoutError, AsyncCincopa, CincopaError
 from cincopa_async._client import CORE
 from cincopa_async._shards import ShardedTransport
 
@@ -553,3 +553,34 @@ async def test_no_proxy_alone_keeps_each_backends_own_route(
             assert direct is not None
             assert direct._session is not None
             assert direct._session.trust_env is False
+
+
+async def test_a_timed_out_mutation_is_a_sent_timeout_and_frees_its_shard(
+    core_route: None,
+) -> None:
+    """The server takes the request and never answers: ``APITimeoutError``, sent (a mutation
+    is not retried), no token in its chain, its shard free, the next call answered."""
+    answer = threading.Event()
+
+    def script(request: RawRequest, number: int) -> bytes:
+        if number == 0:
+            answer.wait(HANG_GUARD)
+        return PING
+
+    with raw_server(script) as server:
+        async with AsyncCincopa(
+            TOKEN, base_url=server.base_url, max_concurrency=1, timeout=0.5
+        ) as cp:
+            try:
+                with pytest.raises(APITimeoutError) as caught:
+                    await cp.gallery.create(name="x")
+            finally:
+                answer.set()
+            assert caught.value.request_sent is True
+            assert TOKEN not in _chain_text(caught.value)
+            assert_every_shard_free(sharded_transport(cp))
+            assert (await cp.ping()).success
+    assert [r.path.partition("?")[0] for r in server.requests] == [
+        "/v2/gallery.create.json",
+        "/v2/ping.json",
+    ]
