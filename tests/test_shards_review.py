@@ -584,3 +584,25 @@ async def test_a_timed_out_mutation_is_a_sent_timeout_and_frees_its_shard(
         "/v2/gallery.create.json",
         "/v2/ping.json",
     ]
+
+
+async def test_uploads_through_an_injected_client_pin_accept_encoding_too() -> None:
+    """The SDK decodes only gzip and deflate, and pins ``Accept-Encoding`` to them over an
+    injected client (whose default, with brotli installed, is ``gzip, deflate, br``): on the
+    upload host's POSTs too, not only on API calls, and once."""
+    from .test_upload_framing import FakeCincopa
+
+    fake = FakeCincopa()
+    data = b"x" * 1000
+    fake.filename, fake.filesize = "clip.mp4", len(data)
+    async with (
+        fake.host.running(),
+        httpx.AsyncClient(headers={"Accept-Encoding": "gzip, deflate, br"}) as injected,
+        AsyncCincopa(
+            TOKEN, base_url=f"{fake.host.base}/v2/", max_retries=0, http_client=injected
+        ) as cp,
+    ):
+        await cp.upload_file(data, filename="clip.mp4")
+    assert fake.uploads
+    for request in fake.host.requests:
+        assert request.header_values("accept-encoding") == ["gzip, deflate"], request.target
