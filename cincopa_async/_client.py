@@ -796,8 +796,12 @@ class AsyncCincopa(ClientOperations):
                 content=content,
                 extensions=extensions,
             )
-        return shared.http.build_request(
-            method, url, headers=headers, content=content, timeout=self._timeout
+        return shared.http.build_request(  # the codings the SDK decodes, over any client
+            method,
+            url,
+            headers={**_REQUEST_HEADERS, **headers},
+            content=content,
+            timeout=self._timeout,
         )
 
     async def _with_retries(
