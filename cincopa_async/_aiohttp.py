@@ -186,8 +186,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry or 5.0,
         )
         # aiohttp re-reads the proxy variables on every request when trust_env is on, which costs
-        # more than the rest of the request; pay it only when a proxy is actually configured.
-        proxies_configured = self._trust_env and bool(urllib.request.getproxies())
+        # more than the rest of the request; pay it only when a proxy is actually configured
+        # (NO_PROXY alone configures none: getproxies lists it too, as "no").
+        proxies = urllib.request.getproxies() if self._trust_env else {}
+        proxies_configured = any(scheme != "no" for scheme in proxies)
         session = aiohttp.ClientSession(
             connector=connector,
             trust_env=proxies_configured,

@@ -477,10 +477,12 @@ def _running_on_asyncio() -> bool:
 
 
 def _proxies_configured() -> bool:
-    """Does the environment name a proxy? (httpx's client then mounts proxy transports.)"""
+    """Does the environment name a proxy? (httpx's client then mounts proxy transports.)
+
+    ``NO_PROXY`` alone names none: ``getproxies`` lists it too, as ``no``."""
     import urllib.request
 
-    return bool(urllib.request.getproxies())
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 def _default_asyncio_transport(limits: httpx.Limits) -> AiohttpTransport | None:
@@ -665,7 +667,7 @@ class AsyncCincopa(ClientOperations):
 
     def _check_open(self) -> None:
         if self._shared.closed:
-            raise RuntimeError("this AsyncCincopa client is closed; create a new one")
+            raise _closed_error()
 
     # -- the request path ----------------------------------------------------------------------
 
@@ -795,8 +797,12 @@ class AsyncCincopa(ClientOperations):
                 content=content,
                 extensions=extensions,
             )
-        return shared.http.build_request(
-            method, url, headers=headers, content=content, timeout=self._timeout
+        return shared.http.build_request(  # the codings the SDK decodes, over any client
+            method,
+            url,
+            headers={**_REQUEST_HEADERS, **headers},
+            content=content,
+            timeout=self._timeout,
         )
 
     async def _with_retries(
@@ -846,9 +852,11 @@ class AsyncCincopa(ClientOperations):
         stream a download into a hash with it.
 
         This is the only place the limiter is taken (an ``asyncio.Semaphore`` on the aiohttp
-        route, anyio's ``CapacityLimiter`` on the others). Every failure of the transport or of
-        reading becomes a ``CincopaError`` (``APIConnectionError``/``APITimeoutError``,
-        ``ResponseDecodeError``); HTTP statuses are left to the caller. The error is raised
+        route, anyio's ``CapacityLimiter`` on the others). A call that waited for its slot while
+        the client closed sends nothing: it gets the closed client's ``RuntimeError``. Every
+        failure of the transport or of reading becomes a ``CincopaError``
+        (``APIConnectionError``/``APITimeoutError``, ``ResponseDecodeError``); HTTP statuses
+        are left to the caller. The error is raised
         outside the handler of the original exception and chained only to a scrubbed copy of
         it, so that nothing reachable from it (``__cause__``, ``__context__``, their ``args``
         and attributes, a traceback's text) holds a secret: aiohttp's and httpx's exceptions
@@ -861,6 +869,9 @@ class AsyncCincopa(ClientOperations):
             assert wire is not None
             direct, gate = wire
             await gate.acquire()
+            if shared.closed:  # closed while this call waited: nothing may open again
+                gate.release()
+                raise _closed_error()
             try:  # the attempt's deadline is aiohttp's total timeout (Outgoing.timeout)
                 return await direct.send(request, reader)
             except Exception as exc:  # cancellation is a BaseException and passes through
@@ -872,6 +883,9 @@ class AsyncCincopa(ClientOperations):
         # a checkpoint even with a free token: an in-memory transport may never yield, and a
         # loop of calls (polling an import) must still let other tasks and deadlines run
         await limiter.acquire()
+        if shared.closed:  # closed while this call waited: nothing may open again
+            limiter.release()
+            raise _closed_error()
         try:
             with anyio.fail_after(_deadline(request)):
                 if shared.core is not None:
@@ -1068,6 +1082,13 @@ class AsyncCincopa(ClientOperations):
 
 #: Every byte but those ``_over_json_budget`` counts.
 _NOT_COUNTED: Final = bytes(byte for byte in range(256) if byte not in b"{[,")
+
+
+def _closed_error() -> RuntimeError:
+    """What a call on a closed client gets, before it starts or when it waited (for a slot,
+    before a retry) while the client closed: the closed pool would open a connection again
+    (httpx's transports) or a session (aiohttp's), which nothing would close."""
+    return RuntimeError("this AsyncCincopa client is closed; create a new one")
 
 
 def _over_json_budget(body: bytes | bytearray) -> str | None:
