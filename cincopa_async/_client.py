@@ -1082,6 +1082,9 @@ class AsyncCincopa(ClientOperations):
 
 #: Every byte but those ``_over_json_budget`` counts.
 _NOT_COUNTED: Final = bytes(byte for byte in range(256) if byte not in b"{[,")
+#: The bytes ``_over_json_budget`` filters at a time: ``bytes.translate`` allocates the length
+#: of its input before it shrinks to what it kept, so a whole body would cost a second body.
+_BUDGET_CHUNK: Final = 64 * 1024
 
 
 def _closed_error() -> RuntimeError:
@@ -1093,13 +1096,16 @@ def _closed_error() -> RuntimeError:
 
 def _over_json_budget(body: bytes | bytearray) -> str | None:
     """What of a JSON reply is past its budgets (``MAX_JSON_CONTAINERS``, ``MAX_JSON_VALUES``),
-    or None. Counted before decoding, in one pass over the body that keeps only its ``{``,
-    ``[`` and ``,`` (a fraction of it), then counts over what it kept."""
-    counted = body.translate(None, _NOT_COUNTED)
-    containers = len(counted) - counted.count(b",")
+    or None. Counted before decoding, in one pass over the body, ``_BUDGET_CHUNK`` bytes at a
+    time, that keeps only their ``{``, ``[`` and ``,``, then counts over what it kept."""
+    values = commas = 0
+    for start in range(0, len(body), _BUDGET_CHUNK):
+        counted = body[start : start + _BUDGET_CHUNK].translate(None, _NOT_COUNTED)
+        values += len(counted)
+        commas += counted.count(b",")
+    containers = values - commas
     if containers > MAX_JSON_CONTAINERS:
         return f"more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays ({containers:,})"
-    values = len(counted)
     if values > MAX_JSON_VALUES:
         return f"more than {MAX_JSON_VALUES:,} JSON values ({values:,})"
     return None

@@ -340,6 +340,28 @@ def test_the_budgets_count_every_brace_bracket_and_comma_exactly(kind: type) -> 
     assert past == f"more than {MAX_JSON_VALUES:,} JSON values (250,001)"
 
 
+@pytest.mark.parametrize("kind", [bytes, bytearray])
+def test_the_budget_count_makes_no_copy_of_the_body(kind: type) -> None:
+    """The count runs on every reply past 256 KiB (and is all the work on one it refuses):
+    on a reply at the 16 MiB cap it allocates a small fraction of it, as ``bytes.count`` did,
+    not a second body (``bytes.translate`` allocates its input's length before it shrinks)."""
+    from cincopa_async._client import MAX_JSON_VALUES, MAX_RESPONSE_BYTES, _over_json_budget
+
+    for filler, verdict in [
+        (b",", f"more than {MAX_JSON_VALUES:,} JSON values ({MAX_RESPONSE_BYTES:,})"),
+        (b"a", None),
+    ]:
+        body = kind(filler * MAX_RESPONSE_BYTES)
+        tracemalloc.start()
+        try:
+            found = _over_json_budget(body)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert found == verdict
+        assert peak < MIB, f"peak {peak / MIB:.1f} MiB"
+
+
 async def test_a_thousand_asset_page_is_within_the_budgets() -> None:
     """What Cincopa sends -- pages of recorded assets, a thousand of them here -- decodes."""
     asset = json.dumps(golden("asset.list")["items"][0]).encode()
