@@ -38,7 +38,8 @@ Contracts:
   has expired (its keep-alive, or the server closed it) as the shard sends its next request,
   and at most every ``sweep_interval`` seconds a request closes the expired connections of
   every free shard, which a single pool would have closed on any request;
-* ``aclose`` closes every shard.
+* ``aclose`` closes every shard; a request in flight then fails, and one whose connection
+  opened only after its shard was closed closes it and fails too (nothing else would).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         self._free: dict[_Origin | None, deque[int]] = {}
         self._shared_next = 0  # the next shard to share, once none is free
         self._swept_at = time.monotonic()
+        self._closed = False
         self._free[None] = deque([self._add_shard()])  # one now, not on the first request
 
     @property
@@ -104,7 +106,16 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         try:
             if time.monotonic() - self._swept_at >= self.sweep_interval:
                 await self._sweep()
+                if self._closed:  # while it swept: nothing may connect again
+                    raise httpx.ConnectError("the client was closed before this request was sent")
             response = await self._shards[index].handle_async_request(request)
+            if self._closed:
+                # connected after ``aclose`` emptied its shard's pool (httpcore awaits between
+                # choosing a connection and opening it): that connection is in no pool, and
+                # closing the reply unread is the only way left to close it
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+                raise httpx.ReadError("the client was closed while this request was in flight")
         except BaseException:
             self._release(index)
             raise
@@ -185,7 +196,9 @@ class ShardedTransport(httpx.AsyncBaseTransport):
                         await connection.aclose()
 
     async def aclose(self) -> None:
-        """Close every shard (each even if closing another failed)."""
+        """Close every shard (each even if closing another failed); a request in flight
+        fails, and one that connects afterwards closes its connection (``ReadError``)."""
+        self._closed = True
         async with contextlib.AsyncExitStack() as stack:
             for shard in self._shards:
                 stack.push_async_callback(shard.aclose)
