@@ -886,6 +886,11 @@ class AsyncCincopa(ClientOperations):
         if shared.closed:  # closed while this call waited: nothing may open again
             limiter.release()
             raise _closed_error()
+        if shared.core is None and shared.http.is_closed:  # an injected client its owner closed
+            limiter.release()
+            raise RuntimeError(
+                "the http_client given to this AsyncCincopa client is closed; give it an open one"
+            )
         try:
             with anyio.fail_after(_deadline(request)):
                 if shared.core is not None:
