@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
@@ -187,9 +186,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         # aiohttp re-reads the proxy variables on every request when trust_env is on, which costs
         # more than the rest of the request; pay it only when a proxy is actually configured
-        # (NO_PROXY alone configures none: getproxies lists it too, as "no").
-        proxies = urllib.request.getproxies() if self._trust_env else {}
-        proxies_configured = any(scheme != "no" for scheme in proxies)
+        # (the client's own test, which chooses its route by the same variables).
+        from ._client import _proxies_configured
+
+        proxies_configured = self._trust_env and _proxies_configured()
         session = aiohttp.ClientSession(
             connector=connector,
             trust_env=proxies_configured,
