@@ -678,37 +678,18 @@ class AsyncCincopa(ClientOperations):
         return url
 
     async def _call(self, name: str, arguments: Mapping[str, object]) -> Any:
-        """Call operation ``name``; the reply is an instance of its ``Endpoint.reply`` model."""
+        """Call operation ``name`` with its retries; the reply is an instance of its
+        ``Endpoint.reply`` model.
+
+        One coroutine, with no closure, from here to ``_exchange`` on the aiohttp route: with
+        hundreds of calls in flight, every object a waiting call holds is scanned by each of
+        the cyclic garbage collector's young collections (a closure's cells are made when the
+        function starts, whether or not it defines the closure: ``_call_over_httpx``).
+        """
         endpoint = ENDPOINTS_BY_NAME[name]
         base = self._urls.get(name) or self._url(endpoint)
         query = encode_arguments(endpoint, arguments, url=base)
         self._check_open()
-        payload = await self._request(endpoint, query, base)
-        return _structure(endpoint, payload, base)
-
-    def _paginate(self, name: str, arguments: Mapping[str, object]) -> AsyncPager[Any, Any]:
-        endpoint = ENDPOINTS_BY_NAME[name]
-        assert endpoint.pages is not None, f"{name} is not a paged operation"
-        encode_arguments(endpoint, arguments, url=self._url(endpoint))  # fail before iterating
-        start = arguments.get("page")
-
-        async def fetch(page: int | None) -> Any:
-            return await self._call(name, {**arguments, "page": page})
-
-        return AsyncPager(
-            fetch, endpoint.pages, start if isinstance(start, int) else None, operation=name
-        )
-
-    def _build_url(self, name: str, arguments: Mapping[str, object], api_token: str | None) -> str:
-        endpoint = ENDPOINTS_BY_NAME[name]
-        query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
-        url = httpx.URL(self._url(endpoint), params={"api_token": api_token or self._api_token})
-        return str(url.copy_merge_params(query))
-
-    async def _request(
-        self, endpoint: Endpoint, query: dict[str, str], base: str
-    ) -> Mapping[str, Any]:
-        """Send the call (``base``: the endpoint's URL) with its retries; the decoded reply."""
         # the query encoded once, for every attempt; the token's part once per client
         url = f"{base}?{self._token_query}"
         if query:
@@ -735,7 +716,8 @@ class AsyncCincopa(ClientOperations):
             while True:
                 try:
                     response, body = await self._exchange(operation, outgoing)
-                    return self._decode(operation, outgoing, response, body)
+                    payload = self._decode(operation, outgoing, response, body)
+                    break
                 except CincopaError as error:
                     delay = self._delay_before_retry(
                         operation, endpoint.retry_safe, error, retries_done
@@ -744,6 +726,17 @@ class AsyncCincopa(ClientOperations):
                         raise
                 retries_done += 1
                 await shared.sleep(delay)
+        else:
+            payload = await self._call_over_httpx(endpoint, route, url, base, query)
+        return _structure(endpoint, payload, base)
+
+    async def _call_over_httpx(
+        self, endpoint: Endpoint, route: int, url: str, base: str, query: dict[str, str]
+    ) -> Mapping[str, Any]:
+        """``_call`` on the routes that send ``httpx.Request``\\s (``CORE``, ``CLIENT``): the
+        decoded reply. ``url``: the endpoint's with the query encoded; ``base``: without it."""
+        operation = endpoint.name
+        shared = self._shared
 
         async def attempt() -> Mapping[str, Any]:
             if route == CORE:
@@ -760,6 +753,25 @@ class AsyncCincopa(ClientOperations):
             return self._decode(operation, request, response, body)
 
         return await self._with_retries(operation, endpoint.retry_safe, attempt)
+
+    def _paginate(self, name: str, arguments: Mapping[str, object]) -> AsyncPager[Any, Any]:
+        endpoint = ENDPOINTS_BY_NAME[name]
+        assert endpoint.pages is not None, f"{name} is not a paged operation"
+        encode_arguments(endpoint, arguments, url=self._url(endpoint))  # fail before iterating
+        start = arguments.get("page")
+
+        async def fetch(page: int | None) -> Any:
+            return await self._call(name, {**arguments, "page": page})
+
+        return AsyncPager(
+            fetch, endpoint.pages, start if isinstance(start, int) else None, operation=name
+        )
+
+    def _build_url(self, name: str, arguments: Mapping[str, object], api_token: str | None) -> str:
+        endpoint = ENDPOINTS_BY_NAME[name]
+        query = encode_arguments(endpoint, arguments, url=self._url(endpoint))
+        url = httpx.URL(self._url(endpoint), params={"api_token": api_token or self._api_token})
+        return str(url.copy_merge_params(query))
 
     def _outgoing(
         self,

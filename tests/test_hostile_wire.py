@@ -12,6 +12,7 @@ import logging
 import tracemalloc
 import zlib
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,8 @@ from ._raw_server import CLOSE, RawRequest, SendAndClose, chunked, http_reply, r
 from .conftest import TOKEN, golden
 
 pytestmark = pytest.mark.anyio
+
+HANG_GUARD = 30.0  # seconds a step may wait for the server thread before the test gives up
 
 PASSWORD = "pa55:w0rd/with&odd=chars"
 MIB = 1024 * 1024
@@ -526,3 +529,55 @@ async def test_an_upload_host_reply_without_a_final_http_status_stores_nothing(
     assert isinstance(caught.value, ResponseDecodeError | APIConnectionError)
     assert len([r for r in server.requests if r.path.startswith("/post.jpg")]) == 1
     assert "0123456789abcdef" not in str(caught.value)
+
+
+async def test_a_reply_of_the_wrong_shape_is_raised_once_not_retried_nor_seen_as_overload() -> None:
+    """Structuring the reply happens after the retry loop: its error is the caller's at once,
+    neither re-sent nor shown to the listeners that watch for overload (the bulk engine's)."""
+    reply = http_reply(b'{"success": true, "items": "not a list"}')
+    seen: list[CincopaError] = []
+    with raw_server(lambda request, number: reply) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=3) as cp:
+            cp._shared.overload_listeners.append(seen.append)
+            with pytest.raises(ResponseValidationError, match="items"):
+                await cp.asset.list()
+    assert len(server.requests) == 1
+    assert seen == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_call_in_flight_holds_no_closure_cells() -> None:
+    """On the aiohttp route, no coroutine of the SDK's that a call in flight runs through has
+    closure cells: a closure in one gives each call a cell per captured name, made when the
+    function starts whether or not it defines the closure (objects every young collection of
+    the cyclic garbage collector scans, hundreds of calls at a time). The httpx routes' closure
+    lives in ``_call_over_httpx``."""
+    import asyncio
+    import threading
+
+    import cincopa_async
+
+    package = str(Path(cincopa_async.__file__).parent)
+    received, release = threading.Event(), threading.Event()
+
+    def script(request: RawRequest, number: int) -> bytes:
+        if number == 1:  # the call under inspection: held until the test looked at it
+            received.set()
+            release.wait(HANG_GUARD)
+        return http_reply(b'{"success": true}')
+
+    with raw_server(script) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            await cp.ping()  # the route is chosen and the connection open
+            call = asyncio.ensure_future(cp.ping())
+            await asyncio.to_thread(received.wait, HANG_GUARD)
+            chain = []
+            awaited: object = call.get_coro()
+            while hasattr(awaited, "cr_code"):
+                chain.append(awaited.cr_code)  # type: ignore[attr-defined]
+                awaited = awaited.cr_await  # type: ignore[attr-defined]
+            release.set()
+            await call
+    sdk = {code.co_name: code.co_cellvars for code in chain if code.co_filename.startswith(package)}
+    assert {"ping", "_call", "_exchange", "send"} <= set(sdk), sdk
+    assert all(cells == () for cells in sdk.values()), sdk
