@@ -107,12 +107,25 @@ MAX_KEPT_STRING = 64 * 1024
 _USERINFO_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/?#@\s\"'<>]+@")
 
 
+# Replacements are functions, not templates (``r"\1..."``): for a template, ``re``'s C code
+# imports ``re`` by name, which fails late in the interpreter's shutdown, when log records
+# (asyncio's "Task was destroyed but it is pending!") still pass through the filter below.
+
+
+def _redacted_userinfo(match: re.Match[str]) -> str:
+    return f"{match[1]}{REDACTED}@"
+
+
+def _redacted_value(match: re.Match[str]) -> str:
+    return f"{match[1]}{REDACTED}"
+
+
 def redact(text: str) -> str:
     """Replace the value of every secret query parameter in ``text``, and the user information
     of every URL, by ``REDACTED``."""
     if "@" in text:
-        text = _USERINFO_RE.sub(r"\1" + REDACTED + "@", text)
-    return _SECRET_PARAM_RE.sub(r"\1" + REDACTED, text)
+        text = _USERINFO_RE.sub(_redacted_userinfo, text)
+    return _SECRET_PARAM_RE.sub(_redacted_value, text)
 
 
 def redact_url(url: httpx.URL | str) -> str:
@@ -771,6 +784,20 @@ class _RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Scrub ``record``; one that cannot be scrubbed keeps no text of its own (fails
+        closed: its message says so, its arguments, traceback and stack are dropped)."""
+        try:
+            self._scrub(record)
+        except Exception as exc:
+            record.msg = (
+                f"<a log record the SDK could not scrub of secrets ({type(exc).__name__}):"
+                " its text is withheld>"
+            )
+            record.args = record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+    @staticmethod
+    def _scrub(record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
         except Exception:  # arguments that do not fit the format: logging reports them raw
@@ -790,7 +817,6 @@ class _RedactingFilter(logging.Filter):
             record.exc_text = scrub(record.exc_text)
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
-        return True
 
 
 def _safe_repr(value: Any) -> str:

@@ -252,3 +252,41 @@ def test_the_filter_is_on_every_logger_a_request_goes_through() -> None:
     install_log_redaction()
     for name in ("httpx", "httpcore.http11", "httpcore.connection", "httpcore.socks", "asyncio"):
         assert _redact._FILTER in logging.getLogger(name).filters, name
+
+
+def test_the_log_filter_scrubs_late_in_the_interpreters_shutdown() -> None:
+    """Late in shutdown ``re`` is gone from ``sys.modules`` and nothing can be imported; asyncio
+    still logs then ("Task was destroyed but it is pending!"). A template replacement
+    (``r"\\1..."``) makes ``re``'s C code import ``re``: the filter raised ImportError, the
+    record was lost and Python printed "Exception ignored" instead."""
+    secret = "late-shutdown-token-9c1e"
+    record = _record(f"GET https://api.cincopa.com/v2/ping.json?api_token={secret} failed")
+    record.name = "asyncio"
+    saved_path, saved_re = sys.meta_path, sys.modules.pop("re")
+    sys.meta_path = None  # type: ignore[assignment]  # as the interpreter leaves it
+    try:
+        kept = _redact._FILTER.filter(record)
+        message = record.getMessage()
+    finally:
+        sys.meta_path, sys.modules["re"] = saved_path, saved_re
+    assert kept
+    assert message == "GET https://api.cincopa.com/v2/ping.json?api_token=REDACTED failed"
+
+
+def test_a_record_the_filter_cannot_scrub_is_withheld_not_passed_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fail closed: a scrub that raises leaves a record saying so, with none of its text."""
+    secret = "unscrubbable-secret-77d2"
+
+    def broken(text: str) -> str:
+        raise MemoryError
+
+    monkeypatch.setattr(_redact, "scrub", broken)
+    record = _record("token %s", secret, exc=ValueError(secret))
+    record.stack_info = f"stack with {secret}"
+    assert _redact._FILTER.filter(record)
+    formatted = logging.Formatter("%(message)s").format(record)
+    assert "could not scrub" in formatted
+    assert "MemoryError" in formatted
+    assert_no_secret([formatted, repr(record.args), repr(record.exc_info)], [secret])
