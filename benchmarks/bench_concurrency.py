@@ -252,7 +252,9 @@ def main() -> None:
                 if ran("sdk-limit-32"):
                     print(
                         f"  SDK with max_concurrency=32, {level} calls in flight / SDK at 32:"
-                        f" {ratio('sdk-limit-32', 'sdk', level, 0, 32)}x"
+                        f" {ratio('sdk-limit-32', 'sdk', level, 0, 32)}x;"
+                        " / itself at 32 calls in flight:"
+                        f" {ratio('sdk-limit-32', 'sdk-limit-32', level, 0, 32)}x"
                     )
     for level in levels:
         if ran("sdk-trio", "httpx-trio"):
