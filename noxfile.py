@@ -1,9 +1,11 @@
-"""Developer and CI sessions: ``nox -s lint typing tests`` is what CI runs.
+"""Developer and CI sessions: ``nox -s lint typing tests lowest`` is what CI runs.
 
 * ``tests``   the test suite (asyncio and trio) under coverage, subprocesses included (the CLI's
               tests run it in them); the coverage report is printed whether the tests pass or not
 * ``lint``    ruff check + ruff format --check
 * ``typing``  mypy --strict over the package, tools/ and tests/typing; pyright over tests/typing
+* ``lowest``  the tests that drive the runtime dependencies, each dependency at the lowest
+              version ``pyproject.toml`` allows
 * ``codegen`` regenerate ``_generated.py`` with tools/codegen.py (``-- --check`` only checks)
 * ``bench``   the benchmarks in benchmarks/, each printing ratios against its baselines
 """
@@ -37,6 +39,51 @@ def tests(session: nox.Session) -> None:
     finally:  # the figure on every run, failing ones too
         session.run("coverage", "combine", "--quiet")
         session.run("coverage", "report")
+
+
+# The tests that drive what the SDK takes from each runtime dependency: httpx (types, errors,
+# transports), aiohttp (the default route), anyio, attrs and cattrs (the models and the
+# converter), orjson (the decoder), through the client, uploads and a hostile server.
+LOWEST_TESTS = (
+    "tests/test_client.py",
+    "tests/test_errors.py",
+    "tests/test_hostile_wire.py",
+    "tests/test_json.py",
+    "tests/test_lifecycle.py",
+    "tests/test_models.py",
+    "tests/test_paging.py",
+    "tests/test_retry.py",
+    "tests/test_shards.py",
+    "tests/test_structure.py",
+    "tests/test_transport.py",
+    "tests/test_uploads.py",
+)
+
+
+def lowest_pins(requirements: list[str]) -> list[str]:
+    """``name==X`` for each requirement's ``>=X`` bound (its markers kept): the oldest versions
+    the package claims to work with."""
+    from packaging.requirements import Requirement
+
+    pins = []
+    for text in requirements:
+        requirement = Requirement(text)
+        floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if len(floors) != 1:
+            raise ValueError(f"{text!r}: give each runtime dependency one >= bound")
+        marker = f"; {requirement.marker}" if requirement.marker else ""
+        pins.append(f"{requirement.name}=={floors[0]}{marker}")
+    return pins
+
+
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """A bound in ``pyproject.toml`` lower than an API the SDK uses fails here, not for a user
+    whose other packages hold a dependency back (cattrs 24.1 lacked one the SDK called)."""
+    pins = lowest_pins(PYPROJECT["project"]["dependencies"])
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "tests"), *pins)
+    session.run("python", "-m", "pip", "list", "--format=freeze")
+    session.run("pytest", "-q", *LOWEST_TESTS, *session.posargs)
 
 
 @nox.session

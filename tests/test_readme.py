@@ -134,7 +134,7 @@ def test_the_readme_test_command_is_what_ci_runs() -> None:
     venv, install, nox = ci_command.split(" && ")
     assert venv == "python3 -m venv .venv"
     assert install.replace(" --quiet", "") == ".venv/bin/pip install nox"
-    assert nox.split() == [".venv/bin/nox", "-s", "lint", "typing", "tests"]
+    assert nox.split() == [".venv/bin/nox", "-s", "lint", "typing", "tests", "lowest"]
 
 
 @pytest.mark.parametrize("section", ["Quickstart", "FastAPI"])
