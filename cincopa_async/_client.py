@@ -887,19 +887,25 @@ class AsyncCincopa(ClientOperations):
             try:  # the attempt's deadline is aiohttp's total timeout (Outgoing.timeout)
                 return await direct.send(request, reader)
             except Exception as exc:  # cancellation is a BaseException and passes through
+                _end_if_closing(exc)
                 failure, cause = self._exchange_failure(operation, request, exc)
             finally:
-                gate.release()
+                try:
+                    gate.release()
+                except RuntimeError as exc:  # a waiter's wake-up, on a loop that is gone
+                    _raise_unless_closing(exc)
             raise failure from cause
         limiter = shared.limiter
         # a checkpoint even with a free token: an in-memory transport may never yield, and a
-        # loop of calls (polling an import) must still let other tasks and deadlines run
-        await limiter.acquire()
+        # loop of calls (polling an import) must still let other tasks and deadlines run.
+        # Borrowed on behalf of the request, not of the current task: a coroutine closed from
+        # outside its task (_end_if_closing) gives its token back all the same.
+        await limiter.acquire_on_behalf_of(request)
         if shared.closed:  # closed while this call waited: nothing may open again
-            limiter.release()
+            limiter.release_on_behalf_of(request)
             raise _closed_error()
         if shared.core is None and shared.http.is_closed:  # an injected client its owner closed
-            limiter.release()
+            limiter.release_on_behalf_of(request)
             raise RuntimeError(
                 "the http_client given to this AsyncCincopa client is closed; give it an open one"
             )
@@ -916,9 +922,13 @@ class AsyncCincopa(ClientOperations):
                         await response.aclose()
             return response, body
         except Exception as exc:  # cancellation is a BaseException and passes through
+            _end_if_closing(exc)
             failure, cause = self._exchange_failure(operation, request, exc)
         finally:
-            limiter.release()
+            try:
+                limiter.release_on_behalf_of(request)
+            except RuntimeError as exc:  # a waiter's wake-up, on a loop that is gone
+                _raise_unless_closing(exc)
         raise failure from cause
 
     def _exchange_failure(
@@ -1102,6 +1112,38 @@ _NOT_COUNTED: Final = bytes(byte for byte in range(256) if byte not in b"{[,")
 #: The bytes ``_over_json_budget`` filters at a time: ``bytes.translate`` allocates the length
 #: of its input before it shrinks to what it kept, so a whole body would cost a second body.
 _BUDGET_CHUNK: Final = 64 * 1024
+
+
+#: How far down an exception's ``__context__`` chain ``_end_if_closing`` looks.
+_CONTEXT_DEPTH: Final = 16
+
+
+def _end_if_closing(exc: Exception) -> None:
+    """Raise the ``GeneratorExit`` that ``exc`` was raised while handling, if any.
+
+    The call's coroutine is then being closed -- by the garbage collector, finalizing a task
+    whose event loop was closed and dropped with the call in flight (the interpreter's shutdown
+    too), or by ``coro.close()`` -- and ``exc`` is a transport's cleanup failing on the way out
+    (aiohttp closing its connection on the closed loop: "Event loop is closed"). That is no
+    failure of the request: a coroutine being closed must end, so nothing is retried, slept
+    for, logged or shown to the overload listeners (Python would print "Exception ignored in:
+    <coroutine ...>" with a traceback).
+    """
+    context = exc.__context__
+    for _ in range(_CONTEXT_DEPTH):
+        if context is None:
+            return
+        if isinstance(context, GeneratorExit):
+            raise context
+        context = context.__context__
+
+
+def _raise_unless_closing(exc: RuntimeError) -> None:
+    """Raise ``exc``, a failure to give a slot of the limiter back, unless it happened while
+    the call's coroutine was being closed (``_end_if_closing``): waking the next waiter then
+    schedules it on a loop that is gone ("Event loop is closed"), and the coroutine must end."""
+    if not isinstance(exc.__context__, GeneratorExit):
+        raise exc
 
 
 def _closed_error() -> RuntimeError:

@@ -1,0 +1,113 @@
+"""A review of the request path's and the log filter's guarantees: each test here failed on the
+code before its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import warnings
+
+import httpx
+import pytest
+
+from cincopa_async import AsyncCincopa, CincopaError
+
+from ._raw_server import RawRequest, RawServer, http_reply, raw_server
+from .conftest import TOKEN
+
+HANG_GUARD = 30.0  # seconds a step may wait for the server thread before the test gives up
+
+
+class Sleeps:
+    """The retry loop's sleep: records each delay, touches no event loop."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+def _waiting_for_a_slot(cp: AsyncCincopa) -> int:
+    shared = cp._shared
+    if shared.wire is not None:
+        return len(shared.wire[1]._waiters or ())  # type: ignore[attr-defined]  # asyncio's
+    return shared.limiter.statistics().tasks_waiting
+
+
+def _abandon_calls(
+    route: str, waiting: int, server: RawServer, held: threading.Event
+) -> tuple[Sleeps, list[CincopaError]]:
+    """A call held by the server, ``waiting`` more waiting for its slot, on a loop that is then
+    closed; each call's coroutine closed as the collector does (``coro.close()``): the retry
+    sleeps and the overload listeners' errors that followed."""
+    seen: list[CincopaError] = []
+    sleeps = Sleeps()
+    transport = httpx.AsyncHTTPTransport() if route == "httpx" else None
+    cp = AsyncCincopa(
+        TOKEN, base_url=server.base_url, max_retries=2, max_concurrency=1, transport=transport
+    )
+    cp._shared.sleep = sleeps
+    cp._shared.overload_listeners.append(seen.append)
+
+    async def start() -> list[asyncio.Task[object]]:
+        await cp.ping()  # the route chosen, a connection open
+        tasks = [asyncio.ensure_future(cp.ping())]
+        await asyncio.to_thread(held.wait, HANG_GUARD)
+        tasks += [asyncio.ensure_future(cp.ping()) for _ in range(waiting)]
+        while _waiting_for_a_slot(cp) < waiting:
+            await asyncio.sleep(0)
+        return tasks
+
+    loop = asyncio.new_event_loop()
+    try:
+        tasks = loop.run_until_complete(start())
+    finally:
+        loop.close()  # abandoned with the calls in flight
+    try:
+        for task in tasks:
+            task.get_coro().close()
+    finally:
+        cp._shared.closed = True  # nothing to close it on: its loop is gone
+        if cp._shared.direct is not None:
+            cp._shared.direct.close_from_finalizer()
+    return sleeps, seen
+
+
+@pytest.mark.parametrize("waiting", [0, 1], ids=["alone", "with-a-call-waiting-for-its-slot"])
+@pytest.mark.parametrize("route", ["aiohttp", "httpx"])
+def test_a_call_whose_abandoned_loop_is_gone_ends_when_closed_retrying_nothing(
+    route: str, waiting: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call in flight on an event loop that was closed and dropped (an application that
+    stopped its loop with work pending; the interpreter's shutdown) has its coroutine closed
+    by the garbage collector: ``coro.close()`` throws ``GeneratorExit`` into it. aiohttp's
+    cleanup then fails ("Event loop is closed"), and the call took that failure for a dropped
+    connection: it logged a retry, told the overload listeners and slept before sending again,
+    so ``close()`` raised (Python printed "Exception ignored in: <coroutine ...>" with a
+    traceback, at shutdown). On the httpx routes, giving the limiter's slot back asked for the
+    current task, which there is none of then. A coroutine being closed ends: nothing is
+    retried or awaited, and its slot goes back (waking a waiter on a loop that is gone must
+    not stop it)."""
+    held, release = threading.Event(), threading.Event()
+
+    def script(request: RawRequest, number: int) -> bytes:
+        if number == 1:  # the call that is abandoned: held until the test is done with it
+            held.set()
+            release.wait(HANG_GUARD)
+        return http_reply(b'{"success": true}')
+
+    with raw_server(script) as server:
+        try:
+            with caplog.at_level("INFO", logger="cincopa_async"):
+                sleeps, seen = _abandon_calls(route, waiting, server, held)
+        finally:
+            release.set()
+            with warnings.catch_warnings():  # the sockets of the loop that is gone
+                warnings.simplefilter("ignore")
+                gc.collect()
+    assert sleeps.delays == []
+    assert seen == []
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(server.requests) == 2
