@@ -836,7 +836,13 @@ class AsyncCincopa(ClientOperations):
         self, operation: str, retry_safe: bool, error: CincopaError, retries_done: int
     ) -> float | None:
         """After a failed attempt: tell the overload listeners, then ask the retry policy how
-        long to wait before the next attempt (None: raise ``error``)."""
+        long to wait before the next attempt (None: raise ``error``).
+
+        A reply of the wrong shape (``ResponseValidationError``: valid JSON that is no object,
+        as a structuring error after the loop) is raised at once: it is the server's answer,
+        no overload of it and nothing a retry changes."""
+        if isinstance(error, ResponseValidationError):
+            return None
         for listener in self._shared.overload_listeners:
             listener(error)
         delay = self._retry.delay_before_retry(retry_safe, error, retries_done)

@@ -11,7 +11,7 @@ import warnings
 import httpx
 import pytest
 
-from cincopa_async import AsyncCincopa, CincopaError
+from cincopa_async import AsyncCincopa, CincopaError, ResponseValidationError
 
 from ._raw_server import RawRequest, RawServer, http_reply, raw_server
 from .conftest import TOKEN
@@ -111,3 +111,25 @@ def test_a_call_whose_abandoned_loop_is_gone_ends_when_closed_retrying_nothing(
     assert seen == []
     assert not [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(server.requests) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("route", ["default", "given"])
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"null", b"3"])
+async def test_a_reply_that_is_no_json_object_is_raised_once_not_seen_as_overload(
+    route: str, body: bytes
+) -> None:
+    """Valid JSON that is no object (a list, a string, null, a number) is a reply of the wrong
+    shape like one whose fields are wrong: raised once, never shown to the listeners that
+    watch for overload. It was raised inside the retry loop, which told them first."""
+    seen: list[CincopaError] = []
+    with raw_server(lambda request, number: http_reply(body)) as server:
+        transport = httpx.AsyncHTTPTransport() if route == "given" else None
+        async with AsyncCincopa(
+            TOKEN, base_url=server.base_url, max_retries=3, transport=transport
+        ) as cp:
+            cp._shared.overload_listeners.append(seen.append)
+            with pytest.raises(ResponseValidationError, match="expected a JSON object"):
+                await cp.asset.list()
+    assert len(server.requests) == 1
+    assert seen == []
