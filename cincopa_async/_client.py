@@ -874,7 +874,10 @@ class AsyncCincopa(ClientOperations):
         the client closed sends nothing: it gets the closed client's ``RuntimeError``. Every
         failure of the transport or of reading becomes a ``CincopaError``
         (``APIConnectionError``/``APITimeoutError``, ``ResponseDecodeError``); HTTP statuses
-        are left to the caller. The error is raised
+        are left to the caller. Two failures are no request's and are not retried: one raised
+        while the call's coroutine is being closed ends it (``_end_if_closing``), and one on an
+        aiohttp session that belongs to another event loop is a ``RuntimeError`` saying so
+        (``_other_loop_error``). The error is raised
         outside the handler of the original exception and chained only to a scrubbed copy of
         it, so that nothing reachable from it (``__cause__``, ``__context__``, their ``args``
         and attributes, a traceback's text) holds a secret: aiohttp's and httpx's exceptions
@@ -882,6 +885,7 @@ class AsyncCincopa(ClientOperations):
         """
         shared = self._shared
         reader = read or _read_whole
+        failure: Exception  # a CincopaError, or a RuntimeError for a client misused
         if not isinstance(request, httpx.Request):  # an Outgoing: the aiohttp route
             wire = shared.wire
             assert wire is not None
@@ -895,6 +899,8 @@ class AsyncCincopa(ClientOperations):
             except Exception as exc:  # cancellation is a BaseException and passes through
                 _end_if_closing(exc)
                 failure, cause = self._exchange_failure(operation, request, exc)
+                if direct.bound_elsewhere():  # no failure of the request: not retried
+                    failure, cause = _other_loop_error(), None
             finally:
                 try:
                     gate.release()
@@ -1150,6 +1156,15 @@ def _raise_unless_closing(exc: RuntimeError) -> None:
     schedules it on a loop that is gone ("Event loop is closed"), and the coroutine must end."""
     if not isinstance(exc.__context__, GeneratorExit):
         raise exc
+
+
+def _other_loop_error() -> RuntimeError:
+    """What a call gets on a client whose aiohttp session belongs to another event loop."""
+    return RuntimeError(
+        "this AsyncCincopa client was first used on another event loop (closed now, or another"
+        " thread's), which its connections belong to: use a client on one event loop only, e.g."
+        " `async with AsyncCincopa() as cp:` inside the function that asyncio.run runs"
+    )
 
 
 def _closed_error() -> RuntimeError:

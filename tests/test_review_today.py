@@ -133,3 +133,32 @@ async def test_a_reply_that_is_no_json_object_is_raised_once_not_seen_as_overloa
                 await cp.asset.list()
     assert len(server.requests) == 1
     assert seen == []
+
+
+def test_a_client_used_on_a_second_event_loop_says_so_at_once_and_retries_nothing() -> None:
+    """A client first used under one ``asyncio.run`` and then under another (a module-level
+    client; a test framework's loop per test): its aiohttp session belongs to the first loop,
+    closed now, so every request fails with "Event loop is closed". That was taken for a
+    dropped connection: retried with back-off, then an ``APIConnectionError`` that claimed the
+    request was sent (``request_sent``: an unknown outcome, for a mutation) when it never left.
+    It is a ``RuntimeError`` that says what is wrong, at once."""
+    with raw_server(lambda request, number: http_reply(b'{"success": true}')) as server:
+        cp = AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=2)
+        sleeps = Sleeps()
+        cp._shared.sleep = sleeps
+        try:
+            asyncio.run(cp.ping())
+            with pytest.raises(RuntimeError, match="another event loop") as caught:
+                asyncio.run(cp.ping())
+        finally:
+            with warnings.catch_warnings():  # the sockets of the loop that is gone
+                warnings.simplefilter("ignore")
+                asyncio.run(cp.aclose())
+                del cp
+                gc.collect()
+    assert not isinstance(caught.value, CincopaError)
+    assert sleeps.delays == []
+    assert len(server.requests) == 1
+    assert TOKEN not in str(caught.value)
+    assert caught.value.__context__ is None
+    assert caught.value.__cause__ is None
