@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 import warnings
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from cincopa_async import AsyncCincopa, CincopaError, ResponseValidationError
+from cincopa_async._redact import KNOWN, install_log_redaction
 
 from ._raw_server import RawRequest, RawServer, http_reply, raw_server
 from .conftest import TOKEN
@@ -162,3 +164,78 @@ def test_a_client_used_on_a_second_event_loop_says_so_at_once_and_retries_nothin
     assert TOKEN not in str(caught.value)
     assert caught.value.__context__ is None
     assert caught.value.__cause__ is None
+
+
+class _Quoting:
+    """An object whose repr quotes what it holds (an ``httpx.Request`` quotes its URL)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<_Quoting {self.text}>"
+
+
+def test_a_records_extra_attributes_are_scrubbed_like_its_message() -> None:
+    """``extra=`` puts values on the record itself, where ``%(name)s`` in a format and every
+    structured (JSON) formatter read them: aiohttp's access log puts the request line there,
+    beside the message the filter scrubbed. They kept every secret."""
+    install_log_redaction()
+    url = f"https://api.cincopa.com/v2/ping.json?api_token={TOKEN}"
+    KNOWN.hold(TOKEN)
+    try:
+        logger = logging.getLogger("cincopa_async")
+        records: list[logging.LogRecord] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        handler = Keep()
+        logger.addHandler(handler)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            logger.info(
+                "a request",
+                extra={
+                    "first_request_line": f"GET {url}",
+                    "request": {"line": f"GET {url}", "token": TOKEN},
+                    "lines": [TOKEN],
+                    "quoting": _Quoting(url),
+                    "status": 200,
+                },
+            )
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    finally:
+        KNOWN.release(TOKEN)
+    (record,) = records
+    formatted = logging.Formatter(
+        "%(message)s %(first_request_line)s %(request)s %(lines)s %(quoting)r %(status)s"
+    ).format(record)
+    assert TOKEN not in formatted
+    assert TOKEN not in repr(vars(record))
+    assert "GET https://api.cincopa.com/v2/ping.json?api_token=REDACTED" in formatted
+    assert record.status == 200  # what holds no secret is kept as it is
+
+
+def test_a_record_that_cannot_be_scrubbed_withholds_its_extra_attributes_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Failing closed keeps none of a record's text: its extra attributes included (still
+    there, so that a format naming them does not fail, but withheld)."""
+    from cincopa_async import _redact
+
+    def broken(text: str, *args: object, **kwargs: object) -> str:
+        raise MemoryError
+
+    monkeypatch.setattr(_redact, "scrub", broken)
+    record = logging.LogRecord("cincopa_async", logging.INFO, __file__, 1, "a request", (), None)
+    record.first_request_line = f"GET /v2/ping.json?api_token={TOKEN}"
+    assert _redact._FILTER.filter(record)
+    formatted = logging.Formatter("%(message)s %(first_request_line)s").format(record)
+    assert "could not scrub" in formatted
+    assert TOKEN not in formatted
+    assert "withheld" in record.first_request_line
