@@ -239,3 +239,32 @@ def test_a_record_that_cannot_be_scrubbed_withholds_its_extra_attributes_too(
     assert "could not scrub" in formatted
     assert TOKEN not in formatted
     assert "withheld" in record.first_request_line
+
+
+@pytest.mark.parametrize(
+    ("requirement", "pin"),
+    [
+        ("httpx>=0.27,<1", "httpx==0.27"),
+        ("httpx[http2]>=0.27,<1", "httpx[http2]==0.27"),
+        ('uvloop>=0.19; sys_platform != "win32"', 'uvloop==0.19; sys_platform != "win32"'),
+        ('a[y,x]>=2.0; python_version < "3.12"', 'a[x,y]==2.0; python_version < "3.12"'),
+    ],
+)
+def test_the_lowest_session_pins_each_bound_with_its_extras_and_markers(
+    requirement: str, pin: str
+) -> None:
+    """``nox -s lowest`` installs the pins: a requirement's extras were dropped (``httpx[http2]``
+    pinned as ``httpx``: the extra's own dependencies left out of the run)."""
+    from tools.lowest import lowest_pins
+
+    assert lowest_pins([requirement]) == [pin]
+
+
+@pytest.mark.parametrize("requirement", ["baz>=1.0,!=1.0", "baz>1.0", "baz~=1.4", "baz"])
+def test_the_lowest_session_refuses_a_bound_it_cannot_pin(requirement: str) -> None:
+    """A floor the specifier itself excludes was pinned anyway (``baz==1.0``, which the package's
+    own requirement then refuses); a requirement with no ``>=`` bound has no floor to pin."""
+    from tools.lowest import lowest_pins
+
+    with pytest.raises(ValueError, match="bound"):
+        lowest_pins([requirement])
