@@ -278,6 +278,7 @@ class _SharedState:
         "route",
         "sleep",
         "transport",
+        "waiting",
         "wire",
     )
 
@@ -299,6 +300,8 @@ class _SharedState:
         self._limiter: anyio.CapacityLimiter | None = None
         self.closed = False
         self.sleep = anyio.sleep
+        # the cancel scopes of the calls waiting before a retry: closing the client ends them
+        self.waiting: set[anyio.CancelScope] = set()
         self.overload_listeners: list[Callable[[CincopaError], object]] = []
         # uploads and imports that could be mistaken for each other after a lost reply (_locks)
         self.locks = KeyedLocks()
@@ -421,6 +424,8 @@ class _SharedState:
 
     async def aclose(self) -> None:
         self.closed = True
+        for waiting in list(self.waiting):  # each raises the closed client's error
+            waiting.cancel()
         if self.release is not None:
             self.release.detach()
         if self.owns_http:
@@ -725,7 +730,7 @@ class AsyncCincopa(ClientOperations):
                     if delay is None:
                         raise
                 retries_done += 1
-                await shared.sleep(delay)
+                await self._wait_unless_closed(delay)
         else:
             payload = await self._call_over_httpx(endpoint, route, url, base, query)
         return _structure(endpoint, payload, base)
@@ -830,7 +835,24 @@ class AsyncCincopa(ClientOperations):
                 if delay is None:
                     raise
             retries_done += 1
-            await self._shared.sleep(delay)
+            await self._wait_unless_closed(delay)
+
+    async def _wait_unless_closed(self, delay: float) -> None:
+        """Wait ``delay`` seconds (before a retry, a poll, an overloaded bulk run's next item),
+        or until the client closes: then the call ends at once with the closed client's
+        ``RuntimeError`` (a ``Retry-After`` may ask for a minute, which a shutting-down
+        application would wait out with it). Every wait of the SDK's goes through here."""
+        shared = self._shared
+        if shared.closed:
+            raise _closed_error()
+        with anyio.CancelScope() as waiting:
+            shared.waiting.add(waiting)
+            try:
+                await shared.sleep(delay)
+            finally:
+                shared.waiting.discard(waiting)
+        if shared.closed:
+            raise _closed_error()
 
     def _delay_before_retry(
         self, operation: str, retry_safe: bool, error: CincopaError, retries_done: int

@@ -883,7 +883,7 @@ class _Uploader:
                 if delay is None:
                     raise failure
                 retries += 1
-                await self.client._shared.sleep(delay)
+                await self.client._wait_unless_closed(delay)
                 continue
             if rid is None:  # an intermediate reply: the host already had this file complete
                 found = await self._look_for_stored()
@@ -1738,7 +1738,7 @@ async def _find_imported(
             return found.rid
         if waited >= budget:
             return None
-        await client._shared.sleep(interval)
+        await client._wait_unless_closed(interval)
         waited += interval
         interval = min(interval * 1.5, 10.0)
 
@@ -1951,7 +1951,7 @@ async def _poll_import(
             rid = _import_outcome(status, status_id)
             if rid is not None:
                 return rid
-        await client._shared.sleep(interval)
+        await client._wait_unless_closed(interval)
         interval = min(interval * 1.5, max_poll_interval)
 
 

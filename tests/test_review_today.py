@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import threading
 import warnings
 
+import anyio
 import httpx
 import pytest
 
 from cincopa_async import AsyncCincopa, CincopaError, ResponseValidationError
 from cincopa_async._redact import KNOWN, install_log_redaction
+from cincopa_async._retry import RetryPolicy
 
 from ._raw_server import RawRequest, RawServer, http_reply, raw_server
 from .conftest import TOKEN
@@ -268,3 +271,76 @@ def test_the_lowest_session_refuses_a_bound_it_cannot_pin(requirement: str) -> N
 
     with pytest.raises(ValueError, match="bound"):
         lowest_pins([requirement])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("route", ["default", "given"])
+async def test_closing_the_client_ends_a_call_that_waits_to_retry(route: str) -> None:
+    """A call waiting out a ``Retry-After`` (up to a minute by default) when its client is
+    closed (an application shutting down) slept on to the end of the wait before it found
+    the client closed: the shutdown waited with it. It ends at once with the closed client's
+    ``RuntimeError``, sending nothing more."""
+    busy = http_reply(b"{}", status="503 Busy", headers=(("Retry-After", "86400"),))
+    with raw_server(lambda request, number: busy) as server:
+        transport = httpx.AsyncHTTPTransport() if route == "given" else None
+        cp = AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=2, transport=transport)
+        cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)  # waits a day
+        sleeping = anyio.Event()
+
+        async def sleep(delay: float) -> None:
+            sleeping.set()
+            await anyio.sleep(delay)
+
+        cp._shared.sleep = sleep
+        caught: list[BaseException] = []
+
+        async def call() -> None:
+            try:
+                await cp.ping()
+            except RuntimeError as error:
+                caught.append(error)
+
+        async with cp:
+            with anyio.fail_after(HANG_GUARD):  # a hang guard: the wait is a day
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(call)
+                    await sleeping.wait()
+                    await cp.aclose()
+    (error,) = caught
+    assert "client is closed" in str(error)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_closing_the_client_ends_an_import_waiting_to_poll_again() -> None:
+    """The rest of the class: every wait of the SDK's (an import's polls, an upload's retries, a
+    bulk run's overload pauses) slept on past the client's close."""
+    from cincopa_async.testing import CincopaEmulator
+
+    async with CincopaEmulator() as emu, emu.serve() as base_url:
+        url = emu.add_file("slow.mp4", b"x" * 1024)
+        emu.import_chunk_delay = 3600  # the job never finishes on its own
+        cp = AsyncCincopa(emu.create_token(), base_url=base_url)
+        sleeping = anyio.Event()
+
+        async def sleep(delay: float) -> None:
+            sleeping.set()
+            await anyio.sleep(delay)
+
+        cp._shared.sleep = sleep
+        caught: list[BaseException] = []
+
+        async def job() -> None:
+            try:
+                await cp.import_url(url, poll_interval=86400, max_poll_interval=86400)
+            except RuntimeError as error:
+                caught.append(error)
+
+        async with cp:
+            with anyio.fail_after(HANG_GUARD):  # a hang guard: the poll interval is a day
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(job)
+                    await sleeping.wait()
+                    await cp.aclose()
+    (error,) = caught
+    assert "client is closed" in str(error)
