@@ -41,6 +41,7 @@ from ._errors import (
     AuthenticationError,
     CincopaError,
     CincopaValidationError,
+    ClosedClientError,
     NotFoundError,
     RateLimitError,
     ResponseDecodeError,
@@ -1193,7 +1194,7 @@ def _closed_error() -> RuntimeError:
     """What a call on a closed client gets, before it starts or when it waited (for a slot,
     before a retry) while the client closed: the closed pool would open a connection again
     (httpx's transports) or a session (aiohttp's), which nothing would close."""
-    return RuntimeError("this AsyncCincopa client is closed; create a new one")
+    return ClosedClientError("this AsyncCincopa client is closed; create a new one")
 
 
 def _over_json_budget(body: bytes | bytearray) -> str | None:

@@ -100,6 +100,7 @@ from ._errors import (
     APIStatusError,
     CincopaError,
     CincopaValidationError,
+    ClosedClientError,
     ImportOutcomeUnknownError,
     QuotaExceededError,
     RateLimitError,
@@ -1869,7 +1870,11 @@ async def _await_import(
         )
     except BaseException:  # cancelled: abort, without waiting for anything else
         aborted = False
-        with anyio.move_on_after(10, shield=True), contextlib.suppress(CincopaError):
+        # a client closed meanwhile sends nothing: its error must not replace the cancellation
+        with (
+            anyio.move_on_after(10, shield=True),
+            contextlib.suppress(CincopaError, ClosedClientError),
+        ):
             await client.asset.upload_from_url_abort(status_id=status_id)
             aborted = True
         if not aborted and settle is not None:

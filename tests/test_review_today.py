@@ -9,6 +9,7 @@ import logging
 import math
 import threading
 import warnings
+from functools import partial
 
 import anyio
 import httpx
@@ -344,3 +345,39 @@ async def test_closing_the_client_ends_an_import_waiting_to_poll_again() -> None
                     await cp.aclose()
     (error,) = caught
     assert "client is closed" in str(error)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("call", ["ping", "import_url"])
+async def test_a_call_cancelled_as_its_client_closes_ends_cancelled(call: str) -> None:
+    """Cancelled (an application's task group, shutting down) while its client closes, a
+    waiting call ends cancelled, as its canceller expects, not with the closed client's
+    ``RuntimeError``; an import being left does not try to abort its job through the closed
+    client (whose ``RuntimeError`` replaced the cancellation: the task group raised it). The
+    ``ping`` case guards the closing of waits (the commit before): cancellation wins there."""
+    from cincopa_async.testing import CincopaEmulator
+
+    async with CincopaEmulator() as emu, emu.serve() as base_url:
+        url = emu.add_file("slow.mp4", b"x" * 1024)
+        emu.import_chunk_delay = 3600  # the job never finishes on its own
+        emu.faults.add("server_error", status=503, operations="ping", retry_after=86400)
+        cp = AsyncCincopa(emu.create_token(), base_url=base_url, max_retries=2)
+        cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)  # waits a day
+        sleeping = anyio.Event()
+
+        async def sleep(delay: float) -> None:
+            sleeping.set()
+            await anyio.sleep(delay)
+
+        cp._shared.sleep = sleep
+        async with cp:
+            with anyio.fail_after(HANG_GUARD):  # a hang guard: each wait is a day
+                async with anyio.create_task_group() as tg:
+                    if call == "ping":
+                        tg.start_soon(cp.ping)
+                    else:
+                        tg.start_soon(partial(cp.import_url, url, poll_interval=86400))
+                    await sleeping.wait()
+                    tg.cancel_scope.cancel()
+                    await cp.aclose()
+        assert tg.cancel_scope.cancelled_caught
