@@ -846,12 +846,16 @@ class AsyncCincopa(ClientOperations):
         shared = self._shared
         if shared.closed:
             raise _closed_error()
-        with anyio.CancelScope() as waiting:
-            shared.waiting.add(waiting)
-            try:
-                await shared.sleep(delay)
-            finally:
-                shared.waiting.discard(waiting)
+        try:
+            with anyio.CancelScope() as waiting:
+                shared.waiting.add(waiting)
+                try:
+                    await shared.sleep(delay)
+                finally:
+                    shared.waiting.discard(waiting)
+        except RuntimeError as exc:  # the scope's exit, as the coroutine is closed off its loop
+            _end_if_closing(exc)
+            raise
         if shared.closed:
             raise _closed_error()
 
@@ -1158,8 +1162,9 @@ def _end_if_closing(exc: Exception) -> None:
 
     The call's coroutine is then being closed -- by the garbage collector, finalizing a task
     whose event loop was closed and dropped with the call in flight (the interpreter's shutdown
-    too), or by ``coro.close()`` -- and ``exc`` is a transport's cleanup failing on the way out
-    (aiohttp closing its connection on the closed loop: "Event loop is closed"). That is no
+    too), or by ``coro.close()`` -- and ``exc`` is a cleanup failing on the way out (aiohttp
+    closing its connection on the closed loop: "Event loop is closed"; a cancel scope's exit
+    asking for the current task: "no running event loop"). That is no
     failure of the request: a coroutine being closed must end, so nothing is retried, slept
     for, logged or shown to the overload listeners (Python would print "Exception ignored in:
     <coroutine ...>" with a traceback).

@@ -119,6 +119,50 @@ def test_a_call_whose_abandoned_loop_is_gone_ends_when_closed_retrying_nothing(
     assert len(server.requests) == 2
 
 
+@pytest.mark.parametrize("route", ["aiohttp", "httpx"])
+def test_a_call_whose_abandoned_loop_is_gone_ends_when_closed_as_it_waits_to_retry(
+    route: str,
+) -> None:
+    """The same, for a call waiting out a ``Retry-After`` when its loop was abandoned: the
+    wait's cancel scope (closing the client ends it) asked for the current task as it was
+    left, which there is none of then."""
+    busy = http_reply(b"{}", status="503 Busy", headers=(("Retry-After", "86400"),))
+    with raw_server(lambda request, number: busy) as server:
+        transport = httpx.AsyncHTTPTransport() if route == "httpx" else None
+        cp = AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=2, transport=transport)
+        cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)  # waits a day
+        waiting = threading.Event()
+
+        async def sleep(delay: float) -> None:
+            waiting.set()
+            await anyio.sleep(delay)
+
+        cp._shared.sleep = sleep
+
+        async def start() -> asyncio.Task[object]:
+            task = asyncio.ensure_future(cp.ping())
+            while not waiting.is_set():
+                await asyncio.sleep(0)
+            return task
+
+        loop = asyncio.new_event_loop()
+        try:
+            task = loop.run_until_complete(start())
+        finally:
+            loop.close()  # abandoned with the call waiting
+        try:
+            task.get_coro().close()  # what the collector does to the abandoned task
+        finally:
+            cp._shared.closed = True  # nothing to close it on: its loop is gone
+            with warnings.catch_warnings():  # the sockets of the loop that is gone
+                warnings.simplefilter("ignore")
+                if cp._shared.direct is not None:
+                    cp._shared.direct.close_from_finalizer()
+                del task, transport
+                gc.collect()
+    assert len(server.requests) == 1
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("route", ["default", "given"])
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"null", b"3"])
