@@ -12,9 +12,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nox
+
+sys.path.insert(0, str(Path(__file__).parent))  # tools/, wherever nox was started from
+from tools.lowest import lowest_pins
 
 nox.options.sessions = ["lint", "typing", "tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -60,27 +64,13 @@ LOWEST_TESTS = (
 )
 
 
-def lowest_pins(requirements: list[str]) -> list[str]:
-    """``name==X`` for each requirement's ``>=X`` bound (its markers kept): the oldest versions
-    the package claims to work with."""
-    from packaging.requirements import Requirement
-
-    pins = []
-    for text in requirements:
-        requirement = Requirement(text)
-        floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
-        if len(floors) != 1:
-            raise ValueError(f"{text!r}: give each runtime dependency one >= bound")
-        marker = f"; {requirement.marker}" if requirement.marker else ""
-        pins.append(f"{requirement.name}=={floors[0]}{marker}")
-    return pins
-
-
 @nox.session
 def lowest(session: nox.Session) -> None:
     """A bound in ``pyproject.toml`` lower than an API the SDK uses fails here, not for a user
-    whose other packages hold a dependency back (cattrs 24.1 lacked one the SDK called)."""
-    pins = lowest_pins(PYPROJECT["project"]["dependencies"])
+    whose other packages hold a dependency back (cattrs 24.1 lacked one the SDK called). The
+    ``trio`` extra's bound too: every async test runs on trio as well."""
+    project = PYPROJECT["project"]
+    pins = lowest_pins([*project["dependencies"], *project["optional-dependencies"]["trio"]])
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "tests"), *pins)
     session.run("python", "-m", "pip", "list", "--format=freeze")
     session.run("pytest", "-q", *LOWEST_TESTS, *session.posargs)

@@ -243,6 +243,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raise
         raise mapped from cause
 
+    def bound_elsewhere(self) -> bool:
+        """Is the session bound to an event loop other than the running one? (A client used
+        under a second ``asyncio.run``: every request fails, "Event loop is closed".)"""
+        session = self._session
+        connector = session.connector if session is not None else None
+        if connector is None:
+            return False
+        try:
+            return connector._loop is not asyncio.get_running_loop()
+        except RuntimeError:  # no running loop
+            return False
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session or self._open_session()
         timeout = request.extensions.get("timeout", {})

@@ -651,7 +651,7 @@ class BulkRun(Generic[InputT, ValueT]):
                 self._count_bytes, limiter=file_threads()
             )
             self._bytes_known = True
-        limit = AdaptiveLimit(self._concurrency, client._shared.sleep)
+        limit = AdaptiveLimit(self._concurrency, client._wait_unless_closed)
         max_wait = client._retry.max_retry_after
         source = _Inputs(self._inputs)
         policy = self._ledger

@@ -41,6 +41,7 @@ from ._errors import (
     AuthenticationError,
     CincopaError,
     CincopaValidationError,
+    ClosedClientError,
     NotFoundError,
     RateLimitError,
     ResponseDecodeError,
@@ -278,6 +279,7 @@ class _SharedState:
         "route",
         "sleep",
         "transport",
+        "waiting",
         "wire",
     )
 
@@ -299,6 +301,8 @@ class _SharedState:
         self._limiter: anyio.CapacityLimiter | None = None
         self.closed = False
         self.sleep = anyio.sleep
+        # the cancel scopes of the calls waiting before a retry: closing the client ends them
+        self.waiting: set[anyio.CancelScope] = set()
         self.overload_listeners: list[Callable[[CincopaError], object]] = []
         # uploads and imports that could be mistaken for each other after a lost reply (_locks)
         self.locks = KeyedLocks()
@@ -421,6 +425,8 @@ class _SharedState:
 
     async def aclose(self) -> None:
         self.closed = True
+        for waiting in list(self.waiting):  # each raises the closed client's error
+            waiting.cancel()
         if self.release is not None:
             self.release.detach()
         if self.owns_http:
@@ -725,7 +731,7 @@ class AsyncCincopa(ClientOperations):
                     if delay is None:
                         raise
                 retries_done += 1
-                await shared.sleep(delay)
+                await self._wait_unless_closed(delay)
         else:
             payload = await self._call_over_httpx(endpoint, route, url, base, query)
         return _structure(endpoint, payload, base)
@@ -830,13 +836,40 @@ class AsyncCincopa(ClientOperations):
                 if delay is None:
                     raise
             retries_done += 1
-            await self._shared.sleep(delay)
+            await self._wait_unless_closed(delay)
+
+    async def _wait_unless_closed(self, delay: float) -> None:
+        """Wait ``delay`` seconds (before a retry, a poll, an overloaded bulk run's next item),
+        or until the client closes: then the call ends at once with the closed client's
+        ``RuntimeError`` (a ``Retry-After`` may ask for a minute, which a shutting-down
+        application would wait out with it). Every wait of the SDK's goes through here."""
+        shared = self._shared
+        if shared.closed:
+            raise _closed_error()
+        try:
+            with anyio.CancelScope() as waiting:
+                shared.waiting.add(waiting)
+                try:
+                    await shared.sleep(delay)
+                finally:
+                    shared.waiting.discard(waiting)
+        except RuntimeError as exc:  # the scope's exit, as the coroutine is closed off its loop
+            _end_if_closing(exc)
+            raise
+        if shared.closed:
+            raise _closed_error()
 
     def _delay_before_retry(
         self, operation: str, retry_safe: bool, error: CincopaError, retries_done: int
     ) -> float | None:
         """After a failed attempt: tell the overload listeners, then ask the retry policy how
-        long to wait before the next attempt (None: raise ``error``)."""
+        long to wait before the next attempt (None: raise ``error``).
+
+        A reply of the wrong shape (``ResponseValidationError``: valid JSON that is no object,
+        as a structuring error after the loop) is raised at once: it is the server's answer,
+        no overload of it and nothing a retry changes."""
+        if isinstance(error, ResponseValidationError):
+            return None
         for listener in self._shared.overload_listeners:
             listener(error)
         delay = self._retry.delay_before_retry(retry_safe, error, retries_done)
@@ -868,7 +901,10 @@ class AsyncCincopa(ClientOperations):
         the client closed sends nothing: it gets the closed client's ``RuntimeError``. Every
         failure of the transport or of reading becomes a ``CincopaError``
         (``APIConnectionError``/``APITimeoutError``, ``ResponseDecodeError``); HTTP statuses
-        are left to the caller. The error is raised
+        are left to the caller. Two failures are no request's and are not retried: one raised
+        while the call's coroutine is being closed ends it (``_end_if_closing``), and one on an
+        aiohttp session that belongs to another event loop is a ``RuntimeError`` saying so
+        (``_other_loop_error``). The error is raised
         outside the handler of the original exception and chained only to a scrubbed copy of
         it, so that nothing reachable from it (``__cause__``, ``__context__``, their ``args``
         and attributes, a traceback's text) holds a secret: aiohttp's and httpx's exceptions
@@ -876,6 +912,7 @@ class AsyncCincopa(ClientOperations):
         """
         shared = self._shared
         reader = read or _read_whole
+        failure: Exception  # a CincopaError, or a RuntimeError for a client misused
         if not isinstance(request, httpx.Request):  # an Outgoing: the aiohttp route
             wire = shared.wire
             assert wire is not None
@@ -887,19 +924,27 @@ class AsyncCincopa(ClientOperations):
             try:  # the attempt's deadline is aiohttp's total timeout (Outgoing.timeout)
                 return await direct.send(request, reader)
             except Exception as exc:  # cancellation is a BaseException and passes through
+                _end_if_closing(exc)
                 failure, cause = self._exchange_failure(operation, request, exc)
+                if direct.bound_elsewhere():  # no failure of the request: not retried
+                    failure, cause = _other_loop_error(), None
             finally:
-                gate.release()
+                try:
+                    gate.release()
+                except RuntimeError as exc:  # a waiter's wake-up, on a loop that is gone
+                    _raise_unless_closing(exc)
             raise failure from cause
         limiter = shared.limiter
         # a checkpoint even with a free token: an in-memory transport may never yield, and a
-        # loop of calls (polling an import) must still let other tasks and deadlines run
-        await limiter.acquire()
+        # loop of calls (polling an import) must still let other tasks and deadlines run.
+        # Borrowed on behalf of the request, not of the current task: a coroutine closed from
+        # outside its task (_end_if_closing) gives its token back all the same.
+        await limiter.acquire_on_behalf_of(request)
         if shared.closed:  # closed while this call waited: nothing may open again
-            limiter.release()
+            limiter.release_on_behalf_of(request)
             raise _closed_error()
         if shared.core is None and shared.http.is_closed:  # an injected client its owner closed
-            limiter.release()
+            limiter.release_on_behalf_of(request)
             raise RuntimeError(
                 "the http_client given to this AsyncCincopa client is closed; give it an open one"
             )
@@ -916,9 +961,13 @@ class AsyncCincopa(ClientOperations):
                         await response.aclose()
             return response, body
         except Exception as exc:  # cancellation is a BaseException and passes through
+            _end_if_closing(exc)
             failure, cause = self._exchange_failure(operation, request, exc)
         finally:
-            limiter.release()
+            try:
+                limiter.release_on_behalf_of(request)
+            except RuntimeError as exc:  # a waiter's wake-up, on a loop that is gone
+                _raise_unless_closing(exc)
         raise failure from cause
 
     def _exchange_failure(
@@ -1104,11 +1153,53 @@ _NOT_COUNTED: Final = bytes(byte for byte in range(256) if byte not in b"{[,")
 _BUDGET_CHUNK: Final = 64 * 1024
 
 
+#: How far down an exception's ``__context__`` chain ``_end_if_closing`` looks.
+_CONTEXT_DEPTH: Final = 16
+
+
+def _end_if_closing(exc: Exception) -> None:
+    """Raise the ``GeneratorExit`` that ``exc`` was raised while handling, if any.
+
+    The call's coroutine is then being closed -- by the garbage collector, finalizing a task
+    whose event loop was closed and dropped with the call in flight (the interpreter's shutdown
+    too), or by ``coro.close()`` -- and ``exc`` is a cleanup failing on the way out (aiohttp
+    closing its connection on the closed loop: "Event loop is closed"; a cancel scope's exit
+    asking for the current task: "no running event loop"). That is no
+    failure of the request: a coroutine being closed must end, so nothing is retried, slept
+    for, logged or shown to the overload listeners (Python would print "Exception ignored in:
+    <coroutine ...>" with a traceback).
+    """
+    context = exc.__context__
+    for _ in range(_CONTEXT_DEPTH):
+        if context is None:
+            return
+        if isinstance(context, GeneratorExit):
+            raise context
+        context = context.__context__
+
+
+def _raise_unless_closing(exc: RuntimeError) -> None:
+    """Raise ``exc``, a failure to give a slot of the limiter back, unless it happened while
+    the call's coroutine was being closed (``_end_if_closing``): waking the next waiter then
+    schedules it on a loop that is gone ("Event loop is closed"), and the coroutine must end."""
+    if not isinstance(exc.__context__, GeneratorExit):
+        raise exc
+
+
+def _other_loop_error() -> RuntimeError:
+    """What a call gets on a client whose aiohttp session belongs to another event loop."""
+    return RuntimeError(
+        "this AsyncCincopa client was first used on another event loop (closed now, or another"
+        " thread's), which its connections belong to: use a client on one event loop only, e.g."
+        " `async with AsyncCincopa() as cp:` inside the function that asyncio.run runs"
+    )
+
+
 def _closed_error() -> RuntimeError:
     """What a call on a closed client gets, before it starts or when it waited (for a slot,
     before a retry) while the client closed: the closed pool would open a connection again
     (httpx's transports) or a session (aiohttp's), which nothing would close."""
-    return RuntimeError("this AsyncCincopa client is closed; create a new one")
+    return ClosedClientError("this AsyncCincopa client is closed; create a new one")
 
 
 def _over_json_budget(body: bytes | bytearray) -> str | None:

@@ -240,3 +240,9 @@ class UploadSourceError(CincopaError):
     """The file to upload could not be read (it vanished, or a read failed), or it changed while
     it was being uploaded -- then the copy stored from it is deleted, not left with bytes of
     neither version. ``__cause__`` is the ``OSError``, if any."""
+
+
+class ClosedClientError(RuntimeError):
+    """What a call on a closed client raises (a ``RuntimeError`` to the caller; this class is
+    the SDK's own, so that a cleanup that runs as a call is cancelled can tell a client closed
+    meanwhile from any other error)."""

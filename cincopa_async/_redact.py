@@ -27,7 +27,7 @@ Everything that keeps text a server sent scrubs it *before* cutting it short
 Every ``CincopaError`` scrubs its message and every attribute it is given (``_errors``); reply
 models scrub their ``repr()``; and ``install_log_redaction()`` puts a filter on the loggers a
 request goes through (the SDK's, httpx's, httpcore's, aiohttp's, asyncio's ...), which scrubs
-every record's message, arguments, traceback and stack text.
+every record's message, arguments, traceback, stack text and ``extra=`` attributes.
 """
 
 from __future__ import annotations
@@ -776,7 +776,9 @@ def secret_forms(secret: str) -> list[str]:
 
 class _RedactingFilter(logging.Filter):
     """Rewrites a record so that no secret (a query parameter's value, a value of ``KNOWN``)
-    survives in its message, its arguments, its traceback or its stack text.
+    survives in its message, its arguments, its traceback, its stack text or an attribute
+    given as ``extra=`` (which formats and JSON formatters print: aiohttp's access log puts
+    the request line there).
 
     A record whose arguments hold a secret gets its message formatted (and scrubbed) and no
     arguments, so that a handler reading ``record.args`` finds nothing either; one whose
@@ -785,7 +787,8 @@ class _RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Scrub ``record``; one that cannot be scrubbed keeps no text of its own (fails
-        closed: its message says so, its arguments, traceback and stack are dropped)."""
+        closed: its message says so, its arguments, traceback and stack are dropped, and each
+        extra attribute says it was withheld)."""
         try:
             self._scrub(record)
         except Exception as exc:
@@ -794,6 +797,8 @@ class _RedactingFilter(logging.Filter):
                 " its text is withheld>"
             )
             record.args = record.exc_info = record.exc_text = record.stack_info = None
+            for key in _extras_of(record):
+                setattr(record, key, _WITHHELD)
         return True
 
     @staticmethod
@@ -817,11 +822,43 @@ class _RedactingFilter(logging.Filter):
             record.exc_text = scrub(record.exc_text)
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
+        for key in _extras_of(record):  # ``extra=``: formats (%(key)s) and JSON formatters
+            value = getattr(record, key)
+            if isinstance(value, _PLAIN) or not (
+                _holds_secret(_safe_repr(value))
+                or (not isinstance(value, str) and _holds_secret(_safe_str(value)))
+            ):
+                continue  # kept as it is
+            scrubbed = scrub_value(value)  # text, bytes, JSON-like containers, reply models
+            if scrubbed is value:  # any other object: its text
+                scrubbed = scrub(_safe_str(value))
+            setattr(record, key, scrubbed)
+
+
+#: The attributes every record has (``taskName`` on Python >= 3.12 too), and those formatters
+#: add: the others were given as ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+}
+_PLAIN = (int, float, bool, type(None))  # values no secret can be in
+_WITHHELD = "<withheld: the record could not be scrubbed of secrets>"
+
+
+def _extras_of(record: logging.LogRecord) -> list[str]:
+    return [key for key in vars(record) if key not in _RECORD_ATTRIBUTES]
 
 
 def _safe_repr(value: Any) -> str:
     try:
         return repr(value)
+    except Exception:
+        return f"<a {type(value).__name__}>"
+
+
+def _safe_str(value: Any) -> str:
+    try:
+        return str(value)
     except Exception:
         return f"<a {type(value).__name__}>"
 

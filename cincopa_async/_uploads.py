@@ -100,6 +100,7 @@ from ._errors import (
     APIStatusError,
     CincopaError,
     CincopaValidationError,
+    ClosedClientError,
     ImportOutcomeUnknownError,
     QuotaExceededError,
     RateLimitError,
@@ -883,7 +884,7 @@ class _Uploader:
                 if delay is None:
                     raise failure
                 retries += 1
-                await self.client._shared.sleep(delay)
+                await self.client._wait_unless_closed(delay)
                 continue
             if rid is None:  # an intermediate reply: the host already had this file complete
                 found = await self._look_for_stored()
@@ -1738,7 +1739,7 @@ async def _find_imported(
             return found.rid
         if waited >= budget:
             return None
-        await client._shared.sleep(interval)
+        await client._wait_unless_closed(interval)
         waited += interval
         interval = min(interval * 1.5, 10.0)
 
@@ -1869,7 +1870,11 @@ async def _await_import(
         )
     except BaseException:  # cancelled: abort, without waiting for anything else
         aborted = False
-        with anyio.move_on_after(10, shield=True), contextlib.suppress(CincopaError):
+        # a client closed meanwhile sends nothing: its error must not replace the cancellation
+        with (
+            anyio.move_on_after(10, shield=True),
+            contextlib.suppress(CincopaError, ClosedClientError),
+        ):
             await client.asset.upload_from_url_abort(status_id=status_id)
             aborted = True
         if not aborted and settle is not None:
@@ -1951,7 +1956,7 @@ async def _poll_import(
             rid = _import_outcome(status, status_id)
             if rid is not None:
                 return rid
-        await client._shared.sleep(interval)
+        await client._wait_unless_closed(interval)
         interval = min(interval * 1.5, max_poll_interval)
 
 
