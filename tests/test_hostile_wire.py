@@ -26,11 +26,10 @@ from cincopa_async import (
 
 from ._leaks import all_logs, assert_no_secret, texts_of
 from ._raw_server import CLOSE, RawRequest, SendAndClose, chunked, http_reply, raw_server
+from ._waits import HANG_GUARD
 from .conftest import TOKEN, golden
 
 pytestmark = pytest.mark.anyio
-
-HANG_GUARD = 30.0  # seconds a step may wait for the server thread before the test gives up
 
 PASSWORD = "pa55:w0rd/with&odd=chars"
 MIB = 1024 * 1024

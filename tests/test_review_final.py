@@ -34,6 +34,14 @@ def unclosed_sockets() -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
 
 
+async def _ping_into(cp: AsyncCincopa, outcomes: list[object]) -> None:
+    """One ``ping``; its reply, or the error it ended with, appended to ``outcomes``."""
+    try:
+        outcomes.append(await cp.ping())
+    except (CincopaError, RuntimeError) as exc:
+        outcomes.append(exc)
+
+
 async def test_a_call_inside_the_sharded_transport_when_the_client_closes_leaves_nothing_open(
     core_route: None,  # noqa: F811
 ) -> None:
@@ -58,14 +66,8 @@ async def test_a_call_inside_the_sharded_transport_when_the_client_closes_leaves
         transport.sweep_interval = 0.0
         outcomes: list[object] = []
 
-        async def call() -> None:
-            try:
-                outcomes.append(await cp.ping())
-            except (CincopaError, RuntimeError) as exc:
-                outcomes.append(exc)
-
         async with anyio.create_task_group() as tg:
-            tg.start_soon(call)
+            tg.start_soon(_ping_into, cp, outcomes)
             await in_sweep.wait()
             await cp.aclose()
             accepted_at_close = server.accepted
@@ -90,14 +92,8 @@ async def test_closing_after_any_number_of_steps_of_a_call_leaves_nothing_open(
         await cp.__aenter__()
         outcomes: list[object] = []
 
-        async def call() -> None:
-            try:
-                outcomes.append(await cp.ping())
-            except (CincopaError, RuntimeError) as exc:
-                outcomes.append(exc)
-
         async with anyio.create_task_group() as tg:
-            tg.start_soon(call)
+            tg.start_soon(_ping_into, cp, outcomes)
             for _ in range(steps):
                 await anyio.lowlevel.checkpoint()
             await cp.aclose()

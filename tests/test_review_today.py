@@ -9,6 +9,7 @@ import logging
 import math
 import threading
 import warnings
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import anyio
@@ -20,9 +21,8 @@ from cincopa_async._redact import KNOWN, install_log_redaction
 from cincopa_async._retry import RetryPolicy
 
 from ._raw_server import RawRequest, RawServer, http_reply, raw_server
+from ._waits import HANG_GUARD
 from .conftest import TOKEN
-
-HANG_GUARD = 30.0  # seconds a step may wait for the server thread before the test gives up
 
 
 class Sleeps:
@@ -33,6 +33,51 @@ class Sleeps:
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+
+
+def _wait_signalling(cp: AsyncCincopa, started: threading.Event | anyio.Event) -> None:
+    """Make every wait of ``cp``'s (before a retry, a poll) set ``started``, then really wait."""
+
+    async def sleep(delay: float) -> None:
+        started.set()
+        await anyio.sleep(delay)
+
+    cp._shared.sleep = sleep
+
+
+def _client_told_to_wait_a_day(base_url: str, *, given_transport: bool) -> AsyncCincopa:
+    """A client against a server that answers 503 with ``Retry-After`` a day, which it waits
+    out (``given_transport``: through ``transport=``, the httpx client route)."""
+    transport = httpx.AsyncHTTPTransport() if given_transport else None
+    cp = AsyncCincopa(TOKEN, base_url=base_url, max_retries=2, transport=transport)
+    cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)
+    return cp
+
+
+_BUSY_FOR_A_DAY = http_reply(b"{}", status="503 Busy", headers=(("Retry-After", "86400"),))
+
+
+async def _close_while_it_waits(
+    cp: AsyncCincopa, call: Callable[[], Awaitable[object]], waiting: anyio.Event
+) -> RuntimeError:
+    """Open ``cp``, start ``call``, close ``cp`` once ``waiting`` is set: the error the call
+    ended with (it must end with a ``RuntimeError``)."""
+    caught: list[RuntimeError] = []
+
+    async def run() -> None:
+        try:
+            await call()
+        except RuntimeError as error:
+            caught.append(error)
+
+    async with cp:
+        with anyio.fail_after(HANG_GUARD):  # a hang guard: the waits are a day
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run)
+                await waiting.wait()
+                await cp.aclose()
+    (error,) = caught
+    return error
 
 
 def _waiting_for_a_slot(cp: AsyncCincopa) -> int:
@@ -126,18 +171,10 @@ def test_a_call_whose_abandoned_loop_is_gone_ends_when_closed_as_it_waits_to_ret
     """The same, for a call waiting out a ``Retry-After`` when its loop was abandoned: the
     wait's cancel scope (closing the client ends it) asked for the current task as it was
     left, which there is none of then."""
-    busy = http_reply(b"{}", status="503 Busy", headers=(("Retry-After", "86400"),))
-    with raw_server(lambda request, number: busy) as server:
-        transport = httpx.AsyncHTTPTransport() if route == "httpx" else None
-        cp = AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=2, transport=transport)
-        cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)  # waits a day
+    with raw_server(lambda request, number: _BUSY_FOR_A_DAY) as server:
+        cp = _client_told_to_wait_a_day(server.base_url, given_transport=route == "httpx")
         waiting = threading.Event()
-
-        async def sleep(delay: float) -> None:
-            waiting.set()
-            await anyio.sleep(delay)
-
-        cp._shared.sleep = sleep
+        _wait_signalling(cp, waiting)
 
         async def start() -> asyncio.Task[object]:
             task = asyncio.ensure_future(cp.ping())
@@ -158,7 +195,7 @@ def test_a_call_whose_abandoned_loop_is_gone_ends_when_closed_as_it_waits_to_ret
                 warnings.simplefilter("ignore")
                 if cp._shared.direct is not None:
                     cp._shared.direct.close_from_finalizer()
-                del task, transport
+                del task
                 gc.collect()
     assert len(server.requests) == 1
 
@@ -325,33 +362,11 @@ async def test_closing_the_client_ends_a_call_that_waits_to_retry(route: str) ->
     closed (an application shutting down) slept on to the end of the wait before it found
     the client closed: the shutdown waited with it. It ends at once with the closed client's
     ``RuntimeError``, sending nothing more."""
-    busy = http_reply(b"{}", status="503 Busy", headers=(("Retry-After", "86400"),))
-    with raw_server(lambda request, number: busy) as server:
-        transport = httpx.AsyncHTTPTransport() if route == "given" else None
-        cp = AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=2, transport=transport)
-        cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)  # waits a day
+    with raw_server(lambda request, number: _BUSY_FOR_A_DAY) as server:
+        cp = _client_told_to_wait_a_day(server.base_url, given_transport=route == "given")
         sleeping = anyio.Event()
-
-        async def sleep(delay: float) -> None:
-            sleeping.set()
-            await anyio.sleep(delay)
-
-        cp._shared.sleep = sleep
-        caught: list[BaseException] = []
-
-        async def call() -> None:
-            try:
-                await cp.ping()
-            except RuntimeError as error:
-                caught.append(error)
-
-        async with cp:
-            with anyio.fail_after(HANG_GUARD):  # a hang guard: the wait is a day
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(call)
-                    await sleeping.wait()
-                    await cp.aclose()
-    (error,) = caught
+        _wait_signalling(cp, sleeping)
+        error = await _close_while_it_waits(cp, cp.ping, sleeping)
     assert "client is closed" in str(error)
     assert len(server.requests) == 1
 
@@ -367,27 +382,9 @@ async def test_closing_the_client_ends_an_import_waiting_to_poll_again() -> None
         emu.import_chunk_delay = 3600  # the job never finishes on its own
         cp = AsyncCincopa(emu.create_token(), base_url=base_url)
         sleeping = anyio.Event()
-
-        async def sleep(delay: float) -> None:
-            sleeping.set()
-            await anyio.sleep(delay)
-
-        cp._shared.sleep = sleep
-        caught: list[BaseException] = []
-
-        async def job() -> None:
-            try:
-                await cp.import_url(url, poll_interval=86400, max_poll_interval=86400)
-            except RuntimeError as error:
-                caught.append(error)
-
-        async with cp:
-            with anyio.fail_after(HANG_GUARD):  # a hang guard: the poll interval is a day
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(job)
-                    await sleeping.wait()
-                    await cp.aclose()
-    (error,) = caught
+        _wait_signalling(cp, sleeping)
+        job = partial(cp.import_url, url, poll_interval=86400, max_poll_interval=86400)
+        error = await _close_while_it_waits(cp, job, sleeping)
     assert "client is closed" in str(error)
 
 
@@ -408,12 +405,7 @@ async def test_a_call_cancelled_as_its_client_closes_ends_cancelled(call: str) -
         cp = AsyncCincopa(emu.create_token(), base_url=base_url, max_retries=2)
         cp._retry = RetryPolicy(max_retries=2, max_retry_after=math.inf)  # waits a day
         sleeping = anyio.Event()
-
-        async def sleep(delay: float) -> None:
-            sleeping.set()
-            await anyio.sleep(delay)
-
-        cp._shared.sleep = sleep
+        _wait_signalling(cp, sleeping)
         async with cp:
             with anyio.fail_after(HANG_GUARD):  # a hang guard: each wait is a day
                 async with anyio.create_task_group() as tg:
