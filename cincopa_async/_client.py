@@ -843,9 +843,8 @@ class AsyncCincopa(ClientOperations):
         or until the client closes: then the call ends at once with the closed client's
         ``RuntimeError`` (a ``Retry-After`` may ask for a minute, which a shutting-down
         application would wait out with it). Every wait of the SDK's goes through here."""
+        self._check_open()
         shared = self._shared
-        if shared.closed:
-            raise _closed_error()
         try:
             with anyio.CancelScope() as waiting:
                 shared.waiting.add(waiting)
@@ -856,8 +855,7 @@ class AsyncCincopa(ClientOperations):
         except RuntimeError as exc:  # the scope's exit, as the coroutine is closed off its loop
             _end_if_closing(exc)
             raise
-        if shared.closed:
-            raise _closed_error()
+        self._check_open()
 
     def _delay_before_retry(
         self, operation: str, retry_safe: bool, error: CincopaError, retries_done: int
