@@ -257,8 +257,11 @@ def test_adaptive_limit_halves_on_overload_and_grows_back() -> None:
 
 
 async def test_adaptive_limit_reacts_to_429_in_a_run(emu: CincopaEmulator) -> None:
-    """A run that meets 429s ends with a lower in-flight limit than it started with."""
-    emu.faults.add("rate_limit", rate=0.5, operations="asset.set_meta", retry_after=0)
+    """A run that meets 429s ends with a lower in-flight limit than it started with.
+
+    The first three ``asset.set_meta`` calls of the run are refused, whichever items make them
+    (not a rate: with one, a run could meet none, or give one item's every try a 429)."""
+    emu.faults.add("rate_limit", operations="asset.set_meta", times=3, retry_after=0)
     seen: list[int] = []
     async with emu.client(max_concurrency=16) as cp:
         cp._shared.sleep = _no_sleep
@@ -274,8 +277,9 @@ async def test_adaptive_limit_reacts_to_429_in_a_run(emu: CincopaEmulator) -> No
         finally:
             AdaptiveLimit.overloaded = original
     assert uploaded.ok
-    assert seen
-    assert min(seen) < 16
+    assert len(seen) == 3
+    assert seen[0] == 8  # the first 429 halves the limit of 16
+    assert min(seen) < 8
 
 
 async def test_progress_reports_bytes_within_large_files(emu: CincopaEmulator) -> None:
