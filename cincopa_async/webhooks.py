@@ -549,6 +549,15 @@ def _check_options(
         raise CincopaValidationError(problems, operation=_OPERATION)
 
 
+def _hold_key(receiver: object, security_key: str | None) -> None:
+    """Scrub ``security_key`` from every log record and error while ``receiver`` (a
+    ``WebhookReceiver``, or a ``webhook_endpoint`` function) lives: a handler's failure that
+    quotes it is logged by this module."""
+    if security_key:
+        KNOWN.hold(security_key)
+        weakref.finalize(receiver, KNOWN.release, security_key)
+
+
 class WebhookReceiver:
     """A minimal ASGI app receiving webhooks on any path (POST only), without dependencies.
 
@@ -574,9 +583,7 @@ class WebhookReceiver:
         self.security_key = security_key
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
-        if security_key:  # scrubbed from every log record and error while the receiver lives
-            KNOWN.hold(security_key)
-            weakref.finalize(self, KNOWN.release, security_key)
+        _hold_key(self, security_key)
 
     def __repr__(self) -> str:  # the key stays out of it
         signed = " signed" if self.security_key is not None else ""
@@ -676,6 +683,7 @@ def webhook_endpoint(
         close = {"connection": "close"} if reply.close else None
         return JSONResponse(reply.body, status_code=reply.status, headers=close)
 
+    _hold_key(endpoint, security_key)
     return endpoint
 
 

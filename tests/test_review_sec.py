@@ -1,0 +1,55 @@
+"""An adversarial review of the secret-keeping promise at the edges users touch outside the core
+client (webhook receivers, the Dask plugin, the CLI): each test here failed on the code before
+its fix."""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+import httpx
+import pytest
+
+from cincopa_async._redact import KNOWN
+
+WEBHOOK_KEY = "whsec-Review-Key-0123456789"
+EVENT_BODY = b'{"event":"asset.uploaded","rid":"abc123"}'
+
+
+def _starlette_receiver(handler: object, key: str) -> object:
+    from starlette.applications import Starlette
+
+    from cincopa_async.webhooks import webhook_route
+
+    return Starlette(routes=[webhook_route("/hooks", handler, security_key=key)])  # type: ignore[arg-type]  # a handler of any shape, as a user's
+
+
+@pytest.mark.anyio
+async def test_webhook_route_keeps_its_security_key_out_of_the_handler_failure_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``WebhookReceiver`` scrubs its ``security_key`` from every log record while it lives; the
+    Starlette ``webhook_route``/``webhook_endpoint`` did not, so a handler failure quoting the
+    key was logged (with its traceback) verbatim."""
+    from cincopa_async.webhooks import sign
+
+    def handler(event: object) -> None:
+        raise RuntimeError(f"cannot check the delivery against {WEBHOOK_KEY}")
+
+    app = _starlette_receiver(handler, WEBHOOK_KEY)
+    caplog.set_level(logging.DEBUG, logger="cincopa_async.webhooks")
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # a Starlette app
+    async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+        reply = await client.post(
+            "/hooks",
+            content=EVENT_BODY,
+            headers={"X-Cincopa-Signature": sign(EVENT_BODY, WEBHOOK_KEY)},
+        )
+    assert reply.status_code == 500
+    failures = [r for r in caplog.records if r.name == "cincopa_async.webhooks"]
+    assert failures, "the handler's failure is logged"
+    logged = caplog.text + "".join(logging.Formatter().format(r) for r in failures)
+    assert "the handler" in logged or "failed" in logged
+    assert WEBHOOK_KEY not in logged
+    del app
+    gc.collect()
