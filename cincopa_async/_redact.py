@@ -70,11 +70,12 @@ SECRET_QUERY_PARAMS: tuple[str, ...] = ("api_token", "simple_user_add", "securit
 
 # The name may follow a separator or its percent-encoded form (a URL quoted inside a URL). The
 # value runs to the next plain separator: a "%26" inside it may be an encoded "&" of the secret
-# itself (a password), so it is redacted too, at the cost of the rest of a quoted URL.
+# itself (a password), so it is redacted too, at the cost of the rest of a quoted URL. An empty
+# value hides nothing and stays empty ("pass api_token= or set ..." is advice, not a secret).
 _SECRET_PARAM_RE = re.compile(
     r"(?i)((?:^|[?&;\s\"'(,]|%3F|%26)(?:"
     + "|".join(SECRET_QUERY_PARAMS)
-    + r")(?:=|%3D))[^&\s\"'#)<>]*"
+    + r")(?:=|%3D))[^&\s\"'#)<>]+"
 )
 
 #: Known values shorter than this are not scrubbed from text they were not given with: a short

@@ -53,3 +53,23 @@ async def test_webhook_route_keeps_its_security_key_out_of_the_handler_failure_l
     assert WEBHOOK_KEY not in logged
     del app
     gc.collect()
+
+
+def test_a_missing_token_error_says_how_to_pass_one_unmangled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first error a user without a token meets said "pass api_token=REDACTED": the
+    redaction of secret query parameters replaced the *empty* value after ``api_token=`` in
+    the SDK's own advice, as if a token had been given and hidden."""
+    from cincopa_async import AsyncCincopa, CincopaValidationError
+    from cincopa_async._redact import redact
+
+    monkeypatch.delenv("CINCOPA_API_TOKEN", raising=False)
+    with pytest.raises(CincopaValidationError) as caught:
+        AsyncCincopa()
+    assert "pass api_token= or set CINCOPA_API_TOKEN" in str(caught.value)
+    assert "REDACTED" not in str(caught.value)
+    # an empty value has nothing to hide; a value is still redacted, however short
+    assert redact("?api_token=&page=2") == "?api_token=&page=2"
+    assert redact("?api_token=x&page=2") == "?api_token=REDACTED&page=2"
+    assert redact("hash= security_key=k") == "hash= security_key=REDACTED"
