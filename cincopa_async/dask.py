@@ -41,6 +41,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record
 from ._client import AsyncCincopa
 from ._errors import CincopaValidationError
+from ._redact import redact
 from ._sync import SyncFile, store_sync_file, sync_record, walk
 from ._uploads import DEFAULT_CHUNK_SIZE, check_upload_options
 
@@ -71,8 +72,10 @@ class CincopaPlugin(WorkerPlugin):
         self._options = client_options
         self.client: AsyncCincopa | None = None
 
-    def __repr__(self) -> str:  # the token stays out of it
-        return f"<CincopaPlugin base_url={self._options.get('base_url', 'from the environment')!r}>"
+    def __repr__(self) -> str:  # the token stays out of it, and a base URL's credentials
+        base_url = self._options.get("base_url")
+        shown = "'from the environment'" if base_url is None else repr(redact(str(base_url)))
+        return f"<CincopaPlugin base_url={shown}>"
 
     def __getstate__(self) -> dict[str, Any]:
         return {"_api_token": self._api_token, "_options": self._options, "client": None}

@@ -73,3 +73,37 @@ def test_a_missing_token_error_says_how_to_pass_one_unmangled(
     assert redact("?api_token=&page=2") == "?api_token=&page=2"
     assert redact("?api_token=x&page=2") == "?api_token=REDACTED&page=2"
     assert redact("hash= security_key=k") == "hash= security_key=REDACTED"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://user:1234567iplugintokenabcdef@api.cincopa.com/v2/",
+        "https://api.cincopa.com/v2/?api_token=1234567iplugintokenabcdef",
+    ],
+)
+def test_the_dask_plugin_repr_never_quotes_a_secret_in_its_base_url(base_url: str) -> None:
+    """``CincopaPlugin`` is made on the driver, before any client checks its options, and Dask
+    prints plugins by ``repr``: a base URL carrying credentials (or the token pasted as a query
+    string) was shown whole."""
+    pytest.importorskip("distributed")
+    from cincopa_async.dask import CincopaPlugin
+
+    plugin = CincopaPlugin(None, base_url=base_url)
+    assert "1234567iplugintokenabcdef" not in repr(plugin)
+    assert "api.cincopa.com" in repr(plugin)
+    assert "1234567iplugintokenabcdef" not in str(plugin)
+
+
+def test_the_cli_settings_repr_never_quotes_a_secret_in_its_base_url() -> None:
+    from cincopa_async.cli._app import Settings
+
+    settings = Settings(
+        "1234567iclitokenabcdef",
+        "https://user:1234567ipassword@api.cincopa.com/v2/?api_token=1234567iclitokenabcdef",
+        False,
+        60.0,
+        2,
+    )
+    assert "1234567iclitokenabcdef" not in repr(settings)
+    assert "1234567ipassword" not in repr(settings)
