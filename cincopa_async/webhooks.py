@@ -512,9 +512,23 @@ async def _receive(
         if inspect.isawaitable(result):
             await result
     except Exception:  # the handler failed: 500, so that Cincopa delivers it again
-        _logger.exception("webhook handler %r failed on a %s event", handler, event.event)
+        _logger.exception(
+            "webhook handler %r failed on a %s event", handler, _event_name_for_log(event.event)
+        )
         return _Reply(500, {"ok": False, "error": "the handler failed"})
     return _Reply(200, {"ok": True, "event": event.event})
+
+
+#: How much of an event's name a log line quotes: an unknown event's name is the sender's text.
+_LOGGED_NAME_LENGTH: Final = 100
+
+
+def _event_name_for_log(name: str) -> str:
+    """``name`` quoted for a log line (``repr``: a newline in it cannot start a forged line of
+    its own), cut to ``_LOGGED_NAME_LENGTH`` characters."""
+    if len(name) <= _LOGGED_NAME_LENGTH:
+        return repr(name)
+    return f"{name[:_LOGGED_NAME_LENGTH]!r}... ({len(name)} characters)"
 
 
 def _check_options(

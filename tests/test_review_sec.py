@@ -5,12 +5,11 @@ its fix."""
 from __future__ import annotations
 
 import gc
+import json
 import logging
 
 import httpx
 import pytest
-
-from cincopa_async._redact import KNOWN
 
 WEBHOOK_KEY = "whsec-Review-Key-0123456789"
 EVENT_BODY = b'{"event":"asset.uploaded","rid":"abc123"}'
@@ -107,3 +106,29 @@ def test_the_cli_settings_repr_never_quotes_a_secret_in_its_base_url() -> None:
     )
     assert "1234567iclitokenabcdef" not in repr(settings)
     assert "1234567ipassword" not in repr(settings)
+
+
+@pytest.mark.anyio
+async def test_a_webhook_event_name_cannot_forge_or_flood_the_receivers_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The event name of an unknown event is the sender's text (no signature is needed without
+    a ``security_key``): logged raw when the handler failed, a newline in it forged a log line
+    of its own, and its length (up to the 1 MiB body) went into the record whole."""
+    from cincopa_async.webhooks import WebhookReceiver
+
+    def handler(event: object) -> None:
+        raise RuntimeError("the handler failed")
+
+    forged = "gallery.synced\n2026-12-02 12:00:00 CRITICAL root: forged line" + "x" * 100_000
+    body = json.dumps({"event": forged}).encode()
+    caplog.set_level(logging.DEBUG, logger="cincopa_async.webhooks")
+    transport = httpx.ASGITransport(app=WebhookReceiver(handler))
+    async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+        reply = await client.post("/hooks", content=body)
+    assert reply.status_code == 500
+    (record,) = [r for r in caplog.records if r.name == "cincopa_async.webhooks"]
+    message = record.getMessage()
+    assert "gallery.synced" in message
+    assert "\n" not in message
+    assert len(message) < 1000
