@@ -10,6 +10,9 @@ import logging
 
 import httpx
 import pytest
+from fastapi import FastAPI, WebSocket
+
+from cincopa_async.fastapi import Cincopa  # at module level: FastAPI resolves annotations here
 
 WEBHOOK_KEY = "whsec-Review-Key-0123456789"
 EVENT_BODY = b'{"event":"asset.uploaded","rid":"abc123"}'
@@ -132,3 +135,51 @@ async def test_a_webhook_event_name_cannot_forge_or_flood_the_receivers_log(
     assert "gallery.synced" in message
     assert "\n" not in message
     assert len(message) < 1000
+
+
+@pytest.mark.anyio
+async def test_the_fastapi_dependency_serves_websocket_endpoints_too() -> None:
+    """``Cincopa`` took a ``Request``, which FastAPI gives HTTP endpoints only: a WebSocket
+    endpoint depending on it failed with ``TypeError: get_cincopa() missing 1 required
+    positional argument``. It is the same shared client in both, closed with the app."""
+    from cincopa_async.fastapi import STATE_KEY, cincopa_lifespan
+
+    app = FastAPI(
+        lifespan=cincopa_lifespan(
+            api_token="1234567iwebsockettokenabcdef", base_url="http://127.0.0.1:9/v2/"
+        )
+    )
+    seen: list[object] = []
+
+    @app.websocket("/live")
+    async def live(websocket: WebSocket, cp: Cincopa) -> None:
+        seen.append(cp)
+        await websocket.accept()
+        await websocket.send_text("closed" if cp.is_closed else "open")
+        await websocket.close()
+
+    @app.get("/plain")
+    async def plain(cp: Cincopa) -> str:
+        seen.append(cp)
+        return "ok"
+
+    sent: list[dict[str, object]] = []
+    incoming = iter([{"type": "websocket.connect"}])
+
+    async def receive() -> dict[str, object]:
+        return next(incoming, {"type": "websocket.disconnect", "code": 1000})
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async with app.router.lifespan_context(app):
+        shared = getattr(app.state, STATE_KEY)
+        scope = {"type": "websocket", "path": "/live", "headers": [], "query_string": b""}
+        await app({**scope, "app": app, "scheme": "ws", "subprotocols": []}, receive, send)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            assert (await client.get("/plain")).json() == "ok"
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.close"]
+    assert sent[1]["text"] == "open"
+    assert seen == [shared, shared]
+    assert shared.is_closed
