@@ -53,6 +53,7 @@ from ._locks import HandedOut, ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
 from ._redact import (
     KNOWN,
+    MIN_SECRET_LENGTH,
     install_log_redaction,
     redact,
     redact_url,
@@ -182,6 +183,13 @@ def _token_problem(token: object, source: str) -> str | None:
         return f"{source}: is not valid UTF-8 text (it contains a lone surrogate)"
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
         return f"{source}: contains whitespace or a control character (NUL, CR, LF ...)"
+    if len(token) < MIN_SECRET_LENGTH:
+        # Inferred: Cincopa's tokens are some 30 characters (<account id>i<characters>). The
+        # registry that scrubs log records ignores shorter values, which would garble them.
+        return (
+            f"{source}: is too short ({len(token)} characters) to be an API token: the SDK keeps"
+            f" only tokens of at least {MIN_SECRET_LENGTH} characters out of every log record"
+        )
     return None
 
 

@@ -48,6 +48,7 @@ import httpx
 
 __all__ = [
     "KNOWN",
+    "MIN_SECRET_LENGTH",
     "REDACTED",
     "SECRET_QUERY_PARAMS",
     "KnownSecrets",

@@ -183,3 +183,29 @@ async def test_the_fastapi_dependency_serves_websocket_endpoints_too() -> None:
     assert sent[1]["text"] == "open"
     assert seen == [shared, shared]
     assert shared.is_closed
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_token_too_short_to_be_kept_out_of_logs_is_refused(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry that scrubs secrets from log records ignores values shorter than
+    ``MIN_SECRET_LENGTH`` (a short value would garble every message); a client's token that
+    short was accepted, and a server echoing it (a response header, as httpcore's DEBUG log
+    shows them) put it in a log record verbatim. No real API token is that short: it is
+    refused when the client is made, before anything is sent, and never quoted."""
+    from cincopa_async import AsyncCincopa, CincopaValidationError
+    from cincopa_async._redact import MIN_SECRET_LENGTH
+
+    short = "abcd1"
+    assert len(short) < MIN_SECRET_LENGTH
+    monkeypatch.delenv("CINCOPA_API_TOKEN", raising=False)
+    if source == "environment":
+        monkeypatch.setenv("CINCOPA_API_TOKEN", short)
+    with pytest.raises(CincopaValidationError) as caught:
+        AsyncCincopa(short if source == "argument" else None)
+    (problem,) = caught.value.problems
+    assert "too short" in problem
+    assert short not in str(caught.value)
+    # the shortest token the registry keeps out of logs is accepted
+    AsyncCincopa("1" * MIN_SECRET_LENGTH)
