@@ -209,3 +209,83 @@ def test_a_token_too_short_to_be_kept_out_of_logs_is_refused(
     assert short not in str(caught.value)
     # the shortest token the registry keeps out of logs is accepted
     AsyncCincopa("1" * MIN_SECRET_LENGTH)
+
+
+DASK_TOKEN = "1234567idasktokenabcdefghij"
+
+
+@pytest.mark.parametrize(
+    ("address", "safe"),
+    [
+        ("tls://scheduler.example:8786", True),
+        ("tcp://127.0.0.1:8786", True),
+        ("tcp://[::1]:8786", True),
+        ("localhost:8786", True),
+        ("inproc://10.0.0.5/123/1", True),
+        ("tcp://192.0.2.1:8786", False),
+        ("scheduler:8786", False),  # Dask's default scheme is tcp
+        ("ws://192.0.2.1:8786", False),
+    ],
+)
+def test_which_scheduler_addresses_may_carry_the_token(address: str, safe: bool) -> None:
+    pytest.importorskip("distributed")
+    from cincopa_async.dask import token_travels_safely
+
+    assert token_travels_safely(address) is safe
+
+
+@pytest.mark.anyio
+async def test_sync_on_dask_never_ships_the_token_in_the_clear_off_this_machine(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """The token travels pickled inside the worker plugin, to the scheduler (which keeps it)
+    and on to every worker: over ``tcp://`` to another machine that is the token in the clear
+    on the network, which the SDK refuses for its own requests (plain ``http://`` only on
+    loopback). It is refused before anything is sent; without a token the workers read theirs
+    from their environment."""
+    pytest.importorskip("distributed")
+    import dask
+
+    from cincopa_async import CincopaValidationError, Ledger
+    from cincopa_async.dask import sync_on_dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):  # on the unfixed code
+        async with Ledger(str(tmp_path) + "/ledger.sqlite") as ledger:
+            with pytest.raises(CincopaValidationError) as caught:
+                await sync_on_dask("tcp://192.0.2.1:8786", tmp_path, ledger, api_token=DASK_TOKEN)
+    (problem,) = caught.value.problems
+    assert "tls://" in problem
+    assert "CINCOPA_API_TOKEN" in problem
+    assert DASK_TOKEN not in str(caught.value)
+
+
+def test_cincopa_sync_on_an_insecure_cluster_leaves_the_token_to_the_workers(
+    tmp_path: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``cincopa sync --dask tcp://host:8786`` always shipped the CLI's token in the plugin; to
+    a cluster it cannot reach over TLS it now sends none (the workers read
+    ``CINCOPA_API_TOKEN``), and says so on stderr."""
+    pytest.importorskip("distributed")
+    import cincopa_async.dask
+    from cincopa_async.cli import _app
+
+    given: list[str | None] = []
+
+    async def fake_sync_on_dask(*args: object, api_token: str | None, **options: object) -> None:
+        given.append(api_token)
+
+    monkeypatch.setattr(cincopa_async.dask, "sync_on_dask", fake_sync_on_dask)
+    monkeypatch.setenv("CINCOPA_API_TOKEN", DASK_TOKEN)
+    monkeypatch.setenv("CINCOPA_BASE_URL", "http://127.0.0.1:9/v2/")
+    source = tmp_path / "library"  # type: ignore[operator]  # a Path at run time
+    source.mkdir()
+    for address, shipped in (("tcp://192.0.2.1:8786", None), ("tls://192.0.2.1:8786", DASK_TOKEN)):
+        ledger = tmp_path / f"{len(given)}.sqlite"  # type: ignore[operator]  # a Path at run time
+        with pytest.raises(SystemExit):
+            _app.main(["sync", str(source), "--dask", address, "--ledger", str(ledger)])
+        assert given[-1] == shipped
+        err = capsys.readouterr().err
+        assert ("CINCOPA_API_TOKEN" in err) is (shipped is None)
+        assert DASK_TOKEN not in err
