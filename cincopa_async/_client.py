@@ -24,7 +24,7 @@ import sys
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, SupportsIndex, TypeAlias, TypeVar
 from urllib.parse import urlencode
 
 import anyio
@@ -616,6 +616,16 @@ class AsyncCincopa(ClientOperations):
         return (
             f"<AsyncCincopa base_url={self._base_url!r} max_retries={self.max_retries}"
             f" max_concurrency={self.max_concurrency}{' closed' if self._shared.closed else ''}>"
+        )
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        """A client is not pickled (nor copied): a pickle would hold its token in the clear --
+        a Dask task closing over ``cp`` ships it -- and make a client sharing none of this
+        one's pool, limiter or lifecycle."""
+        raise TypeError(
+            "an AsyncCincopa cannot be pickled or copied: it holds the API token and a"
+            " connection pool. Make one client per process (on Dask: a CincopaPlugin makes one"
+            " per worker; a task reads it as get_worker().plugins['cincopa-async'].client)."
         )
 
     def with_options(

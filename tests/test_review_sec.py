@@ -289,3 +289,26 @@ def test_cincopa_sync_on_an_insecure_cluster_leaves_the_token_to_the_workers(
         err = capsys.readouterr().err
         assert ("CINCOPA_API_TOKEN" in err) is (shipped is None)
         assert DASK_TOKEN not in err
+
+
+def test_a_client_refuses_to_be_pickled_with_its_token() -> None:
+    """``pickle``/``cloudpickle`` of an ``AsyncCincopa`` -- or of a bound method of it, as a
+    Dask task closing over ``cp`` ships it -- held the token in the clear (and made a client
+    sharing nothing that works). It is a ``TypeError`` naming the way to go, never quoting the
+    token."""
+    import copy
+    import pickle
+
+    from cincopa_async import AsyncCincopa
+
+    token = "1234567ipickletokenabcdefgh"
+    client = AsyncCincopa(token)
+    for value in (client, client.with_options(max_retries=0), client.asset.list):
+        with pytest.raises(TypeError, match="CincopaPlugin") as caught:
+            pickle.dumps(value)
+        assert token not in str(caught.value)
+    with pytest.raises(TypeError):
+        copy.deepcopy(client)
+    cloudpickle = pytest.importorskip("cloudpickle")
+    with pytest.raises(TypeError, match="CincopaPlugin"):
+        cloudpickle.dumps(client)
