@@ -14,6 +14,8 @@ from fastapi import FastAPI, WebSocket
 
 from cincopa_async.fastapi import Cincopa  # at module level: FastAPI resolves annotations here
 
+from ._raw_server import RawRequest, Script, http_reply, raw_server
+
 WEBHOOK_KEY = "whsec-Review-Key-0123456789"
 EVENT_BODY = b'{"event":"asset.uploaded","rid":"abc123"}'
 
@@ -312,3 +314,59 @@ def test_a_client_refuses_to_be_pickled_with_its_token() -> None:
     cloudpickle = pytest.importorskip("cloudpickle")
     with pytest.raises(TypeError, match="CincopaPlugin"):
         cloudpickle.dumps(client)
+
+
+# Escape sequences a terminal obeys: OSC (window title; OSC 52 writes the clipboard), CSI
+# (clear the screen, colours) in its 7-bit and its 8-bit (C1) form, BEL, backspace, CR.
+TERMINAL_ATTACK = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\x1b[31mred\x9b31m\r\x08\x7f"
+_CONTROLS = ("\x1b", "\x07", "\x08", "\r", "\x7f", "\x9b")
+
+
+def _hostile_titles(request: RawRequest, number: int) -> bytes:
+    item = {"rid": "r1", "title": "t" + TERMINAL_ATTACK, "caption": TERMINAL_ATTACK}
+    page = {"page": 1, "pages_count": 1, "items_count": 1}
+    return http_reply(json.dumps({"success": True, "items_data": page, "items": [item]}).encode())
+
+
+def _hostile_message(request: RawRequest, number: int) -> bytes:
+    reply = {"success": False, "message": "refused" + TERMINAL_ATTACK}
+    return http_reply(json.dumps(reply).encode())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["asset", "list"],
+        ["asset", "list", "--all"],
+        ["--json", "asset", "list"],
+        ["--json", "asset", "list", "--all"],
+    ],
+)
+@pytest.mark.parametrize("script", [_hostile_titles, _hostile_message])
+def test_the_cli_never_writes_a_servers_control_characters_to_the_terminal(
+    args: list[str],
+    script: Script,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Asset titles and captions are anyone's text (an upload token lets the public set them),
+    and a server's message is the server's: printed as they came, their escape sequences
+    reached the terminal -- a screen cleared, a window title set, the clipboard written (OSC
+    52). Control characters are printed as ``\\u`` escapes (so ``--json`` stays JSON and
+    decodes to the same strings), newlines and tabs as they are."""
+    from cincopa_async.cli import _app
+
+    with raw_server(script) as server:
+        monkeypatch.setenv("CINCOPA_API_TOKEN", "1234567iterminaltokenabcdef")
+        monkeypatch.setenv("CINCOPA_BASE_URL", server.base_url)
+        with pytest.raises(SystemExit):
+            _app.main(args)
+    captured = capsys.readouterr()
+    for stream in (captured.out, captured.err):
+        assert not [char for char in _CONTROLS if char in stream], stream
+    shown = captured.out if script is _hostile_titles else captured.err
+    assert "\\u001b]52;c;ZWNobyBwd25lZA==" in shown
+    if "--json" in args and script is _hostile_titles:
+        first = json.loads(captured.out.splitlines()[0] if "--all" in args else captured.out)
+        item = first if "--all" in args else first["items"][0]
+        assert item["caption"] == TERMINAL_ATTACK
