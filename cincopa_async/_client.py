@@ -54,6 +54,7 @@ from ._paging import AsyncPager
 from ._redact import (
     KNOWN,
     MIN_SECRET_LENGTH,
+    credential_values,
     install_log_redaction,
     redact,
     redact_url,
@@ -1087,7 +1088,7 @@ class AsyncCincopa(ClientOperations):
                 url=url,
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
-        secrets = self._secrets_of(request)
+        secrets = [*self._secrets_of(request), *credential_values(payload)]
         message = payload.get("message") or payload.get("error") or "no message"
         raise APIResponseError(
             safe_text(message, _MESSAGE_LIMIT, secrets),
@@ -1124,6 +1125,8 @@ class AsyncCincopa(ClientOperations):
         url = redact_url(request.url)
         status = response.status_code
         secrets = self._secrets_of(request)
+        if isinstance(payload, dict | list):
+            secrets += credential_values(payload)
         server_message = ""
         if isinstance(payload, dict):
             found = payload.get("message") or payload.get("error") or ""

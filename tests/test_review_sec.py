@@ -370,3 +370,36 @@ def test_the_cli_never_writes_a_servers_control_characters_to_the_terminal(
         first = json.loads(captured.out.splitlines()[0] if "--all" in args else captured.out)
         item = first if "--all" in args else first["items"][0]
         assert item["caption"] == TERMINAL_ATTACK
+
+
+OTHER_TOKEN = "7654321iANOTHERtokenOFtheACCOUNT"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", ["200 OK", "403 Forbidden", "500 Oops"])
+async def test_an_error_keeps_no_credential_field_of_the_reply_it_came_with(status: str) -> None:
+    """A reply's credential fields (``api_token``, ``token``, ...) are hidden from the models
+    and registered as secrets when a reply is read; a *failed* reply carrying one (a token of
+    the account, not the request's) was kept by its error verbatim -- in ``.payload`` or
+    ``.body``, and in the message when the server's text quoted it."""
+    from cincopa_async import AsyncCincopa, CincopaError
+
+    reply = {
+        "success": False,
+        "message": f"token {OTHER_TOKEN} was revoked",
+        "tokens": [{"api_token": OTHER_TOKEN, "permissions": "asset.read"}],
+        "temp": {"token": OTHER_TOKEN + "x"},
+    }
+
+    def script(request: RawRequest, number: int) -> bytes:
+        return http_reply(json.dumps(reply).encode(), status=status)
+
+    with raw_server(script) as server:
+        async with AsyncCincopa("1234567ierrortokenabcdefgh", base_url=server.base_url) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await cp.with_options(max_retries=0).token.list()
+    error = caught.value
+    texts = [str(error), repr(error), repr(vars(error))]
+    assert "was revoked" in str(error)
+    for text in texts:
+        assert OTHER_TOKEN not in text
