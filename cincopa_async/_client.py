@@ -24,7 +24,7 @@ import sys
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, SupportsIndex, TypeAlias, TypeVar
 from urllib.parse import urlencode
 
 import anyio
@@ -53,6 +53,8 @@ from ._locks import HandedOut, ImportRegistry, KeyedLocks
 from ._paging import AsyncPager
 from ._redact import (
     KNOWN,
+    MIN_SECRET_LENGTH,
+    credential_values,
     install_log_redaction,
     redact,
     redact_url,
@@ -182,6 +184,13 @@ def _token_problem(token: object, source: str) -> str | None:
         return f"{source}: is not valid UTF-8 text (it contains a lone surrogate)"
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
         return f"{source}: contains whitespace or a control character (NUL, CR, LF ...)"
+    if len(token) < MIN_SECRET_LENGTH:
+        # Inferred: Cincopa's tokens are some 30 characters (<account id>i<characters>). The
+        # registry that scrubs log records ignores shorter values, which would garble them.
+        return (
+            f"{source}: is too short ({len(token)} characters) to be an API token: the SDK keeps"
+            f" only tokens of at least {MIN_SECRET_LENGTH} characters out of every log record"
+        )
     return None
 
 
@@ -608,6 +617,16 @@ class AsyncCincopa(ClientOperations):
         return (
             f"<AsyncCincopa base_url={self._base_url!r} max_retries={self.max_retries}"
             f" max_concurrency={self.max_concurrency}{' closed' if self._shared.closed else ''}>"
+        )
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        """A client is not pickled (nor copied): a pickle would hold its token in the clear --
+        a Dask task closing over ``cp`` ships it -- and make a client sharing none of this
+        one's pool, limiter or lifecycle."""
+        raise TypeError(
+            "an AsyncCincopa cannot be pickled or copied: it holds the API token and a"
+            " connection pool. Make one client per process (on Dask: a CincopaPlugin makes one"
+            " per worker; a task reads it as get_worker().plugins['cincopa-async'].client)."
         )
 
     def with_options(
@@ -1069,7 +1088,7 @@ class AsyncCincopa(ClientOperations):
                 url=url,
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
-        secrets = self._secrets_of(request)
+        secrets = [*self._secrets_of(request), *credential_values(payload)]
         message = payload.get("message") or payload.get("error") or "no message"
         raise APIResponseError(
             safe_text(message, _MESSAGE_LIMIT, secrets),
@@ -1106,6 +1125,8 @@ class AsyncCincopa(ClientOperations):
         url = redact_url(request.url)
         status = response.status_code
         secrets = self._secrets_of(request)
+        if isinstance(payload, dict | list):
+            secrets += credential_values(payload)
         server_message = ""
         if isinstance(payload, dict):
             found = payload.get("message") or payload.get("error") or ""

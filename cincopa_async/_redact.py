@@ -48,10 +48,12 @@ import httpx
 
 __all__ = [
     "KNOWN",
+    "MIN_SECRET_LENGTH",
     "REDACTED",
     "SECRET_QUERY_PARAMS",
     "KnownSecrets",
     "canonical_form",
+    "credential_values",
     "install_log_redaction",
     "redact",
     "redact_url",
@@ -70,11 +72,12 @@ SECRET_QUERY_PARAMS: tuple[str, ...] = ("api_token", "simple_user_add", "securit
 
 # The name may follow a separator or its percent-encoded form (a URL quoted inside a URL). The
 # value runs to the next plain separator: a "%26" inside it may be an encoded "&" of the secret
-# itself (a password), so it is redacted too, at the cost of the rest of a quoted URL.
+# itself (a password), so it is redacted too, at the cost of the rest of a quoted URL. An empty
+# value hides nothing and stays empty ("pass api_token= or set ..." is advice, not a secret).
 _SECRET_PARAM_RE = re.compile(
     r"(?i)((?:^|[?&;\s\"'(,]|%3F|%26)(?:"
     + "|".join(SECRET_QUERY_PARAMS)
-    + r")(?:=|%3D))[^&\s\"'#)<>]*"
+    + r")(?:=|%3D))[^&\s\"'#)<>]+"
 )
 
 #: Known values shorter than this are not scrubbed from text they were not given with: a short
@@ -437,6 +440,35 @@ def secret_parts(value: str) -> list[str]:
         if colon and password:
             parts.append(password)
     return parts
+
+
+#: Reply fields whose value is a credential: the models' secret fields and the secret query
+#: parameters. An error keeping a reply scrubs their values wherever the reply holds them.
+CREDENTIAL_FIELDS = frozenset({"api_token", "token", *SECRET_QUERY_PARAMS})
+
+
+def credential_values(value: Any) -> list[str]:
+    """The string values (of at least ``MIN_SECRET_LENGTH`` characters) of ``CREDENTIAL_FIELDS``
+    keys anywhere in a JSON-like ``value`` (a decoded reply): iterative, and bounded to
+    ``MAX_KEPT_ITEMS`` containers, however the reply nests."""
+    found: list[str] = []
+    stack = [value]
+    visited = 0
+    while stack and visited < MAX_KEPT_ITEMS:
+        node = stack.pop()
+        visited += 1
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in items:
+            if isinstance(item, dict | list | tuple):
+                stack.append(item)
+            elif (
+                isinstance(key, str)
+                and key.lower() in CREDENTIAL_FIELDS
+                and isinstance(item, str)
+                and len(item) >= MIN_SECRET_LENGTH
+            ):
+                found.append(item)
+    return found
 
 
 def url_secrets(url: str) -> list[str]:

@@ -20,9 +20,10 @@ infrastructure of its own:
   ``_bulk``): the account ends with exactly one asset per file.
 
 Every worker must see the source directory at the same absolute path (a shared or network file
-system). **The token** travels to the workers inside the plugin: use TLS between the client and
-the cluster (``tls://`` addresses), or leave ``api_token`` unset and give each worker
-``CINCOPA_API_TOKEN`` (and ``CINCOPA_BASE_URL``) in its environment. It never appears in the
+system). **The token** travels to the workers inside the plugin, so it is sent only over TLS
+(``tls://`` addresses) or to a scheduler on this machine (``token_travels_safely``); otherwise
+leave ``api_token`` unset and give each worker ``CINCOPA_API_TOKEN`` (and
+``CINCOPA_BASE_URL``) in its environment. It never appears in the
 plugin's ``repr``, in Dask's logs or in task arguments.
 """
 
@@ -39,8 +40,9 @@ from distributed import wait as _wait_typed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record
-from ._client import AsyncCincopa
+from ._client import AsyncCincopa, is_loopback_host
 from ._errors import CincopaValidationError
+from ._redact import redact
 from ._sync import SyncFile, store_sync_file, sync_record, walk
 from ._uploads import DEFAULT_CHUNK_SIZE, check_upload_options
 
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 
     from ._ledger import Ledger, LedgerRecord
 
-__all__ = ["PLUGIN_NAME", "CincopaPlugin", "SyncOutcome", "sync_on_dask"]
+__all__ = ["PLUGIN_NAME", "CincopaPlugin", "SyncOutcome", "sync_on_dask", "token_travels_safely"]
 
 PLUGIN_NAME: Final = "cincopa-async"
 _wait: Any = _wait_typed  # awaitable with an asynchronous client
@@ -71,8 +73,10 @@ class CincopaPlugin(WorkerPlugin):
         self._options = client_options
         self.client: AsyncCincopa | None = None
 
-    def __repr__(self) -> str:  # the token stays out of it
-        return f"<CincopaPlugin base_url={self._options.get('base_url', 'from the environment')!r}>"
+    def __repr__(self) -> str:  # the token stays out of it, and a base URL's credentials
+        base_url = self._options.get("base_url")
+        shown = "'from the environment'" if base_url is None else repr(redact(str(base_url)))
+        return f"<CincopaPlugin base_url={shown}>"
 
     def __getstate__(self) -> dict[str, Any]:
         return {"_api_token": self._api_token, "_options": self._options, "client": None}
@@ -84,6 +88,34 @@ class CincopaPlugin(WorkerPlugin):
         if self.client is not None:
             client, self.client = self.client, None
             await client.aclose()
+
+
+def token_travels_safely(address: str) -> bool:
+    """Whether a token pickled in a ``CincopaPlugin`` may travel to the scheduler at ``address``
+    (which keeps it, and sends it to every worker): over TLS (``tls://``, ``wss://``), within
+    this process (``inproc://``) or to this machine (a loopback host) -- as the SDK sends its
+    own requests in plain ``http://`` only on loopback. An address without a scheme is
+    Dask's default, ``tcp://``."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+    except ValueError:
+        return False
+    if scheme in ("tls", "wss", "inproc"):
+        return True
+    try:
+        host, _port = parse_host_port(location, default_port=0)
+    except ValueError:
+        return False
+    return is_loopback_host(str(host))
+
+
+def _scheduler_address(cluster: str | Client) -> str:
+    if isinstance(cluster, str):
+        return cluster
+    address = getattr(getattr(cluster, "scheduler", None), "address", None)
+    return address if isinstance(address, str) else ""
 
 
 def _worker_client() -> AsyncCincopa:
@@ -158,10 +190,21 @@ async def sync_on_dask(
 
     ``cluster`` is a scheduler address (``tcp://host:8786``) or a ``distributed.Client``
     (asynchronous). ``api_token`` and ``client_options`` are the workers' ``AsyncCincopa``
-    arguments (see ``CincopaPlugin``). ``batches_in_flight`` bounds the tasks submitted at once
-    (default: twice the cluster's worker threads).
+    arguments (see ``CincopaPlugin``); an ``api_token`` is sent only where
+    ``token_travels_safely`` (else ``CincopaValidationError``, before anything is sent).
+    ``batches_in_flight`` bounds the tasks submitted at once (default: twice the cluster's
+    worker threads).
     """
     check_upload_options(chunk_size)
+    if api_token is not None and not token_travels_safely(_scheduler_address(cluster)):
+        raise CincopaValidationError(
+            [
+                "api_token: would travel in the clear, pickled in the worker plugin, to a"
+                " scheduler off this machine: use a tls:// address, or give each worker"
+                " CINCOPA_API_TOKEN in its environment and pass api_token=None"
+            ],
+            operation="sync_on_dask",
+        )
     source_dir = str(await anyio.Path(source).absolute())
     own = not isinstance(cluster, Client)
     # distributed is only partly typed; its asynchronous client is handled as Any here

@@ -35,7 +35,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
+from fastapi.requests import HTTPConnection
 
 from ._client import AsyncCincopa
 
@@ -106,8 +107,10 @@ def cincopa_lifespan(
     return run
 
 
-def get_cincopa(request: Request) -> AsyncCincopa:
-    """The dependency: the app's shared client, opened by its lifespan."""
+def get_cincopa(request: HTTPConnection) -> AsyncCincopa:
+    """The dependency: the app's shared client, opened by its lifespan, for HTTP and WebSocket
+    endpoints alike (an ``HTTPConnection`` is either: FastAPI gives a ``Request`` to HTTP
+    endpoints only)."""
     client = getattr(request.app.state, STATE_KEY, None)
     if not isinstance(client, AsyncCincopa):
         raise CincopaNotConfiguredError(

@@ -512,9 +512,23 @@ async def _receive(
         if inspect.isawaitable(result):
             await result
     except Exception:  # the handler failed: 500, so that Cincopa delivers it again
-        _logger.exception("webhook handler %r failed on a %s event", handler, event.event)
+        _logger.exception(
+            "webhook handler %r failed on a %s event", handler, _event_name_for_log(event.event)
+        )
         return _Reply(500, {"ok": False, "error": "the handler failed"})
     return _Reply(200, {"ok": True, "event": event.event})
+
+
+#: How much of an event's name a log line quotes: an unknown event's name is the sender's text.
+_LOGGED_NAME_LENGTH: Final = 100
+
+
+def _event_name_for_log(name: str) -> str:
+    """``name`` quoted for a log line (``repr``: a newline in it cannot start a forged line of
+    its own), cut to ``_LOGGED_NAME_LENGTH`` characters."""
+    if len(name) <= _LOGGED_NAME_LENGTH:
+        return repr(name)
+    return f"{name[:_LOGGED_NAME_LENGTH]!r}... ({len(name)} characters)"
 
 
 def _check_options(
@@ -549,6 +563,15 @@ def _check_options(
         raise CincopaValidationError(problems, operation=_OPERATION)
 
 
+def _hold_key(receiver: object, security_key: str | None) -> None:
+    """Scrub ``security_key`` from every log record and error while ``receiver`` (a
+    ``WebhookReceiver``, or a ``webhook_endpoint`` function) lives: a handler's failure that
+    quotes it is logged by this module."""
+    if security_key:
+        KNOWN.hold(security_key)
+        weakref.finalize(receiver, KNOWN.release, security_key)
+
+
 class WebhookReceiver:
     """A minimal ASGI app receiving webhooks on any path (POST only), without dependencies.
 
@@ -574,9 +597,7 @@ class WebhookReceiver:
         self.security_key = security_key
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
-        if security_key:  # scrubbed from every log record and error while the receiver lives
-            KNOWN.hold(security_key)
-            weakref.finalize(self, KNOWN.release, security_key)
+        _hold_key(self, security_key)
 
     def __repr__(self) -> str:  # the key stays out of it
         signed = " signed" if self.security_key is not None else ""
@@ -676,6 +697,7 @@ def webhook_endpoint(
         close = {"connection": "close"} if reply.close else None
         return JSONResponse(reply.body, status_code=reply.status, headers=close)
 
+    _hold_key(endpoint, security_key)
     return endpoint
 
 

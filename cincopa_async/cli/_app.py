@@ -66,7 +66,7 @@ class Settings:
         self.max_retries = max_retries
 
     def __repr__(self) -> str:
-        return f"<Settings base_url={self.base_url!r}>"  # the token stays out
+        return f"<Settings base_url={redact(self.base_url)!r}>"  # the token stays out
 
     def output(self, json_mode: bool = False, *, credential: bool = False) -> Output:
         return Output(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 import sys
 from collections.abc import AsyncIterable, Mapping, Sequence
 from datetime import datetime
@@ -205,8 +206,25 @@ def _raw_items(reply: Any, path: str) -> list[Any]:
     return [to_jsonable(item) for item in operator.attrgetter(path)(reply)]
 
 
+# C0 controls but tab and newline, DEL, and C1 controls (0x9b is CSI on many terminals).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escaped_control(match: re.Match[str]) -> str:
+    return f"\\u{ord(match[0]):04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character a terminal might obey (an escape sequence from a
+    reply: an asset's title is anyone's text) written as a ``\\u`` escape, tabs and newlines
+    kept. JSON text stays valid JSON decoding to the same strings (``json`` escapes C0 itself;
+    C1 and DEL in a string become their ``\\u`` escapes)."""
+    return _CONTROL_RE.sub(_escaped_control, text)
+
+
 class Output:
-    """Writes results and errors; scrubs ``secrets`` from all of it.
+    """Writes results and errors; scrubs ``secrets`` from all of it, and writes every control
+    character as an escape (``terminal_safe``).
 
     ``credential``: this command's output is a credential (``CREDENTIAL_COMMANDS``): its results
     are printed without redaction but for ``secrets`` (see the module docstring).
@@ -276,7 +294,7 @@ class Output:
     def line(self, text: str = "", *, redact: bool = True) -> None:
         """A plain line on stdout (no markup); ``redact=False`` scrubs only the known secrets."""
         text = self.scrub(text) if redact else self._only_secrets(text)
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(terminal_safe(text) + "\n")
         sys.stdout.flush()
 
     def result(self, text: str) -> None:
@@ -285,7 +303,7 @@ class Output:
 
     def note(self, text: str) -> None:
         """A plain line on stderr (progress without a terminal, notices)."""
-        sys.stderr.write(self.scrub(text) + "\n")
+        sys.stderr.write(terminal_safe(self.scrub(text)) + "\n")
         sys.stderr.flush()
 
     def json(self, value: Any, *, operation: str = "cincopa") -> None:
@@ -308,10 +326,10 @@ class Output:
         from rich.text import Text
 
         text = Text()
-        text.append(f"error: {title}", style="bold red")
-        text.append(f": {self.scrub(message)}")
+        text.append(terminal_safe(f"error: {self.scrub(title)}"), style="bold red")
+        text.append(terminal_safe(f": {self.scrub(message)}"))
         if hint:
-            text.append(f"\n{self.scrub(hint)}", style="dim")
+            text.append(terminal_safe(f"\n{self.scrub(hint)}"), style="dim")
         self.stderr.print(text, soft_wrap=True)
 
     # -- replies -------------------------------------------------------------------------------
@@ -375,7 +393,7 @@ class Output:
     def _cell(self, name: str, value: Any) -> str:
         if name in self.redact_keys and isinstance(value, str) and value:
             return REDACTED
-        return self._result(cell(value, redact_keys=self.redact_keys))
+        return terminal_safe(self._result(cell(value, redact_keys=self.redact_keys)))
 
     def summary(self, reply: Any, *, skip: set[str]) -> bool:
         """Print the reply's own fields (those not in ``skip``); False when none has a value.

@@ -242,13 +242,20 @@ async def _on_dask(
     live: bool | None,
 ) -> None:
     try:
-        from cincopa_async.dask import sync_on_dask
+        from cincopa_async.dask import sync_on_dask, token_travels_safely
     except ImportError as exc:
         raise click.UsageError(
             f"--dask needs the 'dask' extra (pip install 'cincopa-async[dask]'): {exc}"
         ) from None
     from cincopa_async._sync import register, walk
 
+    token = settings.token
+    if not token_travels_safely(address):
+        token = None
+        tally.out.note(
+            f"sync: the token is not sent to {address} (not tls://, not this machine: it would"
+            " travel in the clear); each worker reads CINCOPA_API_TOKEN from its environment"
+        )
     with ProgressReporter(tally.out, "sync", live=live) as report:
         count, size = await register(ledger, walk(source_dir, skip=ledger.path))
         report.start(count, size)
@@ -256,7 +263,7 @@ async def _on_dask(
             address,
             source_dir,
             ledger,
-            api_token=settings.token,
+            api_token=token,
             base_url=settings.base_url,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
