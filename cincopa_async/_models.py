@@ -269,11 +269,16 @@ class GalleryList(Reply):
 
 @frozen(kw_only=True)
 class GalleryItems(Reply):
-    """``gallery.get_items``: a gallery's upload URL and one page of its assets."""
+    """``gallery.get_items``: a gallery's upload URL and one page of its assets.
+
+    ``claimed`` is text as received: open-connector (REAL-CLIENTS.md S10) reads it as a
+    non-empty string, and what its words mean (``"yes"`` in our examples) is *inferred*; the SDK
+    does not read it as a flag, so no value of it can fail the reply.
+    """
 
     fid: str = ""
     upload_url: str = field(default="", repr=False, metadata=_SECRET)  # self-authorising
-    claimed: bool | None = None
+    claimed: str = ""
     spfid: str = ""
     folder: GalleryFolder = field(factory=GalleryFolder)
 

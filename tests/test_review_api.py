@@ -1,0 +1,44 @@
+"""Adversarial review against REAL-CLIENTS.md: what Cincopa's own and third-party clients send to
+and read from the live API, fed through the SDK's wire and structuring paths.
+
+Each test quotes the client (by its S-number in REAL-CLIENTS.md) whose behaviour it pins.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from .conftest import MakeClient
+
+pytestmark = pytest.mark.anyio
+
+
+# -- gallery.get_items: ``claimed`` ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("claimed", ["yes", "1", "2025-04-23T10:15:00Z", "A4KANh__rQ_m", "claimed"])
+async def test_gallery_get_items_reads_claimed_as_the_text_open_connector_reads(
+    make_client: MakeClient, claimed: str
+) -> None:
+    """S10 reads ``claimed`` with ``requireProviderString(body.claimed, "claimed")``: a
+    non-empty string of unknown vocabulary, not a yes/no flag. Whatever text it is, the gallery's
+    items (what S5 and S9 read, ``folder.items_data.items_count``) must still come back."""
+    reply = {
+        "success": True,
+        "runtime": 3.1,
+        "fid": "A4KANh__rQ_m",
+        "upload_url": "https://mediaupload.cincopa.com/post.jpg?uid=1&d=x&hash=y&addtofid=A4",
+        "claimed": claimed,
+        "spfid": "sp1",
+        "folder": {
+            "items": [{"rid": "AEyCfY7ET4hA", "filename": "a.mp4"}],
+            "items_data": {"page": 1, "items_per_page": 20, "items_count": 1, "pages_count": 1},
+        },
+    }
+    cp, _ = make_client(lambda request: httpx.Response(200, json=reply))
+    async with cp:
+        items = await cp.gallery.get_items(fid="A4KANh__rQ_m")
+    assert items.claimed == claimed
+    assert items.folder.items_data.items_count == 1
+    assert [asset.rid for asset in items.folder.items] == ["AEyCfY7ET4hA"]
