@@ -1070,7 +1070,7 @@ class AsyncCincopa(ClientOperations):
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
         secrets = self._secrets_of(request)
-        message = payload.get("message") or payload.get("error") or "no message"
+        message = _reason_of(payload) or "no message"
         raise APIResponseError(
             safe_text(message, _MESSAGE_LIMIT, secrets),
             operation=operation,
@@ -1108,7 +1108,7 @@ class AsyncCincopa(ClientOperations):
         secrets = self._secrets_of(request)
         server_message = ""
         if isinstance(payload, dict):
-            found = payload.get("message") or payload.get("error") or ""
+            found = _reason_of(payload) or ""
             server_message = safe_text(found, _MESSAGE_LIMIT, secrets)
         cls: type[APIStatusError]
         if status in (401, 403):
@@ -1142,6 +1142,20 @@ class AsyncCincopa(ClientOperations):
             body=scrub_json(kept, secrets),
             retry_after=parse_retry_after(response.headers),
         )
+
+
+def _reason_of(payload: Mapping[str, Any]) -> Any:
+    """The reason a failure body gives: ``message`` (REFERENCE.md section 3), else ``error``,
+    which clients read as text (REAL-CLIENTS.md S10: ``body?.message ?? body?.error``) or as an
+    object holding ``message`` (S9: ``$var['error']['message']``); the object itself when it
+    holds none."""
+    message = payload.get("message")
+    if message:
+        return message
+    error = payload.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return error["message"]
+    return error
 
 
 #: Every byte but those ``_over_json_budget`` counts.

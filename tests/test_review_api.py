@@ -9,6 +9,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from cincopa_async import APIResponseError, AuthenticationError
+
 from .conftest import MakeClient
 
 pytestmark = pytest.mark.anyio
@@ -42,3 +44,43 @@ async def test_gallery_get_items_reads_claimed_as_the_text_open_connector_reads(
     assert items.claimed == claimed
     assert items.folder.items_data.items_count == 1
     assert [asset.rid for asset in items.folder.items] == ["AEyCfY7ET4hA"]
+
+
+# -- error shapes --------------------------------------------------------------------------
+
+
+async def test_an_error_object_gives_its_message(make_client: MakeClient) -> None:
+    """S9 (techjoomla) falls back to ``$var['error']['message']``: ``error`` may be an object
+    holding ``message``. The SDK's ``.message`` is that text, not the object's repr."""
+    body = {"success": False, "error": {"code": 17, "message": "gallery not found"}}
+    cp, _ = make_client(lambda request: httpx.Response(200, json=body))
+    async with cp:
+        with pytest.raises(APIResponseError) as caught:
+            await cp.gallery.get_items(fid="nope")
+    assert caught.value.message == "gallery not found"
+    assert str(caught.value) == "gallery.get_items: gallery not found"
+
+
+async def test_an_error_string_and_a_message_still_read_as_before(make_client: MakeClient) -> None:
+    """S10: ``optionalString(body?.message) ?? optionalString(body?.error)``."""
+    bodies = [
+        {"success": False, "message": "bad fid", "error": {"message": "other"}},
+        {"success": False, "error": "bad fid"},
+    ]
+    for body in bodies:
+        cp, _ = make_client(lambda request, body=body: httpx.Response(200, json=body))
+        async with cp:
+            with pytest.raises(APIResponseError) as caught:
+                await cp.gallery.get_items(fid="nope")
+        assert caught.value.message == "bad fid"
+
+
+async def test_an_error_object_on_a_403_gives_its_message(make_client: MakeClient) -> None:
+    """The same ``error.message`` object on an HTTP error reply (S10 maps 403 to unauthorized)."""
+    body = {"success": False, "error": {"message": "invalid api_token"}}
+    cp, _ = make_client(lambda request: httpx.Response(403, json=body))
+    async with cp:
+        with pytest.raises(AuthenticationError) as caught:
+            await cp.ping()
+    assert "invalid api_token" in str(caught.value)
+    assert "{" not in str(caught.value).split("(")[0]
