@@ -1159,9 +1159,12 @@ class UploadResource:
             view: thumbnail/list layout of the widget.
             allow: allowed asset types ('all' or a type list).
             allowExtensions: allowed file extensions ('all' or a list).
-            disable_mobile_app: hide the mobile-app upload option.
-            disable_undo: disable undo in the widget.
-            disable_href: disable links inside the widget.
+            disable_mobile_app: hide the mobile-app upload option; False is left out, not sent
+                as 'false' (see BOOL).
+            disable_undo: disable undo in the widget; False is left out, not sent as 'false'
+                (see BOOL).
+            disable_href: disable links inside the widget; False is left out, not sent as
+                'false' (see BOOL).
             api_token: a (temporary) token to put in the URL instead of the client's.
         """
         return self._client._build_url(

@@ -22,7 +22,10 @@ CSV       ``Sequence[str]``            ``a,b,c`` (a plain ``str`` is sent as is)
 PIPE      ``Sequence[str]``            ``a|b|c`` (permission scopes)
 ENUM      ``Literal[...]``             as is, checked against ``choices``
 YES_NO    ``bool``                     ``yes`` / ``no``
-BOOL      ``bool``                     ``true`` / ``false``
+BOOL      ``bool``                     ``true``; False is left out (Cincopa's
+                                       own code never sends ``false``, REAL-
+                                       CLIENTS.md S5; how ``false`` reads:
+                                       unknown)
 JSON      ``Mapping[str, Any]``        compact JSON text
 ========  ===========================  ==========================================
 """
@@ -468,9 +471,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ),
             Param("allow", STR, doc="allowed asset types ('all' or a type list)"),
             Param("allowExtensions", STR, doc="allowed file extensions ('all' or a list)"),
-            Param("disable_mobile_app", BOOL, doc="hide the mobile-app upload option"),
-            Param("disable-undo", BOOL, doc="disable undo in the widget"),
-            Param("disable_href", BOOL, doc="disable links inside the widget"),
+            Param(
+                "disable_mobile_app",
+                BOOL,
+                doc="hide the mobile-app upload option; False is left out, not sent as 'false' (see BOOL)",
+            ),
+            Param(
+                "disable-undo",
+                BOOL,
+                doc="disable undo in the widget; False is left out, not sent as 'false' (see BOOL)",
+            ),
+            Param(
+                "disable_href",
+                BOOL,
+                doc="disable links inside the widget; False is left out, not sent as 'false' (see BOOL)",
+            ),
         ),
         url_only=True,
     ),

@@ -6,12 +6,14 @@ Each test quotes the client (by its S-number in REAL-CLIENTS.md) whose behaviour
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import httpx
 import pytest
 
-from cincopa_async import APIResponseError, AuthenticationError
+from cincopa_async import APIResponseError, AsyncCincopa, AuthenticationError
 
-from .conftest import MakeClient
+from .conftest import TOKEN, MakeClient
 
 pytestmark = pytest.mark.anyio
 
@@ -84,3 +86,28 @@ async def test_an_error_object_on_a_403_gives_its_message(make_client: MakeClien
             await cp.ping()
     assert "invalid api_token" in str(caught.value)
     assert "{" not in str(caught.value).split("(")[0]
+
+
+# -- upload.iframe: flags ------------------------------------------------------------------
+
+
+def test_iframe_flags_travel_as_cincopas_own_plugin_sends_them() -> None:
+    """S5 builds ``upload.iframe?...&disable_mobile_app=true&disable-undo=true...``, adding
+    ``&disable_href=true`` when wanted: a flag is ``true`` or absent, never ``false`` (whether
+    the widget reads ``false`` as off or, by its presence, as on is unknown). A flag set False
+    is left out: the widget's default."""
+    cp = AsyncCincopa(TOKEN)
+    url = cp.upload.iframe(
+        rrid="assign:7:42",
+        disable_mobile_app=True,
+        disable_undo=True,
+        disable_href=False,
+        view="large",
+        allow="all",
+        allowExtensions="all",
+    )
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["disable_mobile_app"] == "true"
+    assert query["disable-undo"] == "true"
+    assert "disable_href" not in query
+    assert "false" not in query.values()
