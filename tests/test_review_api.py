@@ -13,6 +13,7 @@ import pytest
 
 from cincopa_async import APIResponseError, AsyncCincopa, AuthenticationError
 
+from ._raw_server import http_reply, raw_server
 from .conftest import TOKEN, MakeClient
 
 pytestmark = pytest.mark.anyio
@@ -111,3 +112,22 @@ def test_iframe_flags_travel_as_cincopas_own_plugin_sends_them() -> None:
     assert query["disable-undo"] == "true"
     assert "disable_href" not in query
     assert "false" not in query.values()
+
+
+# -- the wire form of a POST ---------------------------------------------------------------
+
+
+async def test_a_post_without_a_body_declares_no_content_type(anyio_backend: str) -> None:
+    """Parameters travel in the query; a POST has an empty body (REFERENCE.md section 1; S9
+    ``$http->post($url, '')``). No client labels that empty body ``application/octet-stream``,
+    and the trio route (httpcore) sends no Content-Type at all: the asyncio route (aiohttp,
+    which adds one of its own to a POST) must send the same request."""
+    with raw_server(lambda request, number: http_reply(b'{"success": true}')) as server:
+        async with AsyncCincopa(TOKEN, base_url=server.base_url, max_retries=0) as cp:
+            await cp.asset.delete(rid="AEyCfY7ET4hA")
+            await cp.gallery.add_item(fid="A4KANh__rQ_m", rid=["AEyCfY7ET4hA"])
+    assert [request.line.split(" ")[0] for request in server.requests] == ["POST", "POST"]
+    for request in server.requests:
+        assert "content-type" not in request.header_names
+        assert request.headers["content-length"] == "0"
+        assert request.body == b""
