@@ -314,10 +314,15 @@ class ImportJob(Reply):
 
 @frozen(kw_only=True)
 class ImportStatus(Reply):
-    """``asset.upload_from_url_get_status``; ``file_size_bytes`` is -1 while unknown."""
+    """``asset.upload_from_url_get_status``; ``file_size_bytes`` is -1 while unknown.
+
+    ``progress`` is a percentage (0-100), a float: clients read it as text or any JSON number
+    (REAL-CLIENTS.md S11: ``z.union([z.string(), z.number()])``); whether the live API ever
+    sends a fraction is unknown.
+    """
 
     status: str = ""
-    progress: int | None = None
+    progress: float | None = None
     progress_bytes: int | None = None
     file_size_bytes: int | None = None
     resid: str = ""

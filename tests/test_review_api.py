@@ -131,3 +131,31 @@ async def test_a_post_without_a_body_declares_no_content_type(anyio_backend: str
         assert "content-type" not in request.header_names
         assert request.headers["content-length"] == "0"
         assert request.body == b""
+
+
+# -- asset.upload_from_url_get_status: progress ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"), [("45.5", 45.5), (12.75, 12.75), ("7", 7.0), (100, 100.0)]
+)
+async def test_an_import_status_takes_a_fractional_progress(
+    make_client: MakeClient, wire: object, expected: float
+) -> None:
+    """S11 reads ``progress: z.union([z.string(), z.number()])``: a percentage (0-100) as text or
+    as any JSON number, a fraction included. A fractional one must not make the poll a
+    ``ResponseValidationError`` (``import_url`` then polls on until its timeout and aborts a job
+    that was running fine)."""
+    reply = {
+        "success": True,
+        "status": "inprogress",
+        "progress": wire,
+        "progress_bytes": "4550",
+        "file_size_bytes": "10000",
+        "resid": "",
+    }
+    cp, _ = make_client(lambda request: httpx.Response(200, json=reply))
+    async with cp:
+        status = await cp.asset.upload_from_url_get_status(status_id="0123abcd")
+    assert status.progress == expected
+    assert (status.progress_bytes, status.file_size_bytes) == (4550, 10000)
