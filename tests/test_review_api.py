@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from cincopa_async import APIResponseError, AsyncCincopa, AuthenticationError
+from cincopa_async._spec import ENDPOINTS_BY_NAME
 
 from ._raw_server import http_reply, raw_server
 from .conftest import TOKEN, MakeClient
@@ -159,3 +160,36 @@ async def test_an_import_status_takes_a_fractional_progress(
         status = await cp.asset.upload_from_url_get_status(status_id="0123abcd")
     assert status.progress == expected
     assert (status.progress_bytes, status.file_size_bytes) == (4550, 10000)
+
+
+# -- facts REFERENCE.md marks as assumed ---------------------------------------------------
+
+ASSUMED_PARAMS = [
+    # section 11 question 12: "how multiple events are encoded (assumed CSV)"
+    ("webhook.set", "events"),
+    # question 15: "gallery.delete default for delete_assets (assumed no)"
+    ("gallery.delete", "delete_assets"),
+    # section 1: "cache=never ... to bypass caching (code; semantics inferred)"
+    ("asset.list", "cache"),
+    ("asset.get_tags", "cache"),
+    ("asset.set_meta", "cache"),
+]
+
+
+@pytest.mark.parametrize(("operation", "wire"), ASSUMED_PARAMS)
+def test_an_assumed_fact_is_said_to_be_inferred_where_the_user_reads_it(
+    operation: str, wire: str
+) -> None:
+    """Every fact REFERENCE.md marks as assumed or inferred says so in the generated method's
+    docstring (from the one place it is kept: the parameter's entry in ``_spec``)."""
+    endpoint = ENDPOINTS_BY_NAME[operation]
+    [param] = [param for param in endpoint.params if param.wire == wire]
+    assert "inferred" in param.doc
+    cp = AsyncCincopa(TOKEN)
+    method = getattr(getattr(cp, endpoint.resource), endpoint.action)
+    assert " ".join(param.doc.split()) in " ".join((method.__doc__ or "").split())
+
+
+def test_webhook_set_says_its_upsert_is_inferred() -> None:
+    """Question 12: "whether webhook.set upserts by URL (assumed yes)"."""
+    assert "inferred" in ENDPOINTS_BY_NAME["webhook.set"].summary
