@@ -193,3 +193,70 @@ def test_an_assumed_fact_is_said_to_be_inferred_where_the_user_reads_it(
 def test_webhook_set_says_its_upsert_is_inferred() -> None:
     """Question 12: "whether webhook.set upserts by URL (assumed yes)"."""
     assert "inferred" in ENDPOINTS_BY_NAME["webhook.set"].summary
+
+
+# -- uploads: the gallery an upload goes to ------------------------------------------------
+
+HOST_DONE = (
+    "authentication ok\nfile received ok\nreading metadata ok\nfile stored ok\n"
+    "creating resource ok\nnew resource id 196481794 AEyCfY7ET4hA\ndone.\n"
+)
+
+
+@pytest.mark.parametrize("placeholder", ["addtofid=0", "addtofid=*", "addtofid="])
+async def test_an_upload_into_a_gallery_names_it_in_the_upload_url(
+    make_client: MakeClient, placeholder: str
+) -> None:
+    """Cincopa's own code puts an upload into a gallery through the upload URL's ``addtofid``:
+    S7 ``upload_url.replace("addtofid=0", "addtofid=" + fid)``, S5 ``.replace("&addtofid=*",
+    "&addtofid=")``. ``asset.get_upload_url``'s ``fid`` is documented only (no client sends it):
+    where the URL it gives still carries the no-gallery placeholder, the SDK names the gallery
+    there, as S7 does, rather than upload the file outside it without a word."""
+    posts: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/post.jpg"):
+            posts.append(request.url)
+            return httpx.Response(200, text=HOST_DONE)
+        operation = request.url.path.rsplit("/", 1)[-1].removesuffix(".json")
+        if operation == "asset.get_upload_url":
+            url = f"https://mediaupload.cincopa.com/post.jpg?uid=1234567&d=AAA&hash=h4sh&{placeholder}"
+            return httpx.Response(200, json={"success": True, "upload_url": url})
+        if operation == "asset.list":
+            asset = {"rid": "AEyCfY7ET4hA", "id": "196481794", "filename": "u.bin"}
+            return httpx.Response(200, json={"success": True, "items": [asset]})
+        return httpx.Response(200, json={"success": True})
+
+    cp, _ = make_client(handler)
+    async with cp:
+        asset = await cp.upload_file(b"abc", filename="u.bin", gallery="A4KANh__rQ_m")
+    assert asset.rid == "AEyCfY7ET4hA"
+    [post] = posts
+    assert post.params["addtofid"] == "A4KANh__rQ_m"
+    assert (post.params["uid"], post.params["d"], post.params["hash"]) == ("1234567", "AAA", "h4sh")
+
+
+async def test_an_upload_url_naming_a_gallery_is_posted_to_as_given(
+    make_client: MakeClient,
+) -> None:
+    """Where ``asset.get_upload_url`` did put the gallery in the URL, or the upload names no
+    gallery, the URL is used exactly as given."""
+    posts: list[str] = []
+    given = "https://mediaupload.cincopa.com/post.jpg?uid=1234567&d=AAA&hash=h4sh&addtofid={}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/post.jpg"):
+            posts.append(str(request.url))
+            return httpx.Response(200, text=HOST_DONE)
+        operation = request.url.path.rsplit("/", 1)[-1].removesuffix(".json")
+        if operation == "asset.get_upload_url":
+            fid = request.url.params.get("fid", "0")
+            return httpx.Response(200, json={"success": True, "upload_url": given.format(fid)})
+        asset = {"rid": "AEyCfY7ET4hA", "filename": "u.bin"}
+        return httpx.Response(200, json={"success": True, "items": [asset]})
+
+    cp, _ = make_client(handler)
+    async with cp:
+        await cp.upload_file(b"abc", filename="u.bin", gallery="OTHER_fid")
+        await cp.upload_file(b"abc", filename="u.bin")
+    assert posts == [given.format("OTHER_fid"), given.format("0")]
