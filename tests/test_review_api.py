@@ -260,3 +260,64 @@ async def test_an_upload_url_naming_a_gallery_is_posted_to_as_given(
         await cp.upload_file(b"abc", filename="u.bin", gallery="OTHER_fid")
         await cp.upload_file(b"abc", filename="u.bin")
     assert posts == [given.format("OTHER_fid"), given.format("0")]
+
+
+# -- "" and null where an object is expected -----------------------------------------------
+
+
+async def test_empty_string_or_null_for_a_nested_object_reads_as_absent(
+    make_client: MakeClient,
+) -> None:
+    """The lenient converter reads ``""`` and null as "absent" for text, numbers, flags, dates
+    and lists (and PHP's ``[]`` for an object); one asset whose ``thumbnail``, ``exif`` or
+    ``versions`` is ``""``, or a reply whose ``items_data`` is null, must not fail the whole
+    page (S1 reads ``item?.thumbnail?.url``: an absent thumbnail is ordinary)."""
+    replies = {
+        "asset.list": {
+            "success": True,
+            "items": [
+                {"rid": "R1", "thumbnail": "", "exif": "", "versions": ""},
+                {"rid": "R2", "thumbnail": None, "exif": None, "versions": None},
+                {"rid": "R3", "thumbnail": {"url": "https://t/x.jpg"}},
+            ],
+            "items_data": None,
+        },
+        "gallery.get_items": {"success": True, "fid": "F1", "folder": ""},
+        "gallery.list": {"success": True, "galleries": "", "tag_cloud": "", "items_data": ""},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        operation = request.url.path.rsplit("/", 1)[-1].removesuffix(".json")
+        return httpx.Response(200, json=replies[operation])
+
+    cp, _ = make_client(handler)
+    async with cp:
+        assets = await cp.asset.list()
+        items = await cp.gallery.get_items(fid="F1")
+        galleries = await cp.gallery.list()
+    one, two, three = assets.items
+    for asset in (one, two):
+        assert (asset.thumbnail, asset.exif, asset.versions) == (None, {}, {})
+    assert three.thumbnail is not None
+    assert three.thumbnail.url == "https://t/x.jpg"
+    assert assets.items_data.pages_count == 0
+    assert items.folder.items == ()
+    assert items.folder.items_data.items_count == 0
+    assert (galleries.galleries, galleries.tag_cloud) == ((), {})
+
+
+def test_the_strict_converter_still_refuses_them() -> None:
+    """Strict mode (the golden replies in CI) keeps refusing a string where an object is."""
+    import cattrs
+
+    from cincopa_async import _models
+    from cincopa_async._converter import make_converter
+
+    strict = make_converter(strict=True)
+    for reply in (
+        {"items": [{"rid": "R1", "thumbnail": ""}]},
+        {"items": [{"rid": "R1", "exif": ""}]},
+        {"items_data": ""},
+    ):
+        with pytest.raises(cattrs.ClassValidationError):
+            strict.structure(reply, _models.AssetList)
