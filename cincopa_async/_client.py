@@ -112,7 +112,8 @@ _REQUEST_HEADERS: Final = {"Accept-Encoding": ACCEPT_ENCODING}
 # Every header aiohttp would add by itself is given, so aiohttp adds none (no skip list to
 # build per request): the values are httpx's and aiohttp's own defaults but for the two pinned.
 _DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*", **_REQUEST_HEADERS}
-_FALSE = (False, "false", "0", 0, "no")
+_FALSE = (False, "false", "0", 0, "no")  # "success" words, compared stripped and lower-cased:
+# the converter reads the flag so (``_converter._FLAGS``), and .NET writes ``False``
 _MESSAGE_LIMIT: Final = 1000  # characters of a server's message kept in an error's
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -1049,6 +1050,8 @@ class AsyncCincopa(ClientOperations):
             )
         if type(payload) is dict:
             success = payload.get("success", True)
+            if type(success) is str:
+                success = success.strip().lower()
             if success is True or success not in _FALSE:
                 return payload
         url = redact_url(request.url)  # only failures need it; redacting costs a regex pass

@@ -321,3 +321,18 @@ def test_the_strict_converter_still_refuses_them() -> None:
     ):
         with pytest.raises(cattrs.ClassValidationError):
             strict.structure(reply, _models.AssetList)
+
+
+@pytest.mark.parametrize("flag", ["False", "FALSE", " false ", "No", False, 0, "0"])
+async def test_success_false_in_any_spelling_the_converter_reads_is_a_failure(
+    make_client: MakeClient, flag: object
+) -> None:
+    """The converter reads ``success`` as a flag in any case (``"False"`` is what .NET's
+    ``bool.ToString()`` writes); the decoder must see the same failure, not hand back a reply
+    whose ``success`` is False without raising."""
+    body = {"success": flag, "message": "asset not found"}
+    cp, _ = make_client(lambda request: httpx.Response(200, json=body))
+    async with cp:
+        with pytest.raises(APIResponseError) as caught:
+            await cp.asset.delete(rid="nope")
+    assert caught.value.message == "asset not found"
