@@ -228,7 +228,12 @@ class Ack(Reply):
 
 @frozen(kw_only=True)
 class Ping(Reply):
-    """``ping``: the identity and scopes (pipe-separated ``permissions``) behind the token."""
+    """``ping``: the identity and scopes (pipe-separated ``permissions``) behind the token.
+
+    Cincopa's own code reads only ``accid`` (REAL-CLIENTS.md S5); ``ping`` (``"pong"``),
+    ``accid_num``/``userid_num`` (numbers) and ``revertid`` (a flag) are *inferred* from
+    third-party schemas (S11), as are the formats of the other fields.
+    """
 
     ping: str = ""
     accid: str = ""
@@ -340,7 +345,8 @@ class UploadToken(Reply):
 
 @frozen(kw_only=True)
 class PortalAvailability(Reply):
-    """``portal.check``: the availability word, e.g. ``"available"`` or ``"taken"``."""
+    """``portal.check``: the availability word. The overview shows only ``"available"``;
+    ``"taken"`` for a subdomain in use is *inferred* (the emulator answers so)."""
 
     subdomain: str = ""
 

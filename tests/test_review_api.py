@@ -336,3 +336,13 @@ async def test_success_false_in_any_spelling_the_converter_reads_is_a_failure(
         with pytest.raises(APIResponseError) as caught:
             await cp.asset.delete(rid="nope")
     assert caught.value.message == "asset not found"
+
+
+@pytest.mark.parametrize("model", ["Ping", "PortalAvailability"])
+def test_a_reply_whose_fields_are_guessed_says_so(model: str) -> None:
+    """REFERENCE.md question 14: ``ping``'s ``ping``/``accid_num`` formats come from
+    third-party schemas only; the overview shows ``portal.check`` answering only
+    ``"available"`` (any other word, ``"taken"`` included, is a guess)."""
+    from cincopa_async import _models
+
+    assert "inferred" in (getattr(_models, model).__doc__ or "")
