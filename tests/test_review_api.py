@@ -346,3 +346,119 @@ def test_a_reply_whose_fields_are_guessed_says_so(model: str) -> None:
     from cincopa_async import _models
 
     assert "inferred" in (getattr(_models, model).__doc__ or "")
+
+
+# -- every reply field the real clients read, shaped as they read it -----------------------
+
+ASSET = {
+    "rid": "AEyCfY7ET4hA",
+    "id": 196481794,  # S7 reads item.id; a number here
+    "type": "video",
+    "filename": "intro.mp4",
+    "caption": "",
+    "description": "",
+    "uploaded": "2025-04-23T10:15:00.1234567Z",  # .NET's 7 fractional digits
+    "modified": "2025-04-23 10:20:00",
+    "reference_id": "strapi",
+    "tags": "promo,spring",
+    "thumbnail": {"url": "https://t/thumb.jpg"},
+    "content": {"type": "video"},  # S1 reads item?.content?.type: kept in raw
+    "exif": {"duration": "00:01:30.5", "width": "1920", "height": "1080"},
+    "versions": {
+        "original": {"url": "https://v/intro.mp4", "filesize": "10485760"},
+        "jpg_600x450": {"url": "https://v/600.jpg"},
+        "mp4_hd": {"url": "https://v/hd.mp4"},
+        "jpg_sb_200x150": {"url": "https://v/sb.jpg"},
+    },
+}
+
+READS = {
+    # S5 $result_decoded['accid']; S11 accid alphanumeric, accid_num numeric, revertid boolean
+    "ping": {"success": True, "accid": "a1b2c3", "accid_num": "1234567", "revertid": False},
+    # S5 ['sub_accounts'][..]['account_name'|'uid']
+    "account.list_sub": {"success": True, "sub_accounts": [{"account_name": "F_Y", "uid": 42}]},
+    # S5 success, new_sub_account_uid
+    "account.add_sub": {"success": True, "new_sub_account_uid": 43},
+    # S5 ['tokens'][..]['permissions'|'api_token']
+    "token.list": {
+        "success": True,
+        "tokens": [{"permissions": "asset.*|gallery.*", "api_token": "t"}],
+    },
+    "token.create": {"success": True, "api_token": "1234567inewtokenabcdefghijklmnopq"},
+    # S1 { success, token: tempToken, message }
+    "token.get_temp": {"success": True, "token": "1234567i2temporarytokenabcdefghij"},
+    # S10 workspace (string), tag_cloud (ints), page_count; S9 galleries[].fid/name/description
+    "gallery.list": {
+        "success": True,
+        "workspace": "",
+        "galleries": [{"fid": "A4KANh__rQ_m", "name": "rrid:assign:7:42", "description": ""}],
+        "tag_cloud": {"spring": "3"},
+        "items_data": {"page": "1", "items_per_page": "50", "items_count": "1", "page_count": "1"},
+    },
+    # S10 fid, upload_url, claimed, spfid; S9/S5 folder.items_data.items_count, folder.items
+    "gallery.get_items": {
+        "success": True,
+        "fid": "A4KANh__rQ_m",
+        "upload_url": "https://mediaupload.cincopa.com/post.jpg?uid=1&d=x&hash=y&addtofid=A4",
+        "claimed": "yes",
+        "spfid": "sp",
+        "folder": {"items": [ASSET], "items_data": {"items_count": 1, "pages_count": 1}},
+    },
+    # S1 items_data.page < items_data.pages_count; S2 result.items[0]
+    "asset.list": {
+        "success": True,
+        "items": [ASSET],
+        "items_data": {"page": 1, "items_per_page": 50, "items_count": 1, "pages_count": 1},
+    },
+    "gallery.create": {"success": True, "fid": "NEWfid"},  # S6, S8 response.fid
+    "asset.upload_from_url": {"success": True, "status_id": 9001},  # S8 response.status_id
+    # S11 resid optional string, progress string or number
+    "asset.upload_from_url_get_status": {"success": True, "status": "ready", "progress": "100"},
+}
+
+
+@pytest.mark.parametrize("operation", sorted(READS))
+async def test_each_reply_reads_the_fields_real_clients_read(
+    make_client: MakeClient, operation: str
+) -> None:
+    """Each reply, shaped as REAL-CLIENTS.md quotes its readers, structures without error and
+    keeps what they read."""
+    from cincopa_async._spec import ENDPOINTS_BY_NAME
+
+    endpoint = ENDPOINTS_BY_NAME[operation]
+    reply = READS[operation]
+    cp, _ = make_client(lambda request: httpx.Response(200, json=reply))
+    arguments = {p.python_name: "x" for p in endpoint.params if p.required}
+    if "permissions" in arguments:
+        arguments["permissions"] = ["asset.*"]
+    owner = getattr(cp, endpoint.resource) if endpoint.resource else cp
+    async with cp:
+        result = await getattr(owner, endpoint.action)(**arguments)
+    assert result.raw == reply
+    if operation == "asset.list":
+        [asset] = result.items
+        assert (asset.id, asset.tags) == ("196481794", ("promo", "spring"))
+        assert asset.versions["jpg_600x450"].url == "https://v/600.jpg"
+        assert asset.versions["original"].filesize == 10485760
+        assert asset.exif["duration"] == "00:01:30.5"
+        assert asset.uploaded is not None
+        assert asset.uploaded.microsecond == 123456
+        assert result.raw["items"][0]["content"]["type"] == "video"
+        assert result.items_data.pages_count == 1
+    if operation == "gallery.list":
+        assert result.items_data.pages_count == 1
+        assert result.tag_cloud == {"spring": 3}
+        assert result.galleries[0].fid == "A4KANh__rQ_m"
+    if operation == "gallery.get_items":
+        assert result.folder.items_data.items_count == 1
+        assert result.folder.items[0].versions["original"].url == "https://v/intro.mp4"
+    if operation == "ping":
+        assert (result.accid, result.accid_num, result.revertid) == ("a1b2c3", 1234567, False)
+    if operation == "account.list_sub":
+        assert result.sub_accounts[0].uid == "42"
+    if operation == "account.add_sub":
+        assert result.new_sub_account_uid == "43"
+    if operation == "asset.upload_from_url":
+        assert result.status_id == "9001"
+    if operation == "token.list":
+        assert result.tokens[0].permissions == "asset.*|gallery.*"
