@@ -36,6 +36,10 @@ from yarl import URL
 __all__ = ["AiohttpTransport", "Outgoing", "Reply", "client_timeout"]
 
 _AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Accept")  # what aiohttp adds when missing
+# aiohttp labels a POST without a body ``application/octet-stream``; httpx (the trio route) and
+# every Cincopa client send such a POST (the parameters are in the query) without that label.
+_NO_BODY_AUTO_HEADERS = ("Content-Type",)
+_NO_BODY_HTTPX_AUTO_HEADERS = (*_AUTO_HEADERS, "Content-Type")
 
 
 def _as_httpx_error(exc: BaseException, *, deadline: bool = False) -> Exception | None:
@@ -228,6 +232,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 url,
                 headers=request.headers,
                 data=request.content,
+                skip_auto_headers=_NO_BODY_AUTO_HEADERS if request.content is None else None,
                 allow_redirects=False,
                 timeout=request.timeout,
                 ssl=self.ssl_context if url.scheme == "https" else True,
@@ -270,7 +275,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method,
                 url,
                 headers=request.headers.multi_items(),
-                skip_auto_headers=_AUTO_HEADERS,  # only what httpx's request holds
+                # only what httpx's request holds
+                skip_auto_headers=_AUTO_HEADERS if body else _NO_BODY_HTTPX_AUTO_HEADERS,
                 data=body,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(

@@ -114,7 +114,8 @@ _REQUEST_HEADERS: Final = {"Accept-Encoding": ACCEPT_ENCODING}
 # Every header aiohttp would add by itself is given, so aiohttp adds none (no skip list to
 # build per request): the values are httpx's and aiohttp's own defaults but for the two pinned.
 _DIRECT_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*", **_REQUEST_HEADERS}
-_FALSE = (False, "false", "0", 0, "no")
+_FALSE = (False, "false", "0", 0, "no")  # "success" words, compared stripped and lower-cased:
+# the converter reads the flag so (``_converter._FLAGS``), and .NET writes ``False``
 _MESSAGE_LIMIT: Final = 1000  # characters of a server's message kept in an error's
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -1068,6 +1069,8 @@ class AsyncCincopa(ClientOperations):
             )
         if type(payload) is dict:
             success = payload.get("success", True)
+            if type(success) is str:
+                success = success.strip().lower()
             if success is True or success not in _FALSE:
                 return payload
         url = redact_url(request.url)  # only failures need it; redacting costs a regex pass
@@ -1089,7 +1092,7 @@ class AsyncCincopa(ClientOperations):
                 errors=[f"expected a JSON object, got {type(payload).__name__} @ $"],
             )
         secrets = [*self._secrets_of(request), *credential_values(payload)]
-        message = payload.get("message") or payload.get("error") or "no message"
+        message = _reason_of(payload) or "no message"
         raise APIResponseError(
             safe_text(message, _MESSAGE_LIMIT, secrets),
             operation=operation,
@@ -1129,7 +1132,7 @@ class AsyncCincopa(ClientOperations):
             secrets += credential_values(payload)
         server_message = ""
         if isinstance(payload, dict):
-            found = payload.get("message") or payload.get("error") or ""
+            found = _reason_of(payload) or ""
             server_message = safe_text(found, _MESSAGE_LIMIT, secrets)
         cls: type[APIStatusError]
         if status in (401, 403):
@@ -1163,6 +1166,20 @@ class AsyncCincopa(ClientOperations):
             body=scrub_json(kept, secrets),
             retry_after=parse_retry_after(response.headers),
         )
+
+
+def _reason_of(payload: Mapping[str, Any]) -> Any:
+    """The reason a failure body gives: ``message`` (REFERENCE.md section 3), else ``error``,
+    which clients read as text (REAL-CLIENTS.md S10: ``body?.message ?? body?.error``) or as an
+    object holding ``message`` (S9: ``$var['error']['message']``); the object itself when it
+    holds none."""
+    message = payload.get("message")
+    if message:
+        return message
+    error = payload.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return error["message"]
+    return error
 
 
 #: Every byte but those ``_over_json_budget`` counts.

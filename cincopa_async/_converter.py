@@ -17,6 +17,8 @@ on the wire                        becomes
 "1"/"0"/1/0``
 ``[]`` where an object is          PHP's empty object: ``{}`` for a mapping, ``None`` for an
 expected                           optional nested object, the all-defaults object otherwise
+``""`` or ``null`` where an        lenient only: the same as ``[]`` (and ``()`` for an array),
+object or array is expected        so that one asset's ``"thumbnail": ""`` fails no page
 ``live_streams``                   ``LiveStreamList.streams`` (wire key inferred)
 the whole reply object             ``Reply.raw`` of the top-level model
 =================================  ==========================================================
@@ -26,7 +28,8 @@ Two modes:
 * lenient (``strict=False``, the SDK's default): unknown keys are ignored (they stay
   reachable through ``raw``); numbers sent for text (ids) become text; integral floats such
   as ``1024.0`` become ints; ``null`` for a text, list or mapping field reads as ``""``,
-  ``()`` or ``{}``.
+  ``()`` or ``{}``, and ``null`` or ``""`` for a nested object as ``None`` (optional) or the
+  all-defaults object.
 * strict (``strict=True``, used on the golden replies in CI): an unknown key at any level
   is an error, and so is every value of the wrong JSON type beyond the quirks in the table.
 
@@ -495,6 +498,12 @@ def _item_check(fast: Hook | None, conv: cattrs.Converter, elem: Any) -> Hook:
     return check
 
 
+def _is_blank(value: Any) -> bool:
+    """null or ``""``: what a lenient converter reads as "absent" where an object, an array or
+    a mapping is expected (as it does for text, numbers, flags and dates)."""
+    return value is None or (type(value) is str and not value)
+
+
 def _is_homogeneous_tuple(type_: Any) -> bool:
     args = get_args(type_)
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -591,7 +600,7 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
                         pages = value.pop("page_count")
                         value.setdefault("pages_count", pages)
                     return generated(value, type_)
-                if type(value) is list and not value:
+                if (type(value) is list and not value) or (lenient and _is_blank(value)):
                     return generated({}, type_)
                 raise _wrong("an object", value)
 
@@ -602,7 +611,7 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
         def structure_object(value: Any, type_: Any) -> Any:
             if type(value) is dict:
                 return generated(value, type_)
-            if type(value) is list and not value:
+            if (type(value) is list and not value) or (lenient and _is_blank(value)):
                 return generated({}, type_)
             raise _wrong("an object", value)
 
@@ -619,6 +628,8 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
                 return fast(value, cls)
             if value is None or (type(value) is list and not value):
                 return None
+            if lenient and _is_blank(value):
+                return None
             return inner(value, cls)
 
         return structure_optional
@@ -631,7 +642,7 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
 
         def structure_tuple(value: Any, _: Any) -> Any:
             if type(value) is not list:
-                if lenient and value is None:
+                if lenient and _is_blank(value):
                     return ()
                 raise _wrong("an array", value)
             if fast is None and not detailed:
@@ -675,7 +686,7 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
 
         def structure_mapping(value: Any, _: Any) -> Any:
             if type(value) is not dict:
-                if (type(value) is list and not value) or (lenient and value is None):
+                if (type(value) is list and not value) or (lenient and _is_blank(value)):
                     return {}
                 raise _wrong("an object", value)
             if value_type is Any:

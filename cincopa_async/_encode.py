@@ -107,6 +107,16 @@ def _flag(true: str, false: str) -> Callable[[object, Param], str]:
     return encode
 
 
+def _true_or_absent(value: object, param: Param) -> str | None:
+    """``true`` for True; None (the parameter is left out) for False. Cincopa's own code sends
+    such flags only as ``true`` or not at all (REAL-CLIENTS.md S5: ``...&disable_mobile_app=true
+    &disable-undo=true...[&disable_href=true]``); how the live side reads ``false`` -- as off,
+    or by its presence as on -- is unknown, so the SDK never sends it."""
+    if not isinstance(value, bool):
+        raise _Problem(f"expected bool, got {_type_name(value)} {_shown(value, param)}")
+    return "true" if value else None
+
+
 def _json(value: object, param: Param) -> str:
     if isinstance(value, str):
         try:
@@ -129,14 +139,14 @@ def _json(value: object, param: Param) -> str:
     return _text(text, param)  # a lone surrogate in a key or value
 
 
-_ENCODERS: Mapping[ParamKind, Callable[[object, Param], str]] = {
+_ENCODERS: Mapping[ParamKind, Callable[[object, Param], str | None]] = {
     ParamKind.STR: _text,
     ParamKind.INT: _integer,
     ParamKind.CSV: _joined(","),
     ParamKind.PIPE: _joined("|"),
     ParamKind.ENUM: _choice,
     ParamKind.YES_NO: _flag("yes", "no"),
-    ParamKind.BOOL: _flag("true", "false"),
+    ParamKind.BOOL: _true_or_absent,
     ParamKind.JSON: _json,
 }
 
@@ -165,6 +175,8 @@ def encode_arguments(
             continue
         except Exception as exc:  # e.g. a value whose __eq__ or __iter__ raises
             problems.append(f"{param.python_name}: cannot be encoded ({type(exc).__name__})")
+            continue
+        if encoded is None:  # a flag that is sent only when set
             continue
         if param.required and not encoded.strip():
             problems.append(f"{param.python_name}: must not be empty")

@@ -135,7 +135,8 @@ class AssetResource:
             details: comma-separated extra metadata fields to include (sent comma-separated).
             page: 1-based page.
             items_per_page: page size (Cincopa plugins use 50).
-            cache: 'never' bypasses server-side caching.
+            cache: 'never' bypasses server-side caching (sent so by Cincopa's Chrome extension;
+                effect inferred).
         """
         return cast(
             "AsyncPager[AssetList, Asset]",
@@ -165,7 +166,8 @@ class AssetResource:
         `GET /v2/asset.get_tags.json`
 
         Args:
-            cache: 'never' bypasses caching.
+            cache: 'never' bypasses caching (sent so by Cincopa's Chrome extension; effect
+                inferred).
         """
         return cast(
             "TagCloud",
@@ -478,7 +480,7 @@ class GalleryResource:
         Args:
             fid: gallery to delete.
             delete_assets: 'yes' also deletes the gallery's assets from the library; otherwise
-                assets stay in the library (sent as yes/no).
+                assets stay in the library (the default without it inferred) (sent as yes/no).
         """
         return cast(
             "Ack",
@@ -1159,9 +1161,12 @@ class UploadResource:
             view: thumbnail/list layout of the widget.
             allow: allowed asset types ('all' or a type list).
             allowExtensions: allowed file extensions ('all' or a list).
-            disable_mobile_app: hide the mobile-app upload option.
-            disable_undo: disable undo in the widget.
-            disable_href: disable links inside the widget.
+            disable_mobile_app: hide the mobile-app upload option; False is left out, not sent
+                as 'false' (see BOOL).
+            disable_undo: disable undo in the widget; False is left out, not sent as 'false'
+                (see BOOL).
+            disable_href: disable links inside the widget; False is left out, not sent as
+                'false' (see BOOL).
             api_token: a (temporary) token to put in the URL instead of the client's.
         """
         return self._client._build_url(
@@ -1240,14 +1245,15 @@ class WebhookResource:
         events: Sequence[str],
         security_key: str | None = None,
     ) -> Ack:
-        """Create or update (upsert by hook_url) a webhook subscription.
+        """Create or update a webhook subscription (an upsert by hook_url: inferred).
 
         `POST /v2/webhook.set.json`
 
         Args:
             hook_url: receiver URL; events are POSTed here as JSON.
-            events: event names or namespaces, comma-separated (e.g. 'asset.uploaded' or
-                'asset.*') (sent comma-separated).
+            events: event names or namespaces (e.g. 'asset.uploaded' or 'asset.*'); several are
+                sent comma-separated (inferred: Cincopa's clients send one) (sent
+                comma-separated).
             security_key: shared secret associated with the hook (delivery/signing mechanism
                 undocumented) (secret: redacted from URLs, logs and errors).
         """

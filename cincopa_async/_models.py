@@ -228,7 +228,12 @@ class Ack(Reply):
 
 @frozen(kw_only=True)
 class Ping(Reply):
-    """``ping``: the identity and scopes (pipe-separated ``permissions``) behind the token."""
+    """``ping``: the identity and scopes (pipe-separated ``permissions``) behind the token.
+
+    Cincopa's own code reads only ``accid`` (REAL-CLIENTS.md S5); ``ping`` (``"pong"``),
+    ``accid_num``/``userid_num`` (numbers) and ``revertid`` (a flag) are *inferred* from
+    third-party schemas (S11), as are the formats of the other fields.
+    """
 
     ping: str = ""
     accid: str = ""
@@ -269,11 +274,16 @@ class GalleryList(Reply):
 
 @frozen(kw_only=True)
 class GalleryItems(Reply):
-    """``gallery.get_items``: a gallery's upload URL and one page of its assets."""
+    """``gallery.get_items``: a gallery's upload URL and one page of its assets.
+
+    ``claimed`` is text as received: open-connector (REAL-CLIENTS.md S10) reads it as a
+    non-empty string, and what its words mean (``"yes"`` in our examples) is *inferred*; the SDK
+    does not read it as a flag, so no value of it can fail the reply.
+    """
 
     fid: str = ""
     upload_url: str = field(default="", repr=False, metadata=_SECRET)  # self-authorising
-    claimed: bool | None = None
+    claimed: str = ""
     spfid: str = ""
     folder: GalleryFolder = field(factory=GalleryFolder)
 
@@ -309,10 +319,15 @@ class ImportJob(Reply):
 
 @frozen(kw_only=True)
 class ImportStatus(Reply):
-    """``asset.upload_from_url_get_status``; ``file_size_bytes`` is -1 while unknown."""
+    """``asset.upload_from_url_get_status``; ``file_size_bytes`` is -1 while unknown.
+
+    ``progress`` is a percentage (0-100), a float: clients read it as text or any JSON number
+    (REAL-CLIENTS.md S11: ``z.union([z.string(), z.number()])``); whether the live API ever
+    sends a fraction is unknown.
+    """
 
     status: str = ""
-    progress: int | None = None
+    progress: float | None = None
     progress_bytes: int | None = None
     file_size_bytes: int | None = None
     resid: str = ""
@@ -330,7 +345,8 @@ class UploadToken(Reply):
 
 @frozen(kw_only=True)
 class PortalAvailability(Reply):
-    """``portal.check``: the availability word, e.g. ``"available"`` or ``"taken"``."""
+    """``portal.check``: the availability word. The overview shows only ``"available"``;
+    ``"taken"`` for a subdomain in use is *inferred* (the emulator answers so)."""
 
     subdomain: str = ""
 

@@ -22,7 +22,10 @@ CSV       ``Sequence[str]``            ``a,b,c`` (a plain ``str`` is sent as is)
 PIPE      ``Sequence[str]``            ``a|b|c`` (permission scopes)
 ENUM      ``Literal[...]``             as is, checked against ``choices``
 YES_NO    ``bool``                     ``yes`` / ``no``
-BOOL      ``bool``                     ``true`` / ``false``
+BOOL      ``bool``                     ``true``; False is left out (Cincopa's
+                                       own code never sends ``false``, REAL-
+                                       CLIENTS.md S5; how ``false`` reads:
+                                       unknown)
 JSON      ``Mapping[str, Any]``        compact JSON text
 ========  ===========================  ==========================================
 """
@@ -227,7 +230,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param(
                 "delete_assets",
                 YES_NO,
-                doc="'yes' also deletes the gallery's assets from the library; otherwise assets stay in the library",
+                doc="'yes' also deletes the gallery's assets from the library; otherwise assets stay in the library (the default without it inferred)",
             ),
         ),
     ),
@@ -336,7 +339,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("details", CSV, doc="comma-separated extra metadata fields to include"),
             Param("page", INT, doc="1-based page"),
             Param("items_per_page", INT, doc="page size (Cincopa plugins use 50)"),
-            Param("cache", ENUM, choices=("never",), doc="'never' bypasses server-side caching"),
+            Param(
+                "cache",
+                ENUM,
+                choices=("never",),
+                doc="'never' bypasses server-side caching (sent so by Cincopa's Chrome extension; effect inferred)",
+            ),
         ),
         retry_safe=True,
         pages=PageLayout(items="items", info="items_data", item="Asset"),
@@ -346,7 +354,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         reply="TagCloud",
         summary="Return the tag cloud of all asset tags with usage counts.",
-        params=(Param("cache", ENUM, choices=("never",), doc="'never' bypasses caching"),),
+        params=(
+            Param(
+                "cache",
+                ENUM,
+                choices=("never",),
+                doc="'never' bypasses caching (sent so by Cincopa's Chrome extension; effect inferred)",
+            ),
+        ),
         retry_safe=True,
     ),
     Endpoint(
@@ -468,9 +483,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ),
             Param("allow", STR, doc="allowed asset types ('all' or a type list)"),
             Param("allowExtensions", STR, doc="allowed file extensions ('all' or a list)"),
-            Param("disable_mobile_app", BOOL, doc="hide the mobile-app upload option"),
-            Param("disable-undo", BOOL, doc="disable undo in the widget"),
-            Param("disable_href", BOOL, doc="disable links inside the widget"),
+            Param(
+                "disable_mobile_app",
+                BOOL,
+                doc="hide the mobile-app upload option; False is left out, not sent as 'false' (see BOOL)",
+            ),
+            Param(
+                "disable-undo",
+                BOOL,
+                doc="disable undo in the widget; False is left out, not sent as 'false' (see BOOL)",
+            ),
+            Param(
+                "disable_href",
+                BOOL,
+                doc="disable links inside the widget; False is left out, not sent as 'false' (see BOOL)",
+            ),
         ),
         url_only=True,
     ),
@@ -603,7 +630,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "webhook.set",
         "POST",
         reply="Ack",
-        summary="Create or update (upsert by hook_url) a webhook subscription.",
+        summary="Create or update a webhook subscription (an upsert by hook_url: inferred).",
         params=(
             Param(
                 "hook_url", STR, required=True, doc="receiver URL; events are POSTed here as JSON"
@@ -612,7 +639,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                 "events",
                 CSV,
                 required=True,
-                doc="event names or namespaces, comma-separated (e.g. 'asset.uploaded' or 'asset.*')",
+                doc="event names or namespaces (e.g. 'asset.uploaded' or 'asset.*'); several are sent comma-separated (inferred: Cincopa's clients send one)",
             ),
             Param(
                 "security_key",

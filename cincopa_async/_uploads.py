@@ -3,7 +3,9 @@
 ``upload_file`` follows REFERENCE.md section 7 and, where they are more precise, Cincopa's own
 uploaders (REAL-CLIENTS.md S4 ``cpUploadAPI``, S7 the recorder):
 
-1. ``asset.get_upload_url`` gives a self-authorising URL on the upload host;
+1. ``asset.get_upload_url`` gives a self-authorising URL on the upload host (asked with
+   ``fid=`` for a gallery; should the URL still say ``addtofid=0``, the SDK names the gallery
+   there, as S7 does: ``into_gallery``);
 2. the file goes as raw-byte POSTs framed as ``cpUploadAPI`` frames them (S4), header for header:
    ``Content-Type: multipart/form-data`` (no boundary: the body is the raw bytes, not a form),
    ``X-FILE-NAME: encodeURIComponent(name)``, ``Content-Range: bytes <start>-<end exclusive>/
@@ -1296,6 +1298,8 @@ async def _store(
                 "asset.get_upload_url.upload_url",
                 secret=True,
             )
+            if gallery is not None:
+                upload_url = into_gallery(upload_url, gallery)
         uploader = _Uploader(
             client,
             opened,
@@ -1327,6 +1331,20 @@ async def _store(
             await client.asset.delete(rid=rid)  # bytes of neither version: not to be kept
         raise
     return rid
+
+
+#: An upload URL's ``addtofid`` naming no gallery: ``0`` (S7 rewrites ``addtofid=0``), ``*``
+#: (S5 rewrites ``&addtofid=*``) or empty.
+_NO_GALLERY = re.compile(r"(?<=[?&])addtofid=(?:0|\*|%2A|)(?=&|#|$)", re.IGNORECASE)
+
+
+def into_gallery(upload_url: str, gallery: str) -> str:
+    """``upload_url`` with its no-gallery ``addtofid`` placeholder set to ``gallery``, as
+    Cincopa's recorder does (REAL-CLIENTS.md S7: ``upload_url.replace("addtofid=0",
+    "addtofid=" + fid)``); otherwise exactly as given. ``asset.get_upload_url`` is asked for
+    the gallery too (``fid``, documented, sent by no Cincopa client): whether the live API
+    honours it is unverified, and a URL that already names a gallery is left alone."""
+    return _NO_GALLERY.sub(lambda _: f"addtofid={quote(gallery, safe='')}", upload_url, count=1)
 
 
 def check_gallery(gallery: object) -> None:

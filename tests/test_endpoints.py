@@ -37,7 +37,7 @@ def sample(param: Param) -> tuple[object, str]:
         case ParamKind.YES_NO:
             return True, "yes"
         case ParamKind.BOOL:
-            return False, "false"
+            return True, "true"
         case ParamKind.JSON:
             return SAMPLE_JSON, json.dumps(SAMPLE_JSON, separators=(",", ":"))
     raise AssertionError(param.kind)  # pragma: no cover

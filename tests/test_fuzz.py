@@ -41,8 +41,8 @@ def wire_of_text(value: str) -> str:
     return value
 
 
-def valid(param: Param) -> st.SearchStrategy[tuple[Any, str]]:
-    """(python value, the wire text it must arrive as)."""
+def valid(param: Param) -> st.SearchStrategy[tuple[Any, str | None]]:
+    """(python value, the wire text it must arrive as; None: it must not be sent)."""
     match param.kind:
         case ParamKind.STR:
             text = (TEXT | HUGE).filter(lambda s: bool(s.strip()) or not param.required)
@@ -58,7 +58,8 @@ def valid(param: Param) -> st.SearchStrategy[tuple[Any, str]]:
         case ParamKind.YES_NO:
             return st.booleans().map(lambda b: (b, "yes" if b else "no"))
         case ParamKind.BOOL:
-            return st.booleans().map(lambda b: (b, "true" if b else "false"))
+            # False is left out (see _spec's BOOL): None stands for "not on the wire"
+            return st.booleans().map(lambda b: (b, "true" if b else None))
         case ParamKind.JSON:
             mapping = st.dictionaries(st.text(max_size=8), JSON_VALUE, max_size=4)
             return mapping.map(
@@ -108,7 +109,8 @@ def arguments(draw: st.DrawFn, endpoint: Endpoint) -> tuple[dict[str, Any], dict
         elif choice == "valid":
             value, wire = draw(valid(param))
             kwargs[param.python_name] = value
-            expected[param.wire] = wire
+            if wire is not None:
+                expected[param.wire] = wire
         else:
             kwargs[param.python_name] = draw(invalid(param))
             ok = False
