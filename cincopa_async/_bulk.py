@@ -400,11 +400,16 @@ class ItemState:
     something? Then the step looks for it before sending anything that could store it again.
     ``claim``: see ``Ledger.claim_reference``; a step calls it under the reference's lock and
     reconciles when it is True (another input of the job has the same reference).
+    ``earlier``: the ledger knows an attempt of this key that may have been applied -- by a run
+    before (the item is started or failed) or by another input of this run with the same key --
+    so a step whose request cannot be looked for by a reference (``bulk.delete``) confirms
+    before sending it.
     """
 
     __slots__ = (
         "attempt",
         "claim",
+        "earlier",
         "index",
         "input",
         "job",
@@ -425,6 +430,7 @@ class ItemState:
         self.sent = 0  # of which acknowledged
         self.mtime_ns: int | None = None  # the file's, for the ledger (uploads of paths)
         self.job: str | None = None  # a server-side job an earlier attempt started (imports)
+        self.earlier = False  # the ledger knows an attempt of this key (see the docstring)
         # with a ledger: claim(reference) records that the item stores that reference and is
         # True when another item of the ledger claimed or stored it first
         self.claim: Callable[[str], Awaitable[bool]] | None = None
@@ -811,11 +817,10 @@ class BulkRun(Generic[InputT, ValueT]):
                 continue
             # started: an attempt may have stored something; failed, or done but the input
             # changed since: the account may hold an earlier attempt's asset too
-            work.reconcile = (
-                (record is not None and record.state != "pending")
-                or not self._trusted
-                or work.key in chunk_keys
-            )
+            work.earlier = (
+                record is not None and record.state != "pending"
+            ) or work.key in chunk_keys
+            work.reconcile = work.earlier or not self._trusted
             if work.key is not None:
                 chunk_keys.add(work.key)
             work.job = record.job if record is not None else None
@@ -1486,19 +1491,20 @@ class BulkStreams:
         """``asset.delete`` each rid. A delete whose outcome is unknown -- any failure that may
         have been applied (``may_have_been_applied``: a dropped connection after sending, a 5xx,
         a garbled reply) -- is confirmed with ``asset.list`` before anything else is sent, in
-        this attempt or a later one of the item: the asset gone counts as deleted, still there
-        it is deleted again. So a delete is sent again only when it was not applied. (A rid
-        that never existed, whose first delete had an unknown outcome, is then reported
-        deleted too: the two cannot be told apart.)
+        this attempt or a later one of the item (a rerun on the ledger included, for a rid it
+        saw started): the asset gone counts as deleted, still there it is deleted again. So a
+        delete is sent again only when it was not applied. (A rid that never existed, whose
+        first delete had an unknown outcome, is then reported deleted too: the two cannot be
+        told apart.)
         """
         client = self._client
         book = _ledger_of(ledger)
 
         async def step(rid: str, state: ItemState) -> Ack:
-            # After a failure that may have been applied -- in this attempt, or an earlier one
-            # of the item -- the asset is gone when asset.list no longer finds it; only while
-            # it is still listed is the delete sent (again).
-            unknown = state.attempt > 1
+            # After a failure that may have been applied -- in this attempt, an earlier one of
+            # the item, or a run before that the ledger saw start it -- the asset is gone when
+            # asset.list no longer finds it; only while it is still listed is the delete sent.
+            unknown = state.attempt > 1 or state.earlier
             for sent in range(1, MAX_DELETE_SENDS + 1):
                 if unknown:
                     page = await client.asset.list(rid=rid)
