@@ -35,7 +35,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Final, Literal, NamedTuple, TypeVar
+from typing import IO, Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 import anyio
 
@@ -111,6 +111,10 @@ def checked_key(key: str) -> str:
             operation="ledger",
         ) from None
     return key
+
+
+_Outcomes: TypeAlias = "tuple[list[LedgerRecord], list[tuple[str, str]]]"
+"""Outcomes held in memory (records, and (job, key) notes), taken together for one commit."""
 
 
 class Ledger:
@@ -197,6 +201,20 @@ class Ledger:
         async with self._lock:
             return await anyio.to_thread.run_sync(fn, *args)
 
+    async def _run_committing(self, fn: Callable[[_Outcomes], T]) -> T:
+        """``fn(outcomes)`` in the worker thread, given the outcomes held in memory to commit.
+
+        They are taken only once the lock is held, and the thread is not abandoned on
+        cancellation, so a commit cancelled while it waits for the lock leaves them in memory
+        for the next (the run's last flush is shielded); one that fails puts them back."""
+        async with self._lock:
+            outcomes = self._take_outcomes()
+            try:
+                return await anyio.to_thread.run_sync(fn, outcomes)
+            except BaseException:
+                self._outcomes[:0], self._jobs[:0] = outcomes  # not written: kept for the next
+                raise
+
     # -- reading ------------------------------------------------------------------------------
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, LedgerRecord]:
@@ -204,11 +222,9 @@ class Ledger:
         if not keys:
             return {}
 
-        outcomes = self._take_outcomes()  # a read sees the outcomes held in memory too
-
-        def query() -> dict[str, LedgerRecord]:
+        def query(outcomes: _Outcomes) -> dict[str, LedgerRecord]:
             db = self._connect()
-            self._commit(outcomes, db)
+            self._commit(outcomes, db)  # a read sees the outcomes held in memory too
             found: dict[str, LedgerRecord] = {}
             for start in range(0, len(keys), 500):
                 part = keys[start : start + 500]
@@ -221,7 +237,7 @@ class Ledger:
                     found[row[0]] = LedgerRecord(*row)
             return found
 
-        return await self._run(query)
+        return await self._run_committing(query)
 
     async def trusts_unseen(self, new_job: bool) -> bool:
         """May items this ledger has not seen skip the look-ups? Only on a ledger whose job was
@@ -304,9 +320,8 @@ class Ledger:
         """Mark items ``started`` and commit, before their first request."""
         if not keys:
             return
-        outcomes = self._take_outcomes()
 
-        def mark() -> None:
+        def mark(outcomes: _Outcomes) -> None:
             now = time.time()
             db = self._connect()
             with _transaction(db):
@@ -318,7 +333,7 @@ class Ledger:
                     [(key, now, now) for key in keys],
                 )
 
-        await self._run(mark)
+        await self._run_committing(mark)
 
     def note_job(self, key: str, job: str) -> None:
         """Record the server-side job an item started (written with the next commit)."""
@@ -335,18 +350,17 @@ class Ledger:
 
     async def flush(self) -> None:
         """Commit the outcomes held in memory."""
-        outcomes = self._take_outcomes()
-        if outcomes[0] or outcomes[1]:
-            await self._run(self._commit, outcomes)
+        if self._outcomes or self._jobs:
+            await self._run_committing(self._commit)
 
-    def _take_outcomes(self) -> tuple[list[LedgerRecord], list[tuple[str, str]]]:
+    def _take_outcomes(self) -> _Outcomes:
         outcomes, self._outcomes = self._outcomes, []
         jobs, self._jobs = self._jobs, []
         return outcomes, jobs
 
     def _commit(
         self,
-        outcomes: tuple[list[LedgerRecord], list[tuple[str, str]]],
+        outcomes: _Outcomes,
         db: sqlite3.Connection | None = None,
     ) -> None:
         if not outcomes[0] and not outcomes[1]:
@@ -356,9 +370,7 @@ class Ledger:
             self._write(db, outcomes)
 
     @staticmethod
-    def _write(
-        db: sqlite3.Connection, outcomes: tuple[list[LedgerRecord], list[tuple[str, str]]]
-    ) -> None:
+    def _write(db: sqlite3.Connection, outcomes: _Outcomes) -> None:
         records, jobs = outcomes
         if jobs:
             db.executemany("UPDATE items SET job = ? WHERE key = ?", jobs)

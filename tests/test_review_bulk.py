@@ -11,11 +11,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 
 from cincopa_async import AsyncCincopa, Ledger
 from cincopa_async.testing import CincopaEmulator
 
+from ._hooks import hooked_client
+from ._waits import wait_until
 from .conftest import Sleeps
 
 pytestmark = pytest.mark.anyio
@@ -61,3 +65,51 @@ async def test_resumed_delete_of_a_started_item_already_applied_is_confirmed_not
         record = await ledger.get(asset.rid)
     assert record is not None
     assert record.state == "done"
+
+
+# -- cancellation while outcomes are being committed ------------------------------------------
+
+
+async def test_cancelling_a_run_while_its_outcomes_wait_to_be_committed_keeps_them(
+    emu: CincopaEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcomes taken from memory for a commit that is cancelled before it runs must still be
+    written (by the run's last, shielded flush): a cancelled run leaves every decided outcome
+    in the ledger, not items left ``started`` that a rerun has to reconcile."""
+    monkeypatch.setattr("cincopa_async._ledger._FLUSH_AFTER", 2)
+    path = tmp_path / "meta.sqlite"
+    second_sent, go = anyio.Event(), anyio.Event()
+    sent = 0
+
+    async def hold_second(request: httpx.Request, operation: str) -> None:
+        nonlocal sent
+        if operation == "asset.set_meta":
+            sent += 1
+            if sent == 2:
+                second_sent.set()
+                await go.wait()
+
+    cp, transport = hooked_client(emu, Sleeps())
+    async with cp:
+        rids = [
+            (await cp.upload_file(f"m{i}".encode() * 200, filename=f"m{i}.mp4")).rid
+            for i in range(2)
+        ]
+        transport.before.append(hold_second)
+        updates = [{"rid": rid, "caption": "new"} for rid in rids]
+        async with Ledger(path) as ledger:
+            async with anyio.create_task_group() as tg:
+
+                async def run() -> None:
+                    await cp.bulk.set_meta(updates, ledger=ledger, concurrency=1)
+
+                tg.start_soon(run)
+                await second_sent.wait()  # the first outcome is held in memory
+                await ledger._lock.acquire()  # the ledger is busy (another job's commit, say)
+                go.set()
+                # the second outcome's flush has taken both outcomes and waits for the ledger
+                await wait_until(lambda: ledger._lock.statistics().tasks_waiting == 1)
+                tg.cancel_scope.cancel()
+                ledger._lock.release()
+            states = [record.state for record in ledger.records()]
+    assert states == ["done", "done"]
