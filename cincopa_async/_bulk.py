@@ -1366,11 +1366,18 @@ class BulkStreams:
         reference_of = _reference_getter(reference_ids)
         book = _ledger_of(ledger)
 
-        def note_job(state: ItemState) -> Callable[[str], None] | None:
+        def note_job(state: ItemState) -> Callable[[str], Awaitable[None]] | None:
             if book is None or state.key is None:
                 return None
             key = state.key
-            return lambda status_id: book.note_job(key, status_id)
+
+            async def note(status_id: str) -> None:
+                # Committed before the job is followed: a run killed while it polls leaves the
+                # job on record, and the rerun follows it instead of importing the URL again.
+                book.note_job(key, status_id)
+                await book.flush()
+
+            return note
 
         async def step(url: str, state: ItemState) -> Asset:
             if (problem := check_url(url)) is not None:

@@ -336,7 +336,8 @@ class Ledger:
         await self._run_committing(mark)
 
     def note_job(self, key: str, job: str) -> None:
-        """Record the server-side job an item started (written with the next commit)."""
+        """Record the server-side job an item started (written with the next commit: a bulk
+        import flushes right after, before following the job)."""
         self._jobs.append((job, key))
 
     def finish(self, record: LedgerRecord) -> None:

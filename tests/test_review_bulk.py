@@ -6,6 +6,8 @@ Against the in-process emulator: what is stored (``emu.state.main.assets``), wha
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from cincopa_async import AsyncCincopa, Ledger
 from cincopa_async.testing import CincopaEmulator
 
-from ._hooks import hooked_client
+from ._hooks import HeldImports, ServerTime, hooked_client
 from ._waits import wait_until
 from .conftest import Sleeps
 
@@ -113,3 +115,50 @@ async def test_cancelling_a_run_while_its_outcomes_wait_to_be_committed_keeps_th
                 ledger._lock.release()
             states = [record.state for record in ledger.records()]
     assert states == ["done", "done"]
+
+
+# -- a run killed while its import runs: the job must already be in the ledger -----------------
+
+
+async def test_a_run_killed_while_its_import_runs_left_the_job_in_the_ledger_for_the_rerun(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """``asset.upload_from_url`` started a job; the process is killed while it polls. A rerun
+    (a new process: a fresh client) on what the ledger had committed by then must follow that
+    job -- still running, so no asset to find yet -- not start a second import of the URL."""
+    url = emu.add_file("talk.mp4", b"T" * 4000)
+    jobs = HeldImports(emu)  # the first run's job is still in progress when the rerun starts
+    path, durable = tmp_path / "imports.sqlite", tmp_path / "after-the-kill.sqlite"
+    killed, rerun_over = anyio.Event(), anyio.Event()
+
+    async def kill_at_first_poll(request: httpx.Request, operation: str) -> None:
+        if operation == "asset.upload_from_url_get_status" and not killed.is_set():
+            # the client knows its job: what SIGKILL would leave is what is committed now
+            with sqlite3.connect(path) as live, sqlite3.connect(durable) as copy:
+                live.backup(copy)
+            killed.set()
+        if killed.is_set():  # a dead process sends nothing more
+            await rerun_over.wait()
+            raise httpx.ConnectError("the process is gone", request=request)
+
+    first, first_transport = hooked_client(emu, ServerTime())
+    first_transport.before.append(kill_at_first_poll)
+    rerun_time = ServerTime()
+    second, _ = hooked_client(emu, rerun_time)
+    async with first, second, anyio.create_task_group() as tg:
+
+        async def first_run() -> None:
+            with contextlib.suppress(Exception):
+                await first.bulk.import_urls([url], ledger=path, poll_interval=0.01)
+
+        tg.start_soon(first_run)
+        await killed.wait()
+        rerun_time.imports = jobs  # the held job finishes while the rerun polls
+        result = await second.bulk.import_urls([url], ledger=durable, poll_interval=0.01)
+        rerun_over.set()
+        tg.cancel_scope.cancel()
+    assert result.ok, repr(result[0].error)
+    assert operations(emu)["asset.upload_from_url"] == 1
+    assert [a.rid for a in emu.state.main.assets.values() if a.content == b"T" * 4000] == [
+        result[0].value.rid
+    ]
