@@ -79,6 +79,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import stat
 import time
 from collections.abc import (
@@ -451,6 +452,17 @@ class LedgerPolicy(NamedTuple):
     retry_failed: bool = True
 
 
+def ledger_owner(base_url: str, token: str) -> str:
+    """Whose job a ledger keeps (``Ledger.bind``): a digest of a client's API root and
+    account -- the numeric prefix of its token, ``<account id>i<secret>`` (the observed shape,
+    inferred; a token of another shape is counted by the API root alone). Never the token."""
+    account = token.partition("i")[0] if _ACCOUNT_TOKEN.fullmatch(token) else ""
+    return "api-" + sha256(f"{base_url}\0{account}".encode()).hexdigest()[:24]
+
+
+_ACCOUNT_TOKEN: Final = re.compile(r"[0-9]+i\S+")
+
+
 def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
     from ._ledger import Ledger  # sqlite3 loads with the first job that keeps a ledger
 
@@ -645,6 +657,8 @@ class BulkRun(Generic[InputT, ValueT]):
         if self._ledger is not None:  # one that cannot be is an error of its own, first
             try:
                 await self._ledger.ledger.open()
+                # another account's ledger is refused
+                await self._ledger.ledger.bind(ledger_owner(client.base_url, client._api_token))
             except BaseException:
                 if self._ledger.ledger.close_after_run:
                     await self._ledger.ledger.aclose()

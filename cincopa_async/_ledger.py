@@ -121,9 +121,10 @@ class Ledger:
     """An item ledger in an SQLite file (see the module docstring).
 
     Use it as an async context manager, or call ``await ledger.aclose()``, so that the last
-    outcomes are written. One ledger serves one job at a time. A file that cannot be one (not
-    an SQLite database, another schema version, unwritable) is a ``CincopaValidationError``
-    when the ledger is opened.
+    outcomes are written. One ledger serves one job at a time, of one account (``bind``: a
+    run on another account or API root refuses it). A file that cannot be one (not an SQLite
+    database, another schema version, unwritable) is a ``CincopaValidationError`` when the
+    ledger is opened.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -253,6 +254,24 @@ class Ledger:
             return row is not None and row[0] == "1"
 
         return await self._run(query)
+
+    async def bind(self, owner: str) -> None:
+        """Record whose job this ledger keeps -- ``owner``, a digest of the API root and the
+        account a run works on (``_bulk.ledger_owner``) -- on its first run, and refuse a run
+        of another owner (``CincopaValidationError``, before anything is sent): the items the
+        ledger says are done are in the account it was kept for, not in that one."""
+
+        def check() -> str:
+            db = self._connect()
+            db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('owner', ?)", (owner,))
+            (found,) = db.execute("SELECT value FROM meta WHERE name = 'owner'").fetchone()
+            return str(found)
+
+        if await self._run(check) != owner:
+            raise self._unusable(
+                "it keeps the job of another account or API root: its done items are not in"
+                " this one; give this job a ledger of its own"
+            )
 
     async def claim_reference(self, reference: str, key: str) -> bool:
         """Record that item ``key`` is about to store ``reference``, and say whether another

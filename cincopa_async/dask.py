@@ -38,7 +38,7 @@ from distributed import Client, get_worker
 from distributed import wait as _wait_typed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record
+from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record, ledger_owner
 from ._client import AsyncCincopa
 from ._errors import CincopaValidationError
 from ._sync import SyncFile, store_sync_file, sync_record, walk
@@ -170,6 +170,8 @@ async def sync_on_dask(
     if own:
         await dask
     try:
+        if api_token is not None:  # else the workers' environment: the driver cannot tell
+            await ledger.bind(ledger_owner(_base_url(client_options.get("base_url")), api_token))
         await dask.register_plugin(CincopaPlugin(api_token, **client_options))
         if batches_in_flight is None:
             threads = sum((await dask.nthreads()).values())
@@ -188,6 +190,17 @@ async def sync_on_dask(
     finally:
         if own:
             await dask.close()
+
+
+def _base_url(given: object) -> str:
+    """The API root the workers' clients use, as ``AsyncCincopa`` resolves it."""
+    from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, _check_base_url
+
+    if given is not None:
+        return _check_base_url(given)
+    if from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
+        return _check_base_url(from_env, source=BASE_URL_ENV_VAR)
+    return DEFAULT_BASE_URL
 
 
 async def _drive(

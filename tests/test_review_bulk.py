@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 
-from cincopa_async import AsyncCincopa, Ledger
+from cincopa_async import AsyncCincopa, CincopaValidationError, Ledger
 from cincopa_async.testing import CincopaEmulator
 
 from ._hooks import HeldImports, ServerTime, hooked_client
@@ -162,3 +162,33 @@ async def test_a_run_killed_while_its_import_runs_left_the_job_in_the_ledger_for
     assert [a.rid for a in emu.state.main.assets.values() if a.content == b"T" * 4000] == [
         result[0].value.rid
     ]
+
+
+# -- a ledger from another job: another account's done items are not in this account ----------
+
+
+async def test_a_ledger_of_another_accounts_job_is_refused_not_taken_as_done(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """A ledger records what one account holds. Given to a run on another account (a token of
+    another account, ``--ledger`` pointing at another job's file), its done items would be
+    reported done -- ``cincopa sync`` exiting 0, "every file is in the account" -- while that
+    account holds none of them. The run refuses it before sending anything."""
+    path = tmp_path / "job.sqlite"
+    (tmp_path / "clip.mp4").write_bytes(b"C" * 900)
+    with emu.state.lock:
+        other = emu.state.new_account("other", None).uid
+    async with client(emu) as cp:
+        first = await cp.bulk.upload_files([tmp_path / "clip.mp4"], ledger=path)
+    assert first.ok
+    since = len(emu.requests)
+    async with client(emu, api_token=emu.create_token(account=other)) as elsewhere:
+        with pytest.raises(CincopaValidationError, match="another account"):
+            await elsewhere.bulk.upload_files([tmp_path / "clip.mp4"], ledger=path)
+        # the same account (another token of it) may go on with its job
+    async with client(emu, api_token=emu.create_token()) as again:
+        rerun = await again.bulk.upload_files([tmp_path / "clip.mp4"], ledger=path)
+    assert rerun.ok
+    assert rerun[0].reused
+    assert len(emu.requests) == since
+    assert not emu.state.accounts[other].assets
