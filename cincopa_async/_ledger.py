@@ -302,7 +302,7 @@ class Ledger:
     def records(self, state: str | None = None) -> Iterator[LedgerRecord]:
         """Every record (of one ``state``), in key order -- synchronously, for reports."""
         db = self._connect()
-        self._commit(self._take_outcomes())
+        self._commit_held(db)
         where, args = ("WHERE state = ?", (state,)) if state else ("", ())
         for row in db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM items {where} ORDER BY key",  # noqa: S608 - fixed text
@@ -313,7 +313,7 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         """How many items are in each state (synchronously)."""
         db = self._connect()
-        self._commit(self._take_outcomes())
+        self._commit_held(db)
         found = dict(db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
         return {state: int(found.get(state, 0)) for state in ITEM_STATES}
 
@@ -372,6 +372,20 @@ class Ledger:
         """Commit the outcomes held in memory."""
         if self._outcomes or self._jobs:
             await self._run_committing(self._commit)
+
+    def _commit_held(self, db: sqlite3.Connection) -> None:
+        """Before a synchronous read (``records``, ``counts``): commit the outcomes held in
+        memory -- unless a commit is under way in the worker thread (the lock is held): then
+        they stay for the next commit, and the read sees the file as it is. One that fails
+        puts them back."""
+        if self._lock.locked() or not (self._outcomes or self._jobs):
+            return
+        outcomes = self._take_outcomes()
+        try:
+            self._commit(outcomes, db)
+        except BaseException:
+            self._outcomes[:0], self._jobs[:0] = outcomes
+            raise
 
     def _take_outcomes(self) -> _Outcomes:
         outcomes, self._outcomes = self._outcomes, []

@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 
-from cincopa_async import AsyncCincopa, CincopaValidationError, Ledger
+from cincopa_async import AsyncCincopa, CincopaValidationError, Ledger, LedgerRecord
 from cincopa_async.testing import CincopaEmulator
 
 from ._hooks import HeldImports, ServerTime, hooked_client
@@ -192,3 +192,27 @@ async def test_a_ledger_of_another_accounts_job_is_refused_not_taken_as_done(
     assert rerun[0].reused
     assert len(emu.requests) == since
     assert not emu.state.accounts[other].assets
+
+
+# -- a report read while a commit is under way ------------------------------------------------
+
+
+async def test_counts_read_while_a_commit_is_under_way_keeps_the_outcomes_held(
+    tmp_path: Path,
+) -> None:
+    """``counts()`` (say, from a progress callback) while the worker thread is inside one of
+    the run's transactions must neither fail nor drop the outcomes held in memory: they are
+    left for the run's next commit."""
+    path = tmp_path / "report.sqlite"
+    async with Ledger(path) as ledger:
+        await ledger.start(["a", "b"])
+        ledger.finish(LedgerRecord("a", "done", rid="r-a"))
+        async with ledger._lock:  # what a commit in the worker thread holds, as it runs
+            db = ledger._db
+            assert db is not None
+            db.execute("BEGIN IMMEDIATE")
+            counts = ledger.counts()
+            db.execute("ROLLBACK")
+        assert counts["started"] + counts["done"] == 2
+    async with Ledger(path) as ledger:
+        assert {r.key: r.state for r in ledger.records()} == {"a": "done", "b": "started"}
