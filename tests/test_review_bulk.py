@@ -216,3 +216,41 @@ async def test_counts_read_while_a_commit_is_under_way_keeps_the_outcomes_held(
         assert counts["started"] + counts["done"] == 2
     async with Ledger(path) as ledger:
         assert {r.key: r.state for r in ledger.records()} == {"a": "done", "b": "started"}
+
+
+def test_cincopa_sync_with_another_accounts_ledger_refuses_it_and_exits_non_zero(
+    tmp_path: Path,
+) -> None:
+    """``cincopa sync --ledger`` given the ledger of another account's job: it must not exit 0
+    ("every file is in the account") with nothing uploaded; it refuses the ledger, sends
+    nothing to that account, and leaves the ledger as it was."""
+    from .integrations._support import served_emulator
+    from .integrations.test_sync_cli import Served, cincopa, library
+
+    source, ledger, state_home = tmp_path / "library", tmp_path / "job.sqlite", tmp_path / "s"
+    library(source)
+    with served_emulator(seed=17) as (emu, base_url):
+        first = cincopa(
+            Served(emu, base_url, emu.create_token()),
+            state_home,
+            "sync",
+            str(source),
+            "--ledger",
+            str(ledger),
+        )
+        assert first.code == 0, first.err
+        with emu.state.lock:
+            other = emu.state.new_account("other", None).uid
+        rows = sqlite3.connect(ledger).execute("SELECT COUNT(*) FROM items").fetchone()
+        elsewhere = cincopa(
+            Served(emu, base_url, emu.create_token(account=other)),
+            state_home,
+            "sync",
+            str(source),
+            "--ledger",
+            str(ledger),
+        )
+        assert elsewhere.code not in (0, 20), elsewhere.out
+        assert "another account" in elsewhere.err
+        assert not emu.state.accounts[other].assets
+        assert sqlite3.connect(ledger).execute("SELECT COUNT(*) FROM items").fetchone() == rows

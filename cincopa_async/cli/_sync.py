@@ -195,10 +195,11 @@ async def _here(
     live: bool | None,
     new_job: bool = False,
 ) -> None:
-    from cincopa_async._bulk import BulkSuccess
+    from cincopa_async._bulk import BulkSuccess, ledger_owner
     from cincopa_async._ledger import LedgerRecord
     from cincopa_async._sync import register, sync_directory, walk
 
+    await ledger.bind(ledger_owner(cp.base_url, cp._api_token))  # before anything is written
     with ProgressReporter(tally.out, "sync", live=live) as report:
         count, size = await register(ledger, walk(source_dir, skip=ledger.path))
         report.start(count, size)
