@@ -654,23 +654,28 @@ class BulkRun(Generic[InputT, ValueT]):
             raise RuntimeError("a BulkRun runs once; call the bulk method again for another run")
         self._started = True
         client = self._client
-        if self._ledger is not None:  # one that cannot be is an error of its own, first
-            try:
-                await self._ledger.ledger.open()
-                # another account's ledger is refused
-                await self._ledger.ledger.bind(ledger_owner(client.base_url, client._api_token))
-            except BaseException:
-                if self._ledger.ledger.close_after_run:
-                    await self._ledger.ledger.aclose()
-                raise
-            # A ledger cannot tell what the runs of a lost ledger it replaces stored: the items
-            # it has not seen are looked up, unless its job was declared new (new_job=True).
-            self._trusted = await self._ledger.ledger.trusts_unseen(self._new_job)
         if self._count_bytes is not None:
             self._bytes_total = await anyio.to_thread.run_sync(
                 self._count_bytes, limiter=file_threads()
             )
             self._bytes_known = True
+        if self._ledger is not None:  # one that cannot be is an error of its own, first
+            book, began = self._ledger.ledger, False
+            try:
+                await book.open()
+                await book.bind(ledger_owner(client.base_url, client._api_token))
+                await book.begin_run()  # refused while another run has it
+                began = True
+                # A ledger cannot tell what the runs of a lost ledger it replaces stored: the
+                # items it has not seen are looked up, unless its job was declared new.
+                self._trusted = await book.trusts_unseen(self._new_job)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    if began:
+                        await book.end_run()
+                    if book.close_after_run:
+                        await book.aclose()
+                raise
         limit = AdaptiveLimit(self._concurrency, client._wait_unless_closed)
         max_wait = client._retry.max_retry_after
         source = _Inputs(self._inputs)
@@ -777,9 +782,12 @@ class BulkRun(Generic[InputT, ValueT]):
             await source.aclose()
             if ledger is not None:
                 with anyio.CancelScope(shield=True):
-                    await ledger.flush()
-                    if ledger.close_after_run:
-                        await ledger.aclose()
+                    try:
+                        await ledger.flush()
+                    finally:
+                        await ledger.end_run()
+                        if ledger.close_after_run:
+                            await ledger.aclose()
 
     async def _triage(
         self,

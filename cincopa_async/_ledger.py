@@ -100,6 +100,11 @@ class LedgerRecord(NamedTuple):
     job: str | None = None
 
 
+def run_lock_path(ledger: Path) -> Path:
+    """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``)."""
+    return ledger.with_name(ledger.name + "-run.lock")
+
+
 def checked_key(key: str) -> str:
     """``key``, if SQLite can store it (UTF-8 text); else the item's ``CincopaValidationError``
     (a file name that is not valid UTF-8 keeps lone surrogates after ``os.fsdecode``)."""
@@ -134,6 +139,8 @@ class Ledger:
         self._outcomes: list[LedgerRecord] = []
         self._jobs: list[tuple[str, str]] = []  # (job, key): noted, not written yet
         self._closed = False
+        self._running = False  # a run has it (begin_run)
+        self._run_lock: int | None = None  # the descriptor holding the run lock file's flock
         self.close_after_run = False  # made by a bulk run from a path: closed when it ends
 
     def __repr__(self) -> str:
@@ -191,6 +198,7 @@ class Ledger:
         if self._closed:
             return
         with anyio.CancelScope(shield=True):
+            await self.end_run()
             await self.flush()
             async with self._lock:
                 db, self._db = self._db, None
@@ -272,6 +280,50 @@ class Ledger:
                 "it keeps the job of another account or API root: its done items are not in"
                 " this one; give this job a ledger of its own"
             )
+
+    async def begin_run(self) -> None:
+        """Take the ledger for one run, or refuse it (``CincopaValidationError``) while another
+        run has it -- of this object, of another ``Ledger`` of the same file, of another
+        process (an exclusive ``flock`` on ``<ledger>-run.lock``, where the OS and the file
+        system have one). Two runs at once would each take the other's items for unseen and
+        store them again. ``end_run`` gives it back."""
+        if self._running:
+            raise self._in_use()
+        self._running = True
+        try:
+            self._run_lock = await self._run(self._lock_run_file)
+        except BaseException:
+            self._running = False
+            raise
+
+    async def end_run(self) -> None:
+        """Give back what ``begin_run`` took; idempotent."""
+        fd, self._run_lock = self._run_lock, None
+        self._running = False
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+    def _lock_run_file(self) -> int | None:
+        try:
+            import fcntl
+        except ImportError:  # no flock here: runs of this object are still kept apart
+            return None
+        fd = os.open(run_lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise self._in_use() from None
+        except OSError:  # a file system without flock: as above
+            os.close(fd)
+            return None
+        return fd
+
+    def _in_use(self) -> CincopaValidationError:
+        return self._unusable(
+            "another run is using it now (one ledger serves one run at a time: two at once"
+            " would store their items twice)"
+        )
 
     async def claim_reference(self, reference: str, key: str) -> bool:
         """Record that item ``key`` is about to store ``reference``, and say whether another

@@ -169,9 +169,12 @@ async def sync_on_dask(
     dask: Any = connect(cluster, asynchronous=True) if own else cluster
     if own:
         await dask
+    began = False
     try:
         if api_token is not None:  # else the workers' environment: the driver cannot tell
             await ledger.bind(ledger_owner(_base_url(client_options.get("base_url")), api_token))
+        await ledger.begin_run()  # refused while another run has the ledger
+        began = True
         await dask.register_plugin(CincopaPlugin(api_token, **client_options))
         if batches_in_flight is None:
             threads = sum((await dask.nthreads()).values())
@@ -188,6 +191,8 @@ async def sync_on_dask(
             on_progress=on_progress,
         )
     finally:
+        if began:
+            await ledger.end_run()
         if own:
             await dask.close()
 

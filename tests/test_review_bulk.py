@@ -254,3 +254,51 @@ def test_cincopa_sync_with_another_accounts_ledger_refuses_it_and_exits_non_zero
         assert "another account" in elsewhere.err
         assert not emu.state.accounts[other].assets
         assert sqlite3.connect(ledger).execute("SELECT COUNT(*) FROM items").fetchone() == rows
+
+
+# -- two runs on one ledger at once --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shared", ["one Ledger", "one path"])
+async def test_a_second_run_on_a_ledger_in_use_is_refused_not_run_alongside(
+    emu: CincopaEmulator, tmp_path: Path, shared: str
+) -> None:
+    """Two runs on one ledger at once (the job started twice, a retry while the first still
+    runs) both saw the files unseen, and each stored every one: 2 assets per file. The second
+    run is refused -- before it sends anything -- while the first holds the ledger."""
+    paths = []
+    for n in range(3):
+        path = tmp_path / f"f{n}.mp4"
+        path.write_bytes(bytes([65 + n]) * 600)
+        paths.append(path)
+    first_held, second_over = anyio.Event(), anyio.Event()
+
+    async def hold_first(request: httpx.Request, operation: str) -> None:
+        if operation == "asset.get_upload_url":
+            first_held.set()  # the first run is under way, holding the ledger
+            await second_over.wait()
+
+    first, transport = hooked_client(emu, Sleeps())
+    transport.before.append(hold_first)
+    second = client(emu)
+    ledger_path = tmp_path / "job.sqlite"
+    async with first, second, Ledger(ledger_path) as ledger:
+        book: Ledger | Path = ledger if shared == "one Ledger" else ledger_path
+        outcome: dict[str, Any] = {}
+        async with anyio.create_task_group() as tg:
+
+            async def first_run() -> None:
+                outcome["first"] = await first.bulk.upload_files(paths, ledger=ledger, new_job=True)
+
+            tg.start_soon(first_run)
+            await first_held.wait()
+            since = len(emu.requests)
+            try:
+                with pytest.raises(CincopaValidationError, match="another run"):
+                    await second.bulk.upload_files(paths, ledger=book, new_job=True)
+                assert len(emu.requests) == since
+            finally:
+                second_over.set()
+    assert outcome["first"].ok
+    stored = Counter(a.content for a in emu.state.main.assets.values())
+    assert sorted(stored.values()) == [1, 1, 1]
