@@ -373,6 +373,14 @@ class AdaptiveLimit:
         if (wait := self.resume_at - time.monotonic()) > 0:
             await self._sleep(wait)
         await self.limiter.acquire()
+        # An overload hint may have come while this item queued for its slot: it waits that
+        # out too (holding the slot: the limit is smaller now anyway) before it starts.
+        if (wait := self.resume_at - time.monotonic()) > 0:
+            try:
+                await self._sleep(wait)
+            except BaseException:
+                self.limiter.release()
+                raise
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.limiter.release()

@@ -302,3 +302,40 @@ async def test_a_second_run_on_a_ledger_in_use_is_refused_not_run_alongside(
     assert outcome["first"].ok
     stored = Counter(a.content for a in emu.state.main.assets.values())
     assert sorted(stored.values()) == [1, 1, 1]
+
+
+# -- the adaptive limit: an item queued for a slot when a 429 came waits out its hint too -------
+
+
+async def test_an_item_queued_for_a_slot_waits_out_a_retry_after_that_came_meanwhile() -> None:
+    """A 429 with ``Retry-After`` halves the limit and no item starts before the hint has
+    passed -- an item already queued for a slot when it came included: it used to take the
+    first slot freed and send at once, inside the window the server asked for."""
+    from cincopa_async._bulk import AdaptiveLimit
+
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:  # the client's wait, recorded (no time passes)
+        waits.append(delay)
+
+    limit = AdaptiveLimit(2, sleep)
+    started: list[str] = []
+    release = anyio.Event()
+
+    async def item(name: str, hold: anyio.Event | None) -> None:
+        async with limit:
+            started.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(item, "first", release)
+        tg.start_soon(item, "second", release)
+        await wait_until(lambda: len(started) == 2)
+        tg.start_soon(item, "queued", None)
+        await wait_until(lambda: limit.limiter.statistics().tasks_waiting == 1)
+        limit.overloaded(3600.0)  # the server: come back in an hour (the limit is now 1)
+        release.set()  # both slots free: the queued item takes one
+        await wait_until(lambda: "queued" in started)
+    assert waits, "the queued item started without waiting out the Retry-After"
+    assert waits[0] > 3000
