@@ -308,7 +308,12 @@ class Ledger:
             import fcntl
         except ImportError:  # no flock here: runs of this object are still kept apart
             return None
-        fd = os.open(run_lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(run_lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise self._unusable(
+                f"its run lock cannot be opened: {exc.strerror or type(exc).__name__}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

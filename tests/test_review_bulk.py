@@ -339,3 +339,18 @@ async def test_an_item_queued_for_a_slot_waits_out_a_retry_after_that_came_meanw
         await wait_until(lambda: "queued" in started)
     assert waits, "the queued item started without waiting out the Retry-After"
     assert waits[0] > 3000
+
+
+async def test_a_run_lock_that_cannot_be_opened_is_the_ledgers_validation_error(
+    tmp_path: Path,
+) -> None:
+    """The run lock beside the ledger that cannot be made (here: a directory in its place) is
+    a ``CincopaValidationError`` naming the ledger, not a raw ``OSError`` out of the run."""
+    from cincopa_async._ledger import run_lock_path
+
+    path = tmp_path / "job.sqlite"
+    run_lock_path(path).mkdir()
+    async with Ledger(path) as ledger:
+        with pytest.raises(CincopaValidationError, match="run lock"):
+            await ledger.begin_run()
+        assert not ledger._running
