@@ -79,6 +79,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import stat
 import time
 from collections.abc import (
@@ -372,6 +373,14 @@ class AdaptiveLimit:
         if (wait := self.resume_at - time.monotonic()) > 0:
             await self._sleep(wait)
         await self.limiter.acquire()
+        # An overload hint may have come while this item queued for its slot: it waits that
+        # out too (holding the slot: the limit is smaller now anyway) before it starts.
+        if (wait := self.resume_at - time.monotonic()) > 0:
+            try:
+                await self._sleep(wait)
+            except BaseException:
+                self.limiter.release()
+                raise
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.limiter.release()
@@ -400,11 +409,16 @@ class ItemState:
     something? Then the step looks for it before sending anything that could store it again.
     ``claim``: see ``Ledger.claim_reference``; a step calls it under the reference's lock and
     reconciles when it is True (another input of the job has the same reference).
+    ``earlier``: the ledger knows an attempt of this key that may have been applied -- by a run
+    before (the item is started or failed) or by another input of this run with the same key --
+    so a step whose request cannot be looked for by a reference (``bulk.delete``) confirms
+    before sending it.
     """
 
     __slots__ = (
         "attempt",
         "claim",
+        "earlier",
         "index",
         "input",
         "job",
@@ -425,6 +439,7 @@ class ItemState:
         self.sent = 0  # of which acknowledged
         self.mtime_ns: int | None = None  # the file's, for the ledger (uploads of paths)
         self.job: str | None = None  # a server-side job an earlier attempt started (imports)
+        self.earlier = False  # the ledger knows an attempt of this key (see the docstring)
         # with a ledger: claim(reference) records that the item stores that reference and is
         # True when another item of the ledger claimed or stored it first
         self.claim: Callable[[str], Awaitable[bool]] | None = None
@@ -443,6 +458,17 @@ class LedgerPolicy(NamedTuple):
     reuse: Callable[[Any, LedgerRecord], Any]
     done: Callable[[Any, Any, ItemState], LedgerRecord]  # the record of a success
     retry_failed: bool = True
+
+
+def ledger_owner(base_url: str, token: str) -> str:
+    """Whose job a ledger keeps (``Ledger.bind``): a digest of a client's API root and
+    account -- the numeric prefix of its token, ``<account id>i<secret>`` (the observed shape,
+    inferred; a token of another shape is counted by the API root alone). Never the token."""
+    account = token.partition("i")[0] if _ACCOUNT_TOKEN.fullmatch(token) else ""
+    return "api-" + sha256(f"{base_url}\0{account}".encode()).hexdigest()[:24]
+
+
+_ACCOUNT_TOKEN: Final = re.compile(r"[0-9]+i\S+")
 
 
 def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
@@ -636,21 +662,28 @@ class BulkRun(Generic[InputT, ValueT]):
             raise RuntimeError("a BulkRun runs once; call the bulk method again for another run")
         self._started = True
         client = self._client
-        if self._ledger is not None:  # one that cannot be is an error of its own, first
-            try:
-                await self._ledger.ledger.open()
-            except BaseException:
-                if self._ledger.ledger.close_after_run:
-                    await self._ledger.ledger.aclose()
-                raise
-            # A ledger cannot tell what the runs of a lost ledger it replaces stored: the items
-            # it has not seen are looked up, unless its job was declared new (new_job=True).
-            self._trusted = await self._ledger.ledger.trusts_unseen(self._new_job)
         if self._count_bytes is not None:
             self._bytes_total = await anyio.to_thread.run_sync(
                 self._count_bytes, limiter=file_threads()
             )
             self._bytes_known = True
+        if self._ledger is not None:  # one that cannot be is an error of its own, first
+            book, began = self._ledger.ledger, False
+            try:
+                await book.open()
+                await book.bind(ledger_owner(client.base_url, client._api_token))
+                await book.begin_run()  # refused while another run has it
+                began = True
+                # A ledger cannot tell what the runs of a lost ledger it replaces stored: the
+                # items it has not seen are looked up, unless its job was declared new.
+                self._trusted = await book.trusts_unseen(self._new_job)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    if began:
+                        await book.end_run()
+                    if book.close_after_run:
+                        await book.aclose()
+                raise
         limit = AdaptiveLimit(self._concurrency, client._wait_unless_closed)
         max_wait = client._retry.max_retry_after
         source = _Inputs(self._inputs)
@@ -757,9 +790,12 @@ class BulkRun(Generic[InputT, ValueT]):
             await source.aclose()
             if ledger is not None:
                 with anyio.CancelScope(shield=True):
-                    await ledger.flush()
-                    if ledger.close_after_run:
-                        await ledger.aclose()
+                    try:
+                        await ledger.flush()
+                    finally:
+                        await ledger.end_run()
+                        if ledger.close_after_run:
+                            await ledger.aclose()
 
     async def _triage(
         self,
@@ -811,11 +847,10 @@ class BulkRun(Generic[InputT, ValueT]):
                 continue
             # started: an attempt may have stored something; failed, or done but the input
             # changed since: the account may hold an earlier attempt's asset too
-            work.reconcile = (
-                (record is not None and record.state != "pending")
-                or not self._trusted
-                or work.key in chunk_keys
-            )
+            work.earlier = (
+                record is not None and record.state != "pending"
+            ) or work.key in chunk_keys
+            work.reconcile = work.earlier or not self._trusted
             if work.key is not None:
                 chunk_keys.add(work.key)
             work.job = record.job if record is not None else None
@@ -1361,11 +1396,18 @@ class BulkStreams:
         reference_of = _reference_getter(reference_ids)
         book = _ledger_of(ledger)
 
-        def note_job(state: ItemState) -> Callable[[str], None] | None:
+        def note_job(state: ItemState) -> Callable[[str], Awaitable[None]] | None:
             if book is None or state.key is None:
                 return None
             key = state.key
-            return lambda status_id: book.note_job(key, status_id)
+
+            async def note(status_id: str) -> None:
+                # Committed before the job is followed: a run killed while it polls leaves the
+                # job on record, and the rerun follows it instead of importing the URL again.
+                book.note_job(key, status_id)
+                await book.flush()
+
+            return note
 
         async def step(url: str, state: ItemState) -> Asset:
             if (problem := check_url(url)) is not None:
@@ -1486,19 +1528,20 @@ class BulkStreams:
         """``asset.delete`` each rid. A delete whose outcome is unknown -- any failure that may
         have been applied (``may_have_been_applied``: a dropped connection after sending, a 5xx,
         a garbled reply) -- is confirmed with ``asset.list`` before anything else is sent, in
-        this attempt or a later one of the item: the asset gone counts as deleted, still there
-        it is deleted again. So a delete is sent again only when it was not applied. (A rid
-        that never existed, whose first delete had an unknown outcome, is then reported
-        deleted too: the two cannot be told apart.)
+        this attempt or a later one of the item (a rerun on the ledger included, for a rid it
+        saw started): the asset gone counts as deleted, still there it is deleted again. So a
+        delete is sent again only when it was not applied. (A rid that never existed, whose
+        first delete had an unknown outcome, is then reported deleted too: the two cannot be
+        told apart.)
         """
         client = self._client
         book = _ledger_of(ledger)
 
         async def step(rid: str, state: ItemState) -> Ack:
-            # After a failure that may have been applied -- in this attempt, or an earlier one
-            # of the item -- the asset is gone when asset.list no longer finds it; only while
-            # it is still listed is the delete sent (again).
-            unknown = state.attempt > 1
+            # After a failure that may have been applied -- in this attempt, an earlier one of
+            # the item, or a run before that the ledger saw start it -- the asset is gone when
+            # asset.list no longer finds it; only while it is still listed is the delete sent.
+            unknown = state.attempt > 1 or state.earlier
             for sent in range(1, MAX_DELETE_SENDS + 1):
                 if unknown:
                     page = await client.asset.list(rid=rid)

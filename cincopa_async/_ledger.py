@@ -35,7 +35,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Final, Literal, NamedTuple, TypeVar
+from typing import IO, Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 import anyio
 
@@ -100,6 +100,11 @@ class LedgerRecord(NamedTuple):
     job: str | None = None
 
 
+def run_lock_path(ledger: Path) -> Path:
+    """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``)."""
+    return ledger.with_name(ledger.name + "-run.lock")
+
+
 def checked_key(key: str) -> str:
     """``key``, if SQLite can store it (UTF-8 text); else the item's ``CincopaValidationError``
     (a file name that is not valid UTF-8 keeps lone surrogates after ``os.fsdecode``)."""
@@ -113,13 +118,18 @@ def checked_key(key: str) -> str:
     return key
 
 
+_Outcomes: TypeAlias = "tuple[list[LedgerRecord], list[tuple[str, str]]]"
+"""Outcomes held in memory (records, and (job, key) notes), taken together for one commit."""
+
+
 class Ledger:
     """An item ledger in an SQLite file (see the module docstring).
 
     Use it as an async context manager, or call ``await ledger.aclose()``, so that the last
-    outcomes are written. One ledger serves one job at a time. A file that cannot be one (not
-    an SQLite database, another schema version, unwritable) is a ``CincopaValidationError``
-    when the ledger is opened.
+    outcomes are written. One ledger serves one job at a time, of one account (``bind``: a
+    run on another account or API root refuses it). A file that cannot be one (not an SQLite
+    database, another schema version, unwritable) is a ``CincopaValidationError`` when the
+    ledger is opened.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -129,6 +139,8 @@ class Ledger:
         self._outcomes: list[LedgerRecord] = []
         self._jobs: list[tuple[str, str]] = []  # (job, key): noted, not written yet
         self._closed = False
+        self._running = False  # a run has it (begin_run)
+        self._run_lock: int | None = None  # the descriptor holding the run lock file's flock
         self.close_after_run = False  # made by a bulk run from a path: closed when it ends
 
     def __repr__(self) -> str:
@@ -186,6 +198,7 @@ class Ledger:
         if self._closed:
             return
         with anyio.CancelScope(shield=True):
+            await self.end_run()
             await self.flush()
             async with self._lock:
                 db, self._db = self._db, None
@@ -197,6 +210,20 @@ class Ledger:
         async with self._lock:
             return await anyio.to_thread.run_sync(fn, *args)
 
+    async def _run_committing(self, fn: Callable[[_Outcomes], T]) -> T:
+        """``fn(outcomes)`` in the worker thread, given the outcomes held in memory to commit.
+
+        They are taken only once the lock is held, and the thread is not abandoned on
+        cancellation, so a commit cancelled while it waits for the lock leaves them in memory
+        for the next (the run's last flush is shielded); one that fails puts them back."""
+        async with self._lock:
+            outcomes = self._take_outcomes()
+            try:
+                return await anyio.to_thread.run_sync(fn, outcomes)
+            except BaseException:
+                self._outcomes[:0], self._jobs[:0] = outcomes  # not written: kept for the next
+                raise
+
     # -- reading ------------------------------------------------------------------------------
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, LedgerRecord]:
@@ -204,11 +231,9 @@ class Ledger:
         if not keys:
             return {}
 
-        outcomes = self._take_outcomes()  # a read sees the outcomes held in memory too
-
-        def query() -> dict[str, LedgerRecord]:
+        def query(outcomes: _Outcomes) -> dict[str, LedgerRecord]:
             db = self._connect()
-            self._commit(outcomes, db)
+            self._commit(outcomes, db)  # a read sees the outcomes held in memory too
             found: dict[str, LedgerRecord] = {}
             for start in range(0, len(keys), 500):
                 part = keys[start : start + 500]
@@ -221,7 +246,7 @@ class Ledger:
                     found[row[0]] = LedgerRecord(*row)
             return found
 
-        return await self._run(query)
+        return await self._run_committing(query)
 
     async def trusts_unseen(self, new_job: bool) -> bool:
         """May items this ledger has not seen skip the look-ups? Only on a ledger whose job was
@@ -237,6 +262,73 @@ class Ledger:
             return row is not None and row[0] == "1"
 
         return await self._run(query)
+
+    async def bind(self, owner: str) -> None:
+        """Record whose job this ledger keeps -- ``owner``, a digest of the API root and the
+        account a run works on (``_bulk.ledger_owner``) -- on its first run, and refuse a run
+        of another owner (``CincopaValidationError``, before anything is sent): the items the
+        ledger says are done are in the account it was kept for, not in that one."""
+
+        def check() -> str:
+            db = self._connect()
+            db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('owner', ?)", (owner,))
+            (found,) = db.execute("SELECT value FROM meta WHERE name = 'owner'").fetchone()
+            return str(found)
+
+        if await self._run(check) != owner:
+            raise self._unusable(
+                "it keeps the job of another account or API root: its done items are not in"
+                " this one; give this job a ledger of its own"
+            )
+
+    async def begin_run(self) -> None:
+        """Take the ledger for one run, or refuse it (``CincopaValidationError``) while another
+        run has it -- of this object, of another ``Ledger`` of the same file, of another
+        process (an exclusive ``flock`` on ``<ledger>-run.lock``, where the OS and the file
+        system have one). Two runs at once would each take the other's items for unseen and
+        store them again. ``end_run`` gives it back."""
+        if self._running:
+            raise self._in_use()
+        self._running = True
+        try:
+            self._run_lock = await self._run(self._lock_run_file)
+        except BaseException:
+            self._running = False
+            raise
+
+    async def end_run(self) -> None:
+        """Give back what ``begin_run`` took; idempotent."""
+        fd, self._run_lock = self._run_lock, None
+        self._running = False
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+    def _lock_run_file(self) -> int | None:
+        try:
+            import fcntl
+        except ImportError:  # no flock here: runs of this object are still kept apart
+            return None
+        try:
+            fd = os.open(run_lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise self._unusable(
+                f"its run lock cannot be opened: {exc.strerror or type(exc).__name__}"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise self._in_use() from None
+        except OSError:  # a file system without flock: as above
+            os.close(fd)
+            return None
+        return fd
+
+    def _in_use(self) -> CincopaValidationError:
+        return self._unusable(
+            "another run is using it now (one ledger serves one run at a time: two at once"
+            " would store their items twice)"
+        )
 
     async def claim_reference(self, reference: str, key: str) -> bool:
         """Record that item ``key`` is about to store ``reference``, and say whether another
@@ -267,7 +359,7 @@ class Ledger:
     def records(self, state: str | None = None) -> Iterator[LedgerRecord]:
         """Every record (of one ``state``), in key order -- synchronously, for reports."""
         db = self._connect()
-        self._commit(self._take_outcomes())
+        self._commit_held(db)
         where, args = ("WHERE state = ?", (state,)) if state else ("", ())
         for row in db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM items {where} ORDER BY key",  # noqa: S608 - fixed text
@@ -278,7 +370,7 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         """How many items are in each state (synchronously)."""
         db = self._connect()
-        self._commit(self._take_outcomes())
+        self._commit_held(db)
         found = dict(db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
         return {state: int(found.get(state, 0)) for state in ITEM_STATES}
 
@@ -304,9 +396,8 @@ class Ledger:
         """Mark items ``started`` and commit, before their first request."""
         if not keys:
             return
-        outcomes = self._take_outcomes()
 
-        def mark() -> None:
+        def mark(outcomes: _Outcomes) -> None:
             now = time.time()
             db = self._connect()
             with _transaction(db):
@@ -318,10 +409,11 @@ class Ledger:
                     [(key, now, now) for key in keys],
                 )
 
-        await self._run(mark)
+        await self._run_committing(mark)
 
     def note_job(self, key: str, job: str) -> None:
-        """Record the server-side job an item started (written with the next commit)."""
+        """Record the server-side job an item started (written with the next commit: a bulk
+        import flushes right after, before following the job)."""
         self._jobs.append((job, key))
 
     def finish(self, record: LedgerRecord) -> None:
@@ -335,18 +427,31 @@ class Ledger:
 
     async def flush(self) -> None:
         """Commit the outcomes held in memory."""
-        outcomes = self._take_outcomes()
-        if outcomes[0] or outcomes[1]:
-            await self._run(self._commit, outcomes)
+        if self._outcomes or self._jobs:
+            await self._run_committing(self._commit)
 
-    def _take_outcomes(self) -> tuple[list[LedgerRecord], list[tuple[str, str]]]:
+    def _commit_held(self, db: sqlite3.Connection) -> None:
+        """Before a synchronous read (``records``, ``counts``): commit the outcomes held in
+        memory -- unless a commit is under way in the worker thread (the lock is held): then
+        they stay for the next commit, and the read sees the file as it is. One that fails
+        puts them back."""
+        if self._lock.locked() or not (self._outcomes or self._jobs):
+            return
+        outcomes = self._take_outcomes()
+        try:
+            self._commit(outcomes, db)
+        except BaseException:
+            self._outcomes[:0], self._jobs[:0] = outcomes
+            raise
+
+    def _take_outcomes(self) -> _Outcomes:
         outcomes, self._outcomes = self._outcomes, []
         jobs, self._jobs = self._jobs, []
         return outcomes, jobs
 
     def _commit(
         self,
-        outcomes: tuple[list[LedgerRecord], list[tuple[str, str]]],
+        outcomes: _Outcomes,
         db: sqlite3.Connection | None = None,
     ) -> None:
         if not outcomes[0] and not outcomes[1]:
@@ -356,9 +461,7 @@ class Ledger:
             self._write(db, outcomes)
 
     @staticmethod
-    def _write(
-        db: sqlite3.Connection, outcomes: tuple[list[LedgerRecord], list[tuple[str, str]]]
-    ) -> None:
+    def _write(db: sqlite3.Connection, outcomes: _Outcomes) -> None:
         records, jobs = outcomes
         if jobs:
             db.executemany("UPDATE items SET job = ? WHERE key = ?", jobs)

@@ -90,7 +90,9 @@ class _LedgerFiles(NamedTuple):
     def of(cls, ledger: str | os.PathLike[str]) -> _LedgerFiles:
         # SQLite opens a linked database at its target and keeps the side files beside it.
         real = Path(os.path.realpath(ledger))
-        names = frozenset(real.name + suffix for suffix in ("", "-wal", "-shm", "-journal"))
+        names = frozenset(
+            real.name + suffix for suffix in ("", "-wal", "-shm", "-journal", "-run.lock")
+        )
         return cls(names, _identity(real.parent))
 
     def holds(self, directory: Path, name: str) -> bool:
@@ -112,10 +114,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
 def walk(source: str | os.PathLike[str], *, skip: Path | None = None) -> Iterator[SyncFile]:
     """The regular files under ``source``, depth first in name order, lazily (a directory of a
     million files is never held in memory). Symbolic links are not followed; ``skip`` (the
-    ledger, when it lies inside) and its SQLite side files are left out, whatever the spelling of
+    ledger, when it lies inside) and its side files are left out, whatever the spelling of
     either path: a file is the ledger's when its name is the ledger's (or that and ``-wal``,
-    ``-shm``, ``-journal``) and its directory is the very directory (device and inode) the
-    ledger's real path lies in -- side files that do not exist yet are known too."""
+    ``-shm``, ``-journal``, ``-run.lock``) and its directory is the very directory (device and
+    inode) the ledger's real path lies in -- side files that do not exist yet are known too."""
     root = Path(source)
     ledger = _LedgerFiles.of(skip) if skip is not None else None
 

@@ -70,6 +70,7 @@ the missing chunks. The file is removed when the upload completes.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import re
@@ -1558,7 +1559,9 @@ async def import_url(
     have finished meanwhile, when its asset is returned. A job that cannot be followed (a poll
     refused for good) is left running and raised about.
 
-    ``on_job`` is called with the job's ``status_id`` once it is known (to note it durably);
+    ``on_job`` is called with the job's ``status_id`` once it is known (to note it durably:
+    an awaitable it returns is awaited before the job is followed, so that a process killed
+    while it polls has the job on record);
     ``follow_job`` is the ``status_id`` of an earlier call's job for the same import, followed
     first: done, its asset is returned; failed or unknown, a new import starts.
 
@@ -1694,7 +1697,10 @@ async def _import_once(
             ) from lost
         return found
     if on_job is not None:
-        on_job(job.status_id)
+        noted = on_job(job.status_id)
+        if inspect.isawaitable(noted):  # noting it durably: done before the job is followed
+            with anyio.CancelScope(shield=True):  # a cancellation then aborts the job, below
+                await noted
     try:
         return await _await_import(client, job.status_id, polling, settle)
     except _Unsettled as unknown:

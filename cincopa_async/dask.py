@@ -39,7 +39,7 @@ from distributed import Client, get_worker
 from distributed import wait as _wait_typed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record
+from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record, ledger_owner
 from ._client import AsyncCincopa, is_loopback_host
 from ._errors import CincopaValidationError
 from ._redact import redact
@@ -212,7 +212,12 @@ async def sync_on_dask(
     dask: Any = connect(cluster, asynchronous=True) if own else cluster
     if own:
         await dask
+    began = False
     try:
+        if api_token is not None:  # else the workers' environment: the driver cannot tell
+            await ledger.bind(ledger_owner(_base_url(client_options.get("base_url")), api_token))
+        await ledger.begin_run()  # refused while another run has the ledger
+        began = True
         await dask.register_plugin(CincopaPlugin(api_token, **client_options))
         if batches_in_flight is None:
             threads = sum((await dask.nthreads()).values())
@@ -229,8 +234,21 @@ async def sync_on_dask(
             on_progress=on_progress,
         )
     finally:
+        if began:
+            await ledger.end_run()
         if own:
             await dask.close()
+
+
+def _base_url(given: object) -> str:
+    """The API root the workers' clients use, as ``AsyncCincopa`` resolves it."""
+    from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, _check_base_url
+
+    if given is not None:
+        return _check_base_url(given)
+    if from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
+        return _check_base_url(from_env, source=BASE_URL_ENV_VAR)
+    return DEFAULT_BASE_URL
 
 
 async def _drive(

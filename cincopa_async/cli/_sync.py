@@ -195,10 +195,11 @@ async def _here(
     live: bool | None,
     new_job: bool = False,
 ) -> None:
-    from cincopa_async._bulk import BulkSuccess
+    from cincopa_async._bulk import BulkSuccess, ledger_owner
     from cincopa_async._ledger import LedgerRecord
     from cincopa_async._sync import register, sync_directory, walk
 
+    await ledger.bind(ledger_owner(cp.base_url, cp._api_token))  # before anything is written
     with ProgressReporter(tally.out, "sync", live=live) as report:
         count, size = await register(ledger, walk(source_dir, skip=ledger.path))
         report.start(count, size)
@@ -247,9 +248,13 @@ async def _on_dask(
         raise click.UsageError(
             f"--dask needs the 'dask' extra (pip install 'cincopa-async[dask]'): {exc}"
         ) from None
+    from cincopa_async._bulk import ledger_owner
     from cincopa_async._sync import register, walk
+    from cincopa_async.dask import _base_url
 
     token = settings.token
+    if token:  # the driver knows the account even when the workers read it from their own
+        await ledger.bind(ledger_owner(_base_url(settings.base_url), token))
     if not token_travels_safely(address):
         token = None
         tally.out.note(
