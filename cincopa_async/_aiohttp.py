@@ -36,9 +36,12 @@ from yarl import URL
 __all__ = ["AiohttpTransport", "Outgoing", "Reply", "client_timeout"]
 
 _AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Accept")  # what aiohttp adds when missing
-# aiohttp labels a POST without a body ``application/octet-stream``; httpx (the trio route) and
-# every Cincopa client send such a POST (the parameters are in the query) without that label.
+# aiohttp labels a POST (PUT, PATCH) without a body ``application/octet-stream``; httpx (the
+# trio route) and every Cincopa client send such a POST (the parameters are in the query)
+# without that label. Only those methods are given the skip: aiohttp builds a multidict of a
+# skip list on every request that has one.
 _NO_BODY_AUTO_HEADERS = ("Content-Type",)
+_LABELLED_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NO_BODY_HTTPX_AUTO_HEADERS = (*_AUTO_HEADERS, "Content-Type")
 
 
@@ -232,7 +235,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 url,
                 headers=request.headers,
                 data=request.content,
-                skip_auto_headers=_NO_BODY_AUTO_HEADERS if request.content is None else None,
+                skip_auto_headers=(
+                    _NO_BODY_AUTO_HEADERS
+                    if request.content is None and request.method in _LABELLED_METHODS
+                    else None
+                ),
                 allow_redirects=False,
                 timeout=request.timeout,
                 ssl=self.ssl_context if url.scheme == "https" else True,
