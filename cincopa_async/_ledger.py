@@ -101,8 +101,11 @@ class LedgerRecord(NamedTuple):
 
 
 def run_lock_path(ledger: Path) -> Path:
-    """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``)."""
-    return ledger.with_name(ledger.name + "-run.lock")
+    """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``): beside the
+    file SQLite opens -- the ledger's real path, as its ``-wal`` and ``-shm`` files -- so that
+    every spelling of the path (a symbolic link to it, ``..``) takes the one lock."""
+    real = Path(os.path.realpath(ledger))
+    return real.with_name(real.name + "-run.lock")
 
 
 def checked_key(key: str) -> str:
