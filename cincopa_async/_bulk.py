@@ -485,6 +485,16 @@ def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
     )
 
 
+async def _give_back(book: Ledger, began: bool) -> None:
+    """A run's end on its ledger, shielded: the run lock given back (``began``), and the
+    ledger closed when the run made it from a path."""
+    with anyio.CancelScope(shield=True):
+        if began:
+            await book.end_run()
+        if book.close_after_run:
+            await book.aclose()
+
+
 class _Inputs:
     """Inputs read on demand, a few at a time, from an iterable or an async iterable."""
 
@@ -678,15 +688,16 @@ class BulkRun(Generic[InputT, ValueT]):
                 # items it has not seen are looked up, unless its job was declared new.
                 self._trusted = await book.trusts_unseen(self._new_job)
             except BaseException:
-                with anyio.CancelScope(shield=True):
-                    if began:
-                        await book.end_run()
-                    if book.close_after_run:
-                        await book.aclose()
+                await _give_back(book, began)
                 raise
+        try:  # reading the inputs may fail at once (an __iter__ that raises): the ledger is
+            source = _Inputs(self._inputs)  # given back then too
+        except BaseException:
+            if self._ledger is not None:
+                await _give_back(self._ledger.ledger, True)
+            raise
         limit = AdaptiveLimit(self._concurrency, client._wait_unless_closed)
         max_wait = client._retry.max_retry_after
-        source = _Inputs(self._inputs)
         policy = self._ledger
         ledger = policy.ledger if policy is not None else None
         work_send, work_receive = anyio.create_memory_object_stream[ItemState](self._concurrency)
@@ -793,9 +804,7 @@ class BulkRun(Generic[InputT, ValueT]):
                     try:
                         await ledger.flush()
                     finally:
-                        await ledger.end_run()
-                        if ledger.close_after_run:
-                            await ledger.aclose()
+                        await _give_back(ledger, True)
 
     async def _triage(
         self,

@@ -7,13 +7,21 @@ Against the in-process emulator where a request is involved. No test measures or
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from cincopa_async import CincopaValidationError, Ledger
+from cincopa_async.testing import CincopaEmulator
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[CincopaEmulator]:
+    async with CincopaEmulator(seed=53) as emulator:
+        yield emulator
 
 
 # -- the run lock: one file, however its path is spelled ----------------------------------------
@@ -61,3 +69,30 @@ async def test_a_sync_through_a_linked_ledger_in_its_source_does_not_list_the_ru
         finally:
             await ledger.end_run()
     assert names == ["clip.mp4"]
+
+
+class _InputsThatFail:
+    """An iterable whose ``__iter__`` raises (a reader whose file went away)."""
+
+    def __iter__(self) -> Iterator[str]:
+        raise OSError("the list of inputs cannot be read")
+
+
+@pytest.mark.parametrize("given", ["Ledger", "path"])
+async def test_a_run_whose_inputs_cannot_be_read_gives_the_ledger_back(
+    emu: CincopaEmulator, tmp_path: Path, given: str
+) -> None:
+    """The inputs were first read after the run lock was taken and outside the block that
+    gives it back: an ``__iter__`` that raised left the ledger held for good -- every later
+    run on that Ledger, or on that path in this process, was refused as "another run"."""
+    path = tmp_path / "job.sqlite"
+    async with emu.client() as cp:
+        asset = await cp.upload_file(b"bye" * 300, filename="a.mp4")
+        book = Ledger(path) if given == "Ledger" else path
+        with pytest.raises(OSError, match="cannot be read"):
+            await cp.bulk.delete(_InputsThatFail(), ledger=book)
+        result = await cp.bulk.delete([asset.rid], ledger=book)
+        if isinstance(book, Ledger):
+            await book.aclose()
+    assert result.ok, repr(result[0].error)
+    assert asset.rid not in emu.state.main.assets
