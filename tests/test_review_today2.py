@@ -6,6 +6,7 @@ Against the in-process emulator where a request is involved. No test measures or
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 
 from cincopa_async import CincopaValidationError, Ledger
 from cincopa_async.testing import CincopaEmulator
+
+from ._raw_server import RawRequest, http_reply, raw_server
 
 pytestmark = pytest.mark.anyio
 
@@ -96,3 +99,42 @@ async def test_a_run_whose_inputs_cannot_be_read_gives_the_ledger_back(
             await book.aclose()
     assert result.ok, repr(result[0].error)
     assert asset.rid not in emu.state.main.assets
+
+
+# -- the CLI: a reply's text is text, not markup -------------------------------------------------
+
+MARKUP_TEXT = "[/b]x[red]y[/red]"  # a closing tag that matches nothing, and a style
+
+
+def _marked_up(request: RawRequest, number: int) -> bytes:
+    item = {"rid": "r1", "filename": MARKUP_TEXT, "caption": MARKUP_TEXT}
+    page = {"page": 1, "pages_count": 1, "items_count": 1}
+    reply = {"success": True, "items_data": page, "items": [item], "status": MARKUP_TEXT}
+    return http_reply(json.dumps(reply).encode())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["asset", "list"],
+        ["asset", "list", "--all"],
+        ["asset", "upload-from-url-get-status", "--status-id", "7"],  # a summary table
+    ],
+)
+def test_the_cli_prints_a_reply_text_in_a_table_as_it_is_not_as_rich_markup(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Table cells went to rich as markup: a file name or caption ``[/b]...`` (anyone's text)
+    made every ``asset list`` of the account fail with an internal MarkupError, and
+    ``[red]``, ``[link=...]`` in one became a style or a terminal hyperlink instead of being
+    shown as the text it is."""
+    from cincopa_async.cli import _app
+
+    with raw_server(_marked_up) as server:
+        monkeypatch.setenv("CINCOPA_API_TOKEN", "1234567imarkuptokenabcdefgh")
+        monkeypatch.setenv("CINCOPA_BASE_URL", server.base_url)
+        with pytest.raises(SystemExit) as exited:
+            _app.main(args)
+    captured = capsys.readouterr()
+    assert exited.value.code in (0, None), captured.err
+    assert MARKUP_TEXT in captured.out
