@@ -138,3 +138,40 @@ def test_the_cli_prints_a_reply_text_in_a_table_as_it_is_not_as_rich_markup(
     captured = capsys.readouterr()
     assert exited.value.code in (0, None), captured.err
     assert MARKUP_TEXT in captured.out
+
+
+# -- Dask: the token goes only where the scheduler sends it safely -------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # distributed runs on asyncio only
+async def test_sync_on_dask_sends_no_token_to_a_scheduler_that_listens_off_this_machine(
+    tmp_path: Path,
+) -> None:
+    """Reached through ``tcp://127.0.0.1`` (allowed: this machine), a scheduler listening on
+    every interface -- ``dask scheduler``'s default -- keeps the plugin and sends it, token
+    and all, to every worker that joins over plain TCP from anywhere. Its own address (where
+    its workers reach it) must be safe too; else the token is refused before it is sent."""
+    pytest.importorskip("distributed")
+    from distributed import Scheduler
+
+    from cincopa_async.dask import sync_on_dask
+
+    token = "1234567idasktokenabcdefghij"
+    source = tmp_path / "library"
+    source.mkdir()
+    every_interface = "0.0.0.0"  # the case under test: dask scheduler's default
+    async with Scheduler(host=every_interface, port=0, dashboard_address=":0") as scheduler:
+        port = scheduler.address.rpartition(":")[2]
+        async with Ledger(tmp_path / "ledger.sqlite") as ledger:
+            with pytest.raises(CincopaValidationError) as caught:
+                await sync_on_dask(
+                    f"tcp://127.0.0.1:{port}",
+                    source,
+                    ledger,
+                    api_token=token,
+                    files=lambda: iter(()),
+                )
+        assert "cincopa-async" not in scheduler.worker_plugins
+    (problem,) = caught.value.problems
+    assert "CINCOPA_API_TOKEN" in problem
+    assert token not in str(caught.value)
