@@ -175,3 +175,49 @@ async def test_sync_on_dask_sends_no_token_to_a_scheduler_that_listens_off_this_
     (problem,) = caught.value.problems
     assert "CINCOPA_API_TOKEN" in problem
     assert token not in str(caught.value)
+
+
+# -- a failed reply's credentials: every field the models hold as a secret -----------------------
+
+SELF_AUTHORISING_URL = "https://upload.example/upload/PATHsecretOFtheURL123/file?uid=9"
+
+
+@pytest.mark.parametrize("status", ["200 OK", "500 Oops"])
+async def test_an_error_keeps_no_self_authorising_upload_url_of_the_reply(status: str) -> None:
+    """The models hold ``upload_url`` as a secret (it authorises an upload by itself); a failed
+    reply carrying one was kept by its error verbatim but for a ``hash`` query parameter: the
+    credential fields scrubbed from errors were ``api_token``, ``token`` and the secret query
+    parameters, not every secret field of the models."""
+    from cincopa_async import AsyncCincopa, CincopaError
+
+    reply = {"success": False, "message": "quota", "upload_url": SELF_AUTHORISING_URL}
+
+    def script(request: RawRequest, number: int) -> bytes:
+        return http_reply(json.dumps(reply).encode(), status=status)
+
+    with raw_server(script) as server:
+        async with AsyncCincopa("1234567iuploadurltokenabcd", base_url=server.base_url) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await cp.with_options(max_retries=0).asset.get_upload_url()
+    error = caught.value
+    for text in (str(error), repr(error), repr(vars(error))):
+        assert "PATHsecretOFtheURL123" not in text
+
+
+def test_every_secret_field_of_the_models_is_a_credential_field_of_failed_replies() -> None:
+    """The class of the finding above: a field the models mark ``SECRET`` is scrubbed from a
+    failed reply too, whatever its name."""
+    import attrs
+
+    from cincopa_async import _models
+    from cincopa_async._redact import CREDENTIAL_FIELDS
+
+    secret_fields = {
+        field.name
+        for model in vars(_models).values()
+        if isinstance(model, type) and attrs.has(model)
+        for field in attrs.fields(model)
+        if field.metadata.get(_models.SECRET)
+    }
+    assert secret_fields
+    assert secret_fields <= CREDENTIAL_FIELDS
