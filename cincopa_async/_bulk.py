@@ -1413,8 +1413,17 @@ class BulkStreams:
             async def note(status_id: str) -> None:
                 # Committed before the job is followed: a run killed while it polls leaves the
                 # job on record, and the rerun follows it instead of importing the URL again.
+                # A commit that fails keeps the note held for the next one: the job is
+                # followed all the same (failing the item would abandon a running import).
                 book.note_job(key, status_id)
-                await book.flush()
+                try:
+                    await book.flush()
+                except Exception as error:
+                    _logger.warning(
+                        "bulk.import_urls: the job of an import could not be committed to the"
+                        " ledger yet (%s); it is followed, and noted with the next commit",
+                        type(error).__name__,
+                    )
 
             return note
 

@@ -221,3 +221,45 @@ def test_every_secret_field_of_the_models_is_a_credential_field_of_failed_replie
     }
     assert secret_fields
     assert secret_fields <= CREDENTIAL_FIELDS
+
+
+# -- a bulk import whose job note cannot be committed still follows its job ----------------------
+
+
+class _JobNoteFails(Ledger):
+    """A ledger whose commit of a job note fails once (the disk full, the file locked)."""
+
+    failed = False
+
+    async def flush(self) -> None:
+        if self._jobs and not self.failed:
+            type(self).failed = True
+            raise CincopaValidationError(["ledger: disk full (simulated)"], operation="ledger")
+        await super().flush()
+
+
+async def test_a_bulk_import_whose_job_note_cannot_be_committed_follows_the_job_anyway(
+    emu: CincopaEmulator, tmp_path: Path
+) -> None:
+    """The job is committed to the ledger before it is followed (for a rerun after a kill).
+    A commit that failed there made the item fail with its job left running, unfollowed: the
+    import made its asset, and the item was reported failed (a retry of it would have found no
+    asset yet and imported the URL again). The job is followed whatever the note's commit did;
+    the note stays held, and a later commit writes it."""
+    url = emu.add_file("talk.mp4", b"N" * 4000)
+    _JobNoteFails.failed = False
+    ledger = _JobNoteFails(tmp_path / "imports.sqlite")
+    async with emu.client() as cp, ledger:
+        result = await cp.bulk.import_urls([url], ledger=ledger, poll_interval=0.01)
+    assert _JobNoteFails.failed
+    assert result.ok, repr(result[0].error)
+    uploads = [r for r in emu.requests if r.operation == "asset.upload_from_url"]
+    assert len(uploads) == 1
+    assert [a.rid for a in emu.state.main.assets.values() if a.content == b"N" * 4000] == [
+        result[0].value.rid
+    ]
+    async with Ledger(tmp_path / "imports.sqlite") as reread:
+        record = await reread.get(url)
+    assert record is not None
+    assert record.state == "done"
+    assert record.job is not None  # the note was written with a later commit
