@@ -263,3 +263,31 @@ async def test_a_bulk_import_whose_job_note_cannot_be_committed_follows_the_job_
     assert record is not None
     assert record.state == "done"
     assert record.job is not None  # the note was written with a later commit
+
+
+# -- upload_file(gallery=...): the gallery named in every addtofid of the query ------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            "https://up.example/u?addtofid=0&x=1&addtofid=0&hash=h",
+            "https://up.example/u?addtofid=g%2F1&x=1&addtofid=g%2F1&hash=h",
+        ),
+        ("https://up.example/u?a=1#&addtofid=0", "https://up.example/u?a=1#&addtofid=0"),
+        (
+            "https://up.example/u?addtofid=*#addtofid=0",
+            "https://up.example/u?addtofid=g%2F1#addtofid=0",
+        ),
+    ],
+)
+def test_into_gallery_sets_every_placeholder_of_the_query_and_leaves_the_fragment(
+    given: str, expected: str
+) -> None:
+    """A repeated ``addtofid=0`` had only its first set: PHP reads a repeated parameter's last
+    value, so the file went outside the gallery, silently. And a fragment's ``addtofid=0``
+    (never sent) was rewritten in place of the query's."""
+    from cincopa_async._uploads import into_gallery
+
+    assert into_gallery(given, "g/1") == expected
