@@ -1550,16 +1550,33 @@ class BulkStreams:
         saw started): the asset gone counts as deleted, still there it is deleted again. So a
         delete is sent again only when it was not applied. (A rid that never existed, whose
         first delete had an unknown outcome, is then reported deleted too: the two cannot be
-        told apart.)
+        told apart.) The inputs of an rid given twice take turns, and the later confirms too.
         """
         client = self._client
         book = _ledger_of(ledger)
 
+        # An rid given twice: its items take turns (a keyed lock), and one that follows
+        # another's delete confirms first. Only rids with an item in the step are kept.
+        active: dict[str, int] = {}  # rid -> its items in the step now
+        sent_for: set[str] = set()  # of those, the rids whose delete was sent
+
         async def step(rid: str, state: ItemState) -> Ack:
+            active[rid] = active.get(rid, 0) + 1
+            try:
+                async with client._shared.locks.hold(("delete", rid)):
+                    return await delete_one(rid, state)
+            finally:
+                active[rid] -= 1
+                if not active[rid]:
+                    del active[rid]
+                    sent_for.discard(rid)
+
+        async def delete_one(rid: str, state: ItemState) -> Ack:
             # After a failure that may have been applied -- in this attempt, an earlier one of
-            # the item, or a run before that the ledger saw start it -- the asset is gone when
-            # asset.list no longer finds it; only while it is still listed is the delete sent.
-            unknown = state.attempt > 1 or state.earlier
+            # the item, a run before that the ledger saw start it, or another input of the rid
+            # just now -- the asset is gone when asset.list no longer finds it; only while it
+            # is still listed is the delete sent.
+            unknown = state.attempt > 1 or state.earlier or rid in sent_for
             for sent in range(1, MAX_DELETE_SENDS + 1):
                 if unknown:
                     page = await client.asset.list(rid=rid)
@@ -1567,6 +1584,7 @@ class BulkStreams:
                         from ._models import Ack
 
                         return Ack(message="deleted (confirmed after an unknown outcome)")
+                sent_for.add(rid)
                 try:
                     return await client.asset.delete(rid=rid)
                 except CincopaError as error:

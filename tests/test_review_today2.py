@@ -291,3 +291,45 @@ def test_into_gallery_sets_every_placeholder_of_the_query_and_leaves_the_fragmen
     from cincopa_async._uploads import into_gallery
 
     assert into_gallery(given, "g/1") == expected
+
+
+# -- bulk.delete on a ledger: an rid given twice is confirmed after its first delete ------------
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["ledger", "no ledger"])
+async def test_an_rid_given_twice_to_a_delete_on_a_ledger_is_deleted_not_failed(
+    emu: CincopaEmulator, tmp_path: Path, kept: bool
+) -> None:
+    """The second input of an rid given twice confirms with ``asset.list`` before it sends a
+    delete (``ItemState.earlier``) -- but it ran alongside the first: listed while the first
+    delete was still out, it sent its own, answered "not found". The item failed, and the
+    ledger kept whichever outcome came last: "failed" for an asset the run deleted. (Without
+    a ledger the second input did not even confirm.)"""
+    import httpx
+
+    from ._hooks import hooked_client, quiet
+    from .conftest import Sleeps
+
+    held: list[str] = []
+
+    async def first_delete_waits_for_the_rest(request: httpx.Request, operation: str) -> None:
+        if operation == "asset.delete" and not held:
+            held.append(operation)  # the other input lists now, if nothing stops it
+            await quiet()
+
+    cp, transport = hooked_client(emu, Sleeps())
+    path = tmp_path / "deletes.sqlite"
+    async with cp:
+        asset = await cp.upload_file(b"twice" * 200, filename="twice.mp4")
+        transport.before.append(first_delete_waits_for_the_rest)
+        result = await cp.bulk.delete(
+            [asset.rid, asset.rid], ledger=path if kept else None, concurrency=2
+        )
+    assert [item.ok for item in result] == [True, True], [repr(i.error) for i in result]
+    assert asset.rid not in emu.state.main.assets
+    if not kept:
+        return
+    async with Ledger(path) as ledger:
+        record = await ledger.get(asset.rid)
+    assert record is not None
+    assert record.state == "done"
