@@ -197,12 +197,15 @@ class Ledger:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Write the outcomes still held, and close the file. Idempotent."""
+        """Write the outcomes still held, and close the file. Idempotent. A run that has
+        the ledger gives it back once they are written: no other run reads them unwritten."""
         if self._closed:
             return
         with anyio.CancelScope(shield=True):
-            await self.end_run()
-            await self.flush()
+            try:
+                await self.flush()
+            finally:
+                await self.end_run()
             async with self._lock:
                 db, self._db = self._db, None
                 self._closed = True

@@ -251,8 +251,12 @@ async def sync_on_dask(
             on_progress=on_progress,
         )
     finally:
-        if began:
-            await ledger.end_run()
+        if began:  # given back once the outcomes held are written (a cancelled drive's too)
+            with anyio.CancelScope(shield=True):
+                try:
+                    await ledger.flush()
+                finally:
+                    await ledger.end_run()
         if own:
             await dask.close()
 

@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -331,5 +332,56 @@ async def test_an_rid_given_twice_to_a_delete_on_a_ledger_is_deleted_not_failed(
         return
     async with Ledger(path) as ledger:
         record = await ledger.get(asset.rid)
+    assert record is not None
+    assert record.state == "done"
+
+
+# -- the run lock is given back only once the run's last outcomes are written --------------------
+
+
+class _WatchesTheRunLock(Ledger):
+    """Records, as each commit is written, whether another run could take the ledger now."""
+
+    free_while_writing: list[bool]
+
+    def _commit(self, outcomes: Any, db: Any = None) -> None:
+        if outcomes[0] or outcomes[1]:
+            self.free_while_writing.append(_run_lock_is_free(self.path))
+        super()._commit(outcomes, db)
+
+
+def _run_lock_is_free(path: Path) -> bool:
+    import fcntl
+
+    from cincopa_async._ledger import run_lock_path
+
+    fd = os.open(run_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # also gives back a lock taken just now
+    return True
+
+
+async def test_closing_a_ledger_mid_run_writes_its_outcomes_before_giving_the_run_lock_back(
+    tmp_path: Path,
+) -> None:
+    """``aclose`` gave the run lock back first and wrote the outcomes still held after: in
+    between, another run could take the ledger and read those items as unfinished."""
+    from cincopa_async import LedgerRecord
+
+    pytest.importorskip("fcntl")
+    ledger = _WatchesTheRunLock(tmp_path / "job.sqlite")
+    ledger.free_while_writing = []
+    await ledger.open()
+    await ledger.start(["a"])
+    await ledger.begin_run()
+    ledger.finish(LedgerRecord("a", "done", rid="r1"))  # held in memory, not written yet
+    await ledger.aclose()
+    assert ledger.free_while_writing == [False]
+    async with Ledger(tmp_path / "job.sqlite") as reread:
+        record = await reread.get("a")
     assert record is not None
     assert record.state == "done"
