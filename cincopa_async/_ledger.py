@@ -100,6 +100,23 @@ class LedgerRecord(NamedTuple):
     job: str | None = None
 
 
+#: The run locks this process holds: descriptor -> its ledger. A forked child closes its copies
+#: (a ``flock`` belongs to the open file, which the child shares: it would keep the lock after
+#: the parent gave it back); closing them there leaves the parent's lock as it is.
+_HELD_RUN_LOCKS: dict[int, Ledger] = {}
+
+
+def _close_inherited_run_locks() -> None:
+    for fd in _HELD_RUN_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_RUN_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_run_locks)
+
+
 def run_lock_path(ledger: Path) -> Path:
     """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``): beside the
     file SQLite opens -- the ledger's real path, as its ``-wal`` and ``-shm`` files -- so that
@@ -301,12 +318,17 @@ class Ledger:
         except BaseException:
             self._running = False
             raise
+        if self._run_lock is not None:
+            _HELD_RUN_LOCKS[self._run_lock] = self
 
     async def end_run(self) -> None:
         """Give back what ``begin_run`` took; idempotent."""
         fd, self._run_lock = self._run_lock, None
         self._running = False
-        if fd is not None:
+        # In a forked child the descriptor was closed at the fork (and its number may be
+        # another file's now): only one this process holds for this ledger is closed.
+        if fd is not None and _HELD_RUN_LOCKS.get(fd) is self:
+            del _HELD_RUN_LOCKS[fd]
             os.close(fd)  # releases the flock
 
     def _lock_run_file(self) -> int | None:

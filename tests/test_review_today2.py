@@ -385,3 +385,37 @@ async def test_closing_a_ledger_mid_run_writes_its_outcomes_before_giving_the_ru
         record = await reread.get("a")
     assert record is not None
     assert record.state == "done"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX's")
+async def test_a_process_forked_during_a_run_does_not_keep_the_ledger_after_it(
+    tmp_path: Path,
+) -> None:
+    """A ``flock`` belongs to the open file, which a forked child shares (a worker pool made by
+    ``multiprocessing``'s fork while a run goes): the child kept the ledger taken after the run
+    gave it back, and every later run was refused as "another run" while the child lived."""
+    import warnings
+
+    path = tmp_path / "job.sqlite"
+    async with Ledger(path) as first:
+        await first.begin_run()
+        go_on_read, go_on_write = os.pipe()
+        ready_read, ready_write = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: see below
+            child = os.fork()
+        if child == 0:  # the child says it runs, then waits to be told to exit: nothing else
+            os.write(ready_write, b"r")
+            os.read(go_on_read, 1)
+            os._exit(0)
+        try:
+            assert os.read(ready_read, 1) == b"r"  # the child is past the fork
+            await first.end_run()
+            async with Ledger(path) as second:
+                await second.begin_run()  # the run is over: the ledger is free
+                await second.end_run()
+        finally:
+            os.write(go_on_write, b"x")
+            os.waitpid(child, 0)
+            for fd in (go_on_read, go_on_write, ready_read, ready_write):
+                os.close(fd)
