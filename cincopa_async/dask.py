@@ -112,15 +112,21 @@ def token_travels_safely(address: str) -> bool:
     return is_loopback_host(str(host))
 
 
+_IN_THE_CLEAR: Final = (
+    "api_token: would travel in the clear, pickled in the worker plugin, to a scheduler off"
+    " this machine or on to its workers: use a tls:// address, or give each worker"
+    " CINCOPA_API_TOKEN in its environment and leave api_token unset (None)"
+)
+
+
 def _token_in_the_clear() -> CincopaValidationError:
-    return CincopaValidationError(
-        [
-            "api_token: would travel in the clear, pickled in the worker plugin, to a"
-            " scheduler off this machine or on to its workers: use a tls:// address, or give"
-            " each worker CINCOPA_API_TOKEN in its environment and pass api_token=None"
-        ],
-        operation="sync_on_dask",
-    )
+    return CincopaValidationError([_IN_THE_CLEAR], operation="sync_on_dask")
+
+
+def _is_token_in_the_clear(error: CincopaValidationError) -> bool:
+    """Whether ``error`` is ``sync_on_dask`` refusing its ``api_token`` (raised before anything
+    is sent or bound: the same call without a token may follow)."""
+    return error.problems == _token_in_the_clear().problems  # as scrubbed when it was made
 
 
 def _listening_address(dask: Any) -> str:

@@ -419,3 +419,37 @@ async def test_a_process_forked_during_a_run_does_not_keep_the_ledger_after_it(
             os.waitpid(child, 0)
             for fd in (go_on_read, go_on_write, ready_read, ready_write):
                 os.close(fd)
+
+
+def test_cincopa_sync_falls_back_to_the_workers_token_when_the_scheduler_refuses_the_clis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cincopa sync --dask tcp://127.0.0.1:...`` sends the CLI's token (this machine), and
+    ``sync_on_dask`` now refuses it when the scheduler listens off this machine. The CLI has
+    no way to send none: it goes on as for any other address it cannot send the token to --
+    the workers read ``CINCOPA_API_TOKEN`` -- and says so."""
+    pytest.importorskip("distributed")
+    import cincopa_async.dask
+    from cincopa_async.cli import _app
+
+    token = "1234567idasktokenabcdefghij"
+    given: list[str | None] = []
+
+    async def refusing_sync_on_dask(*args: object, api_token: str | None, **kw: object) -> None:
+        given.append(api_token)
+        if api_token is not None:
+            raise cincopa_async.dask._token_in_the_clear()
+
+    monkeypatch.setattr(cincopa_async.dask, "sync_on_dask", refusing_sync_on_dask)
+    monkeypatch.setenv("CINCOPA_API_TOKEN", token)
+    monkeypatch.setenv("CINCOPA_BASE_URL", "http://127.0.0.1:9/v2/")
+    source = tmp_path / "library"
+    source.mkdir()
+    ledger = tmp_path / "job.sqlite"
+    with pytest.raises(SystemExit) as exited:
+        _app.main(["sync", str(source), "--dask", "tcp://127.0.0.1:8786", "--ledger", str(ledger)])
+    err = capsys.readouterr().err
+    assert given == [token, None], err
+    assert exited.value.code in (0, None), err
+    assert "CINCOPA_API_TOKEN" in err
+    assert token not in err
