@@ -485,6 +485,16 @@ def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
     )
 
 
+async def _give_back(book: Ledger, began: bool) -> None:
+    """A run's end on its ledger, shielded: the run lock given back (``began``), and the
+    ledger closed when the run made it from a path."""
+    with anyio.CancelScope(shield=True):
+        if began:
+            await book.end_run()
+        if book.close_after_run:
+            await book.aclose()
+
+
 class _Inputs:
     """Inputs read on demand, a few at a time, from an iterable or an async iterable."""
 
@@ -678,15 +688,16 @@ class BulkRun(Generic[InputT, ValueT]):
                 # items it has not seen are looked up, unless its job was declared new.
                 self._trusted = await book.trusts_unseen(self._new_job)
             except BaseException:
-                with anyio.CancelScope(shield=True):
-                    if began:
-                        await book.end_run()
-                    if book.close_after_run:
-                        await book.aclose()
+                await _give_back(book, began)
                 raise
+        try:  # reading the inputs may fail at once (an __iter__ that raises): the ledger is
+            source = _Inputs(self._inputs)  # given back then too
+        except BaseException:
+            if self._ledger is not None:
+                await _give_back(self._ledger.ledger, True)
+            raise
         limit = AdaptiveLimit(self._concurrency, client._wait_unless_closed)
         max_wait = client._retry.max_retry_after
-        source = _Inputs(self._inputs)
         policy = self._ledger
         ledger = policy.ledger if policy is not None else None
         work_send, work_receive = anyio.create_memory_object_stream[ItemState](self._concurrency)
@@ -793,9 +804,7 @@ class BulkRun(Generic[InputT, ValueT]):
                     try:
                         await ledger.flush()
                     finally:
-                        await ledger.end_run()
-                        if ledger.close_after_run:
-                            await ledger.aclose()
+                        await _give_back(ledger, True)
 
     async def _triage(
         self,
@@ -1404,8 +1413,17 @@ class BulkStreams:
             async def note(status_id: str) -> None:
                 # Committed before the job is followed: a run killed while it polls leaves the
                 # job on record, and the rerun follows it instead of importing the URL again.
+                # A commit that fails keeps the note held for the next one: the job is
+                # followed all the same (failing the item would abandon a running import).
                 book.note_job(key, status_id)
-                await book.flush()
+                try:
+                    await book.flush()
+                except Exception as error:
+                    _logger.warning(
+                        "bulk.import_urls: the job of an import could not be committed to the"
+                        " ledger yet (%s); it is followed, and noted with the next commit",
+                        type(error).__name__,
+                    )
 
             return note
 
@@ -1532,16 +1550,33 @@ class BulkStreams:
         saw started): the asset gone counts as deleted, still there it is deleted again. So a
         delete is sent again only when it was not applied. (A rid that never existed, whose
         first delete had an unknown outcome, is then reported deleted too: the two cannot be
-        told apart.)
+        told apart.) The inputs of an rid given twice take turns, and the later confirms too.
         """
         client = self._client
         book = _ledger_of(ledger)
 
+        # An rid given twice: its items take turns (a keyed lock), and one that follows
+        # another's delete confirms first. Only rids with an item in the step are kept.
+        active: dict[str, int] = {}  # rid -> its items in the step now
+        sent_for: set[str] = set()  # of those, the rids whose delete was sent
+
         async def step(rid: str, state: ItemState) -> Ack:
+            active[rid] = active.get(rid, 0) + 1
+            try:
+                async with client._shared.locks.hold(("delete", rid)):
+                    return await delete_one(rid, state)
+            finally:
+                active[rid] -= 1
+                if not active[rid]:
+                    del active[rid]
+                    sent_for.discard(rid)
+
+        async def delete_one(rid: str, state: ItemState) -> Ack:
             # After a failure that may have been applied -- in this attempt, an earlier one of
-            # the item, or a run before that the ledger saw start it -- the asset is gone when
-            # asset.list no longer finds it; only while it is still listed is the delete sent.
-            unknown = state.attempt > 1 or state.earlier
+            # the item, a run before that the ledger saw start it, or another input of the rid
+            # just now -- the asset is gone when asset.list no longer finds it; only while it
+            # is still listed is the delete sent.
+            unknown = state.attempt > 1 or state.earlier or rid in sent_for
             for sent in range(1, MAX_DELETE_SENDS + 1):
                 if unknown:
                     page = await client.asset.list(rid=rid)
@@ -1549,6 +1584,7 @@ class BulkStreams:
                         from ._models import Ack
 
                         return Ack(message="deleted (confirmed after an unknown outcome)")
+                sent_for.add(rid)
                 try:
                     return await client.asset.delete(rid=rid)
                 except CincopaError as error:

@@ -100,9 +100,29 @@ class LedgerRecord(NamedTuple):
     job: str | None = None
 
 
+#: The run locks this process holds: descriptor -> its ledger. A forked child closes its copies
+#: (a ``flock`` belongs to the open file, which the child shares: it would keep the lock after
+#: the parent gave it back); closing them there leaves the parent's lock as it is.
+_HELD_RUN_LOCKS: dict[int, Ledger] = {}
+
+
+def _close_inherited_run_locks() -> None:
+    for fd in _HELD_RUN_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_RUN_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_run_locks)
+
+
 def run_lock_path(ledger: Path) -> Path:
-    """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``)."""
-    return ledger.with_name(ledger.name + "-run.lock")
+    """The file whose ``flock`` says a run has the ledger (``Ledger.begin_run``): beside the
+    file SQLite opens -- the ledger's real path, as its ``-wal`` and ``-shm`` files -- so that
+    every spelling of the path (a symbolic link to it, ``..``) takes the one lock."""
+    real = Path(os.path.realpath(ledger))
+    return real.with_name(real.name + "-run.lock")
 
 
 def checked_key(key: str) -> str:
@@ -194,12 +214,15 @@ class Ledger:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Write the outcomes still held, and close the file. Idempotent."""
+        """Write the outcomes still held, and close the file. Idempotent. A run that has
+        the ledger gives it back once they are written: no other run reads them unwritten."""
         if self._closed:
             return
         with anyio.CancelScope(shield=True):
-            await self.end_run()
-            await self.flush()
+            try:
+                await self.flush()
+            finally:
+                await self.end_run()
             async with self._lock:
                 db, self._db = self._db, None
                 self._closed = True
@@ -295,12 +318,17 @@ class Ledger:
         except BaseException:
             self._running = False
             raise
+        if self._run_lock is not None:
+            _HELD_RUN_LOCKS[self._run_lock] = self
 
     async def end_run(self) -> None:
         """Give back what ``begin_run`` took; idempotent."""
         fd, self._run_lock = self._run_lock, None
         self._running = False
-        if fd is not None:
+        # In a forked child the descriptor was closed at the fork (and its number may be
+        # another file's now): only one this process holds for this ledger is closed.
+        if fd is not None and _HELD_RUN_LOCKS.get(fd) is self:
+            del _HELD_RUN_LOCKS[fd]
             os.close(fd)  # releases the flock
 
     def _lock_run_file(self) -> int | None:

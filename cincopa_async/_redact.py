@@ -442,9 +442,10 @@ def secret_parts(value: str) -> list[str]:
     return parts
 
 
-#: Reply fields whose value is a credential: the models' secret fields and the secret query
-#: parameters. An error keeping a reply scrubs their values wherever the reply holds them.
-CREDENTIAL_FIELDS = frozenset({"api_token", "token", *SECRET_QUERY_PARAMS})
+#: Reply fields whose value is a credential: the models' secret fields (``_models.SECRET``: a
+#: token, a self-authorising ``upload_url``; a test keeps the two lists together) and the
+#: secret query parameters. An error keeping a reply scrubs their values wherever it holds them.
+CREDENTIAL_FIELDS = frozenset({"api_token", "token", "upload_url", *SECRET_QUERY_PARAMS})
 
 
 def credential_values(value: Any) -> list[str]:

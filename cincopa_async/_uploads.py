@@ -1344,8 +1344,12 @@ def into_gallery(upload_url: str, gallery: str) -> str:
     Cincopa's recorder does (REAL-CLIENTS.md S7: ``upload_url.replace("addtofid=0",
     "addtofid=" + fid)``); otherwise exactly as given. ``asset.get_upload_url`` is asked for
     the gallery too (``fid``, documented, sent by no Cincopa client): whether the live API
-    honours it is unverified, and a URL that already names a gallery is left alone."""
-    return _NO_GALLERY.sub(lambda _: f"addtofid={quote(gallery, safe='')}", upload_url, count=1)
+    honours it is unverified, and a URL that already names a gallery is left alone. Only the
+    query is read (a fragment is never sent), and every placeholder in it is set: a server
+    reading a repeated parameter reads its last (PHP), a browser its first."""
+    address, hash_mark, fragment = upload_url.partition("#")
+    named = f"addtofid={quote(gallery, safe='')}"
+    return _NO_GALLERY.sub(lambda _: named, address) + hash_mark + fragment
 
 
 def check_gallery(gallery: object) -> None:

@@ -21,7 +21,8 @@ infrastructure of its own:
 
 Every worker must see the source directory at the same absolute path (a shared or network file
 system). **The token** travels to the workers inside the plugin, so it is sent only over TLS
-(``tls://`` addresses) or to a scheduler on this machine (``token_travels_safely``); otherwise
+(``tls://`` addresses) or to a scheduler on this machine (``token_travels_safely``) that also
+listens on this machine only (its workers get the plugin over their connections to it); otherwise
 leave ``api_token`` unset and give each worker ``CINCOPA_API_TOKEN`` (and
 ``CINCOPA_BASE_URL``) in its environment. It never appears in the
 plugin's ``repr``, in Dask's logs or in task arguments.
@@ -111,6 +112,30 @@ def token_travels_safely(address: str) -> bool:
     return is_loopback_host(str(host))
 
 
+_IN_THE_CLEAR: Final = (
+    "api_token: would travel in the clear, pickled in the worker plugin, to a scheduler off"
+    " this machine or on to its workers: use a tls:// address, or give each worker"
+    " CINCOPA_API_TOKEN in its environment and leave api_token unset (None)"
+)
+
+
+def _token_in_the_clear() -> CincopaValidationError:
+    return CincopaValidationError([_IN_THE_CLEAR], operation="sync_on_dask")
+
+
+def _is_token_in_the_clear(error: CincopaValidationError) -> bool:
+    """Whether ``error`` is ``sync_on_dask`` refusing its ``api_token`` (raised before anything
+    is sent or bound: the same call without a token may follow)."""
+    return error.problems == _token_in_the_clear().problems  # as scrubbed when it was made
+
+
+def _listening_address(dask: Any) -> str:
+    """The address a connected scheduler says it has (where its workers reach it: ``tcp://``
+    with this machine's outside address when it listens on every interface)."""
+    address = dask.scheduler_info().get("address")
+    return address if isinstance(address, str) else ""
+
+
 def _scheduler_address(cluster: str | Client) -> str:
     if isinstance(cluster, str):
         return cluster
@@ -197,14 +222,7 @@ async def sync_on_dask(
     """
     check_upload_options(chunk_size)
     if api_token is not None and not token_travels_safely(_scheduler_address(cluster)):
-        raise CincopaValidationError(
-            [
-                "api_token: would travel in the clear, pickled in the worker plugin, to a"
-                " scheduler off this machine: use a tls:// address, or give each worker"
-                " CINCOPA_API_TOKEN in its environment and pass api_token=None"
-            ],
-            operation="sync_on_dask",
-        )
+        raise _token_in_the_clear()
     source_dir = str(await anyio.Path(source).absolute())
     own = not isinstance(cluster, Client)
     # distributed is only partly typed; its asynchronous client is handled as Any here
@@ -214,6 +232,11 @@ async def sync_on_dask(
         await dask
     began = False
     try:
+        # The scheduler sends the plugin on to its workers, over the connections they made
+        # to the address it listens on: that address must be safe too (one reached here over
+        # loopback may listen on every interface, as ``dask scheduler`` does by default).
+        if api_token is not None and not token_travels_safely(_listening_address(dask)):
+            raise _token_in_the_clear()
         if api_token is not None:  # else the workers' environment: the driver cannot tell
             await ledger.bind(ledger_owner(_base_url(client_options.get("base_url")), api_token))
         await ledger.begin_run()  # refused while another run has the ledger
@@ -234,8 +257,12 @@ async def sync_on_dask(
             on_progress=on_progress,
         )
     finally:
-        if began:
-            await ledger.end_run()
+        if began:  # given back once the outcomes held are written (a cancelled drive's too)
+            with anyio.CancelScope(shield=True):
+                try:
+                    await ledger.flush()
+                finally:
+                    await ledger.end_run()
         if own:
             await dask.close()
 

@@ -34,6 +34,7 @@ from cincopa_async._spec import Endpoint
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
 __all__ = [
     "CREDENTIAL_COMMANDS",
@@ -424,7 +425,7 @@ class Output:
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for name, text in rows:
-            table.add_row(name, text)
+            table.add_row(name, _plain(text))
         self.stdout.print(table)
         return True
 
@@ -439,8 +440,18 @@ class Output:
         for column in columns:
             table.add_column(column, overflow="fold")
         for item in items:
-            table.add_row(*(self._cell(column, getattr(item, column, "")) for column in columns))
+            table.add_row(
+                *(_plain(self._cell(column, getattr(item, column, ""))) for column in columns)
+            )
         return table
+
+
+def _plain(text: str) -> Text:
+    """A table cell: the text as it is. A ``str`` cell is rich markup -- ``[/b]`` in an asset's
+    title (anyone's text) is a ``MarkupError``, ``[link=...]`` a terminal hyperlink."""
+    from rich.text import Text
+
+    return Text(text)
 
 
 def _is_text(value: str) -> bool:

@@ -248,9 +248,10 @@ async def _on_dask(
         raise click.UsageError(
             f"--dask needs the 'dask' extra (pip install 'cincopa-async[dask]'): {exc}"
         ) from None
+    from cincopa_async import CincopaValidationError
     from cincopa_async._bulk import ledger_owner
     from cincopa_async._sync import register, walk
-    from cincopa_async.dask import _base_url
+    from cincopa_async.dask import _base_url, _is_token_in_the_clear
 
     token = settings.token
     if token:  # the driver knows the account even when the workers read it from their own
@@ -264,20 +265,36 @@ async def _on_dask(
     with ProgressReporter(tally.out, "sync", live=live) as report:
         count, size = await register(ledger, walk(source_dir, skip=ledger.path))
         report.start(count, size)
-        await sync_on_dask(
-            address,
-            source_dir,
-            ledger,
-            api_token=token,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            gallery=gallery,
-            on_outcome=lambda outcome: tally.item(
-                outcome.file, outcome.record, skipped=outcome.skipped
-            ),
-            on_progress=report,
-        )
+
+        async def run(api_token: str | None) -> None:
+            await sync_on_dask(
+                address,
+                source_dir,
+                ledger,
+                api_token=api_token,
+                base_url=settings.base_url,
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+                gallery=gallery,
+                on_outcome=lambda outcome: tally.item(
+                    outcome.file, outcome.record, skipped=outcome.skipped
+                ),
+                on_progress=report,
+            )
+
+        try:
+            await run(token)
+        except CincopaValidationError as refused:
+            # Reached over loopback, the scheduler listens off this machine: sync_on_dask
+            # refused the token before sending anything; the workers read their own.
+            if token is None or not _is_token_in_the_clear(refused):
+                raise
+            tally.out.note(
+                f"sync: the token is not sent to {address} (its scheduler listens off this"
+                " machine, without TLS: it would reach the workers in the clear); each worker"
+                " reads CINCOPA_API_TOKEN from its environment"
+            )
+            await run(None)
 
 
 @click.group("ledger", context_settings=_CONTEXT)
