@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
 from cincopa_async import AsyncCincopa
+
+if TYPE_CHECKING:
+    from cincopa_async.testing import CincopaEmulator
 
 # Hypothesis: a short run in every test session, a long one for `nox -s fuzz`.
 settings.register_profile(
@@ -78,6 +82,18 @@ class Sleeps:
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+
+
+def sleepless_client(emu: CincopaEmulator, **options: Any) -> AsyncCincopa:
+    """A client of ``emu`` whose retry waits record their delay and sleep for none."""
+    cp = emu.client(**options)
+    cp._shared.sleep = Sleeps()
+    return cp
+
+
+def operations(emu: CincopaEmulator, since: int = 0) -> Counter[str]:
+    """How many requests of each operation ``emu`` has served (from request ``since`` on)."""
+    return Counter(r.operation for r in emu.requests[since:])
 
 
 MakeClient = Callable[..., tuple[AsyncCincopa, Recorder]]

@@ -25,7 +25,8 @@ from cincopa_async._bulk import _CHUNK, converge_on, derived_reference
 from cincopa_async._uploads import sha256
 from cincopa_async.testing import CincopaEmulator
 
-from .conftest import TOKEN, Sleeps
+from .conftest import TOKEN, operations
+from .conftest import sleepless_client as client
 
 pytestmark = pytest.mark.anyio
 
@@ -34,16 +35,6 @@ pytestmark = pytest.mark.anyio
 async def emu() -> AsyncIterator[CincopaEmulator]:
     async with CincopaEmulator(seed=31) as emulator:
         yield emulator
-
-
-def client(emu: CincopaEmulator, **options: Any) -> AsyncCincopa:
-    cp = emu.client(**options)
-    cp._shared.sleep = Sleeps()
-    return cp
-
-
-def operations(emu: CincopaEmulator, since: int = 0) -> Counter[str]:
-    return Counter(r.operation for r in emu.requests[since:])
 
 
 def tree(root: Path, count: int, size: int = 700) -> list[Path]:

@@ -17,12 +17,13 @@ import anyio
 import httpx
 import pytest
 
-from cincopa_async import AsyncCincopa, CincopaValidationError, Ledger, LedgerRecord
+from cincopa_async import CincopaValidationError, Ledger, LedgerRecord
 from cincopa_async.testing import CincopaEmulator
 
 from ._hooks import HeldImports, ServerTime, hooked_client
 from ._waits import wait_until
-from .conftest import Sleeps
+from .conftest import Sleeps, operations
+from .conftest import sleepless_client as client
 
 pytestmark = pytest.mark.anyio
 
@@ -31,16 +32,6 @@ pytestmark = pytest.mark.anyio
 async def emu() -> AsyncIterator[CincopaEmulator]:
     async with CincopaEmulator(seed=47) as emulator:
         yield emulator
-
-
-def client(emu: CincopaEmulator, **options: Any) -> AsyncCincopa:
-    cp = emu.client(**options)
-    cp._shared.sleep = Sleeps()
-    return cp
-
-
-def operations(emu: CincopaEmulator, since: int = 0) -> Counter[str]:
-    return Counter(r.operation for r in emu.requests[since:])
 
 
 # -- a resumed delete: the item the ledger says was started may have been deleted already ------
