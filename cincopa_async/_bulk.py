@@ -486,13 +486,16 @@ def _ledger_of(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
 
 
 async def _give_back(book: Ledger, began: bool) -> None:
-    """A run's end on its ledger, shielded: the run lock given back (``began``), and the
-    ledger closed when the run made it from a path."""
+    """A run's end on its ledger, shielded: its outcomes written and the run lock given back
+    (``began``: ``Ledger.end_run``), and the ledger closed when the run made it from a path
+    (even when that write failed)."""
     with anyio.CancelScope(shield=True):
-        if began:
-            await book.end_run()
-        if book.close_after_run:
-            await book.aclose()
+        try:
+            if began:
+                await book.end_run()
+        finally:
+            if book.close_after_run:
+                await book.aclose()
 
 
 class _Inputs:
@@ -800,11 +803,7 @@ class BulkRun(Generic[InputT, ValueT]):
             client._shared.overload_listeners.remove(listener)
             await source.aclose()
             if ledger is not None:
-                with anyio.CancelScope(shield=True):
-                    try:
-                        await ledger.flush()
-                    finally:
-                        await _give_back(ledger, True)
+                await _give_back(ledger, True)
 
     async def _triage(
         self,

@@ -219,10 +219,8 @@ class Ledger:
         if self._closed:
             return
         with anyio.CancelScope(shield=True):
-            try:
-                await self.flush()
-            finally:
-                await self.end_run()
+            await self.end_run()
+            await self.flush()
             async with self._lock:
                 db, self._db = self._db, None
                 self._closed = True
@@ -322,14 +320,22 @@ class Ledger:
             _HELD_RUN_LOCKS[self._run_lock] = self
 
     async def end_run(self) -> None:
-        """Give back what ``begin_run`` took; idempotent."""
-        fd, self._run_lock = self._run_lock, None
-        self._running = False
-        # In a forked child the descriptor was closed at the fork (and its number may be
-        # another file's now): only one this process holds for this ledger is closed.
-        if fd is not None and _HELD_RUN_LOCKS.get(fd) is self:
-            del _HELD_RUN_LOCKS[fd]
-            os.close(fd)  # releases the flock
+        """Give back what ``begin_run`` took, once the outcomes held in memory are written (no
+        other run reads them unwritten), shielded from cancellation; idempotent. A write that
+        fails is raised, with the ledger given back all the same."""
+        if not self._running:
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.flush()
+            finally:
+                fd, self._run_lock = self._run_lock, None
+                self._running = False
+                # In a forked child the descriptor was closed at the fork (and its number may
+                # be another file's now): only one this process holds for this ledger is closed.
+                if fd is not None and _HELD_RUN_LOCKS.get(fd) is self:
+                    del _HELD_RUN_LOCKS[fd]
+                    os.close(fd)  # releases the flock
 
     def _lock_run_file(self) -> int | None:
         try:

@@ -258,11 +258,7 @@ async def sync_on_dask(
         )
     finally:
         if began:  # given back once the outcomes held are written (a cancelled drive's too)
-            with anyio.CancelScope(shield=True):
-                try:
-                    await ledger.flush()
-                finally:
-                    await ledger.end_run()
+            await ledger.end_run()
         if own:
             await dask.close()
 
