@@ -122,6 +122,16 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 install_log_redaction()
 
 
+def resolve_base_url(given: object) -> str:
+    """The API root a client given ``base_url=given`` uses: ``given``, else the
+    ``CINCOPA_BASE_URL`` environment variable, else ``DEFAULT_BASE_URL`` (checked either way)."""
+    if given is not None:
+        return _check_base_url(given)
+    if from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
+        return _check_base_url(from_env, source=BASE_URL_ENV_VAR)
+    return DEFAULT_BASE_URL
+
+
 def _check_base_url(base_url: object, source: str = "base_url") -> str:
     """The API root, normalized to end in ``/``; else a ``CincopaValidationError``.
 
@@ -576,12 +586,7 @@ class AsyncCincopa(ClientOperations):
             raise CincopaValidationError(problems, operation="AsyncCincopa")
         assert isinstance(token, str)
         assert checked_timeout is not None
-        if base_url is not None:
-            self._base_url = _check_base_url(base_url)
-        elif from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
-            self._base_url = _check_base_url(from_env, source=BASE_URL_ENV_VAR)
-        else:
-            self._base_url = DEFAULT_BASE_URL
+        self._base_url = resolve_base_url(base_url)
         self._api_token = token
         self._token_query = urlencode({"api_token": token})
         # Every log record and error of the process is scrubbed of the token while the client

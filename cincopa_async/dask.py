@@ -41,7 +41,7 @@ from distributed import wait as _wait_typed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from ._bulk import BulkFailure, BulkProgress, BulkRun, ItemState, _failure_record, ledger_owner
-from ._client import AsyncCincopa, is_loopback_host
+from ._client import AsyncCincopa, is_loopback_host, resolve_base_url
 from ._errors import CincopaValidationError
 from ._redact import redact
 from ._sync import SyncFile, store_sync_file, sync_record, walk
@@ -238,7 +238,9 @@ async def sync_on_dask(
         if api_token is not None and not token_travels_safely(_listening_address(dask)):
             raise _token_in_the_clear()
         if api_token is not None:  # else the workers' environment: the driver cannot tell
-            await ledger.bind(ledger_owner(_base_url(client_options.get("base_url")), api_token))
+            await ledger.bind(
+                ledger_owner(resolve_base_url(client_options.get("base_url")), api_token)
+            )
         await ledger.begin_run()  # refused while another run has the ledger
         began = True
         await dask.register_plugin(CincopaPlugin(api_token, **client_options))
@@ -261,17 +263,6 @@ async def sync_on_dask(
             await ledger.end_run()
         if own:
             await dask.close()
-
-
-def _base_url(given: object) -> str:
-    """The API root the workers' clients use, as ``AsyncCincopa`` resolves it."""
-    from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, _check_base_url
-
-    if given is not None:
-        return _check_base_url(given)
-    if from_env := os.environ.get(BASE_URL_ENV_VAR, "").strip():
-        return _check_base_url(from_env, source=BASE_URL_ENV_VAR)
-    return DEFAULT_BASE_URL
 
 
 async def _drive(

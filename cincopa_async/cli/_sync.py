@@ -250,12 +250,13 @@ async def _on_dask(
         ) from None
     from cincopa_async import CincopaValidationError
     from cincopa_async._bulk import ledger_owner
+    from cincopa_async._client import resolve_base_url
     from cincopa_async._sync import register, walk
-    from cincopa_async.dask import _base_url, _is_token_in_the_clear
+    from cincopa_async.dask import _is_token_in_the_clear
 
     token = settings.token
     if token:  # the driver knows the account even when the workers read it from their own
-        await ledger.bind(ledger_owner(_base_url(settings.base_url), token))
+        await ledger.bind(ledger_owner(resolve_base_url(settings.base_url), token))
     if not token_travels_safely(address):
         token = None
         tally.out.note(
