@@ -1132,9 +1132,7 @@ class AsyncCincopa(ClientOperations):
         """The ``APIStatusError`` subclass for an HTTP error reply (for the SDK's own helpers)."""
         url = redact_url(request.url)
         status = response.status_code
-        secrets = self._secrets_of(request)
-        if isinstance(payload, dict | list):
-            secrets += credential_values(payload)
+        secrets = [*self._secrets_of(request), *credential_values(payload)]
         server_message = ""
         if isinstance(payload, dict):
             found = _reason_of(payload) or ""

@@ -450,9 +450,11 @@ CREDENTIAL_FIELDS = frozenset({"api_token", "token", "upload_url", *SECRET_QUERY
 
 def credential_values(value: Any) -> list[str]:
     """The string values (of at least ``MIN_SECRET_LENGTH`` characters) of ``CREDENTIAL_FIELDS``
-    keys anywhere in a JSON-like ``value`` (a decoded reply): iterative, and bounded to
-    ``MAX_KEPT_ITEMS`` containers, however the reply nests."""
+    keys anywhere in a JSON-like ``value`` (a decoded reply, of any shape: a scalar holds
+    none): iterative, and bounded to ``MAX_KEPT_ITEMS`` containers, however the reply nests."""
     found: list[str] = []
+    if not isinstance(value, dict | list | tuple):
+        return found
     stack = [value]
     visited = 0
     while stack and visited < MAX_KEPT_ITEMS:

@@ -290,3 +290,14 @@ def test_a_record_the_filter_cannot_scrub_is_withheld_not_passed_on(
     assert "could not scrub" in formatted
     assert "MemoryError" in formatted
     assert_no_secret([formatted, repr(record.args), repr(record.exc_info)], [secret])
+
+
+def test_credential_values_of_a_reply_of_any_shape() -> None:
+    """A decoded reply may be any JSON value (an error body that is a string, a number, null):
+    only containers hold credential fields, and a scalar is no error of the scan."""
+    from cincopa_async._redact import credential_values
+
+    token = "7654321icredentialvaluetoken"
+    for scalar in ("api_token=" + token, 5, 1.5, None, True):
+        assert credential_values(scalar) == []
+    assert credential_values([{"token": token}, {"api_token": "short"}]) == [token]
