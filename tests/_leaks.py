@@ -16,15 +16,20 @@ import logging
 import re
 import traceback
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
+import pytest
 import yarl
 
-__all__ = ["all_logs", "assert_no_secret", "texts_of"]
+from cincopa_async import AsyncCincopa, CincopaError
+
+from ._raw_server import RawRequest, http_reply, raw_server
+
+__all__ = ["all_logs", "assert_no_secret", "error_of_reply", "texts_of"]
 
 _OPAQUE = (
     types.FrameType,
@@ -152,3 +157,19 @@ def assert_no_secret(texts: Iterable[str], secrets: Iterable[str]) -> None:
 def _around(text: str, needle: str) -> str:
     at = text.index(needle)
     return text[max(0, at - 120) : at + len(needle) + 40]
+
+
+async def error_of_reply(
+    reply: Any, status: str, token: str, call: Callable[[AsyncCincopa], Awaitable[object]]
+) -> CincopaError:
+    """The error ``call`` raises on a client with no retries (token ``token``) when a raw
+    server answers every request with ``reply`` as JSON and the status line's ``status``."""
+
+    def script(request: RawRequest, number: int) -> bytes:
+        return http_reply(json.dumps(reply).encode(), status=status)
+
+    with raw_server(script) as server:
+        async with AsyncCincopa(token, base_url=server.base_url, max_retries=0) as cp:
+            with pytest.raises(CincopaError) as caught:
+                await call(cp)
+    return caught.value

@@ -14,6 +14,7 @@ from fastapi import FastAPI, WebSocket
 
 from cincopa_async.fastapi import Cincopa  # at module level: FastAPI resolves annotations here
 
+from ._leaks import error_of_reply
 from ._raw_server import RawRequest, Script, http_reply, raw_server
 
 WEBHOOK_KEY = "whsec-Review-Key-0123456789"
@@ -382,8 +383,6 @@ async def test_an_error_keeps_no_credential_field_of_the_reply_it_came_with(stat
     and registered as secrets when a reply is read; a *failed* reply carrying one (a token of
     the account, not the request's) was kept by its error verbatim -- in ``.payload`` or
     ``.body``, and in the message when the server's text quoted it."""
-    from cincopa_async import AsyncCincopa, CincopaError
-
     reply = {
         "success": False,
         "message": f"token {OTHER_TOKEN} was revoked",
@@ -391,14 +390,9 @@ async def test_an_error_keeps_no_credential_field_of_the_reply_it_came_with(stat
         "temp": {"token": OTHER_TOKEN + "x"},
     }
 
-    def script(request: RawRequest, number: int) -> bytes:
-        return http_reply(json.dumps(reply).encode(), status=status)
-
-    with raw_server(script) as server:
-        async with AsyncCincopa("1234567ierrortokenabcdefgh", base_url=server.base_url) as cp:
-            with pytest.raises(CincopaError) as caught:
-                await cp.with_options(max_retries=0).token.list()
-    error = caught.value
+    error = await error_of_reply(
+        reply, status, "1234567ierrortokenabcdefgh", lambda cp: cp.token.list()
+    )
     texts = [str(error), repr(error), repr(vars(error))]
     assert "was revoked" in str(error)
     for text in texts:

@@ -17,6 +17,7 @@ import pytest
 from cincopa_async import CincopaValidationError, Ledger
 from cincopa_async.testing import CincopaEmulator
 
+from ._leaks import error_of_reply
 from ._raw_server import RawRequest, http_reply, raw_server
 
 pytestmark = pytest.mark.anyio
@@ -189,18 +190,11 @@ async def test_an_error_keeps_no_self_authorising_upload_url_of_the_reply(status
     reply carrying one was kept by its error verbatim but for a ``hash`` query parameter: the
     credential fields scrubbed from errors were ``api_token``, ``token`` and the secret query
     parameters, not every secret field of the models."""
-    from cincopa_async import AsyncCincopa, CincopaError
-
     reply = {"success": False, "message": "quota", "upload_url": SELF_AUTHORISING_URL}
 
-    def script(request: RawRequest, number: int) -> bytes:
-        return http_reply(json.dumps(reply).encode(), status=status)
-
-    with raw_server(script) as server:
-        async with AsyncCincopa("1234567iuploadurltokenabcd", base_url=server.base_url) as cp:
-            with pytest.raises(CincopaError) as caught:
-                await cp.with_options(max_retries=0).asset.get_upload_url()
-    error = caught.value
+    error = await error_of_reply(
+        reply, status, "1234567iuploadurltokenabcd", lambda cp: cp.asset.get_upload_url()
+    )
     for text in (str(error), repr(error), repr(vars(error))):
         assert "PATHsecretOFtheURL123" not in text
 
