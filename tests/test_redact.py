@@ -103,7 +103,8 @@ _CHAR_ENCODINGS = [
     lambda c: "".join(f"\\x{b:02x}" for b in c.encode()),
     lambda c: f"&#{ord(c)};",
     lambda c: f"&#X{ord(c):x};",
-    lambda c: html.escape(c),
+    # html.escape leaves "\\" and "%" plain, the introducers of the escapes above: quoted
+    lambda c: quote(c) if c in "\\%" else html.escape(c),
 ]
 
 
